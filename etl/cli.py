@@ -1,0 +1,127 @@
+"""The `etl` command: a thin Typer layer over the library.
+
+Commands live one group per module in `etl/commands/`; each module's `register(app)` adds them.
+This file only owns the global options and the rule that a user error is one line and an exit
+code, never a traceback (unless `--debug`).
+"""
+
+from __future__ import annotations
+
+import importlib
+import pkgutil
+import sys
+from pathlib import Path
+from typing import Annotated, Any
+
+import click
+import typer
+from loguru import logger
+from rich.console import Console
+from typer.core import TyperGroup
+
+import etl.commands
+from etl import __version__
+from etl.config import load_settings
+from etl.context import get_settings, set_settings
+from etl.errors import EtlError
+from etl.logs import register_secrets, scrub, setup_logging
+
+err_console = Console(stderr=True)
+INTERNAL_ERROR = 70
+
+
+def report_error(exc: BaseException) -> int:
+    """Print one line for an error and return the exit code it maps to."""
+    if isinstance(exc, EtlError):
+        err_console.print(f"[bold red]error:[/] {scrub(exc.one_line())}", highlight=False, soft_wrap=True)
+        return exc.exit_code
+    err_console.print(
+        f"[bold red]internal error:[/] {scrub(type(exc).__name__ + ': ' + str(exc))} "
+        "(fix: rerun with --debug for the traceback and report it)",
+        highlight=False,
+        soft_wrap=True,
+    )
+    return INTERNAL_ERROR
+
+
+class EtlGroup(TyperGroup):
+    """The root command group: turns errors into one line and an exit code."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        """Run the command, mapping errors to exit codes."""
+        try:
+            return super().invoke(ctx)
+        except (click.exceptions.Exit, click.ClickException, click.Abort):
+            raise
+        except KeyboardInterrupt:
+            err_console.print("interrupted: the run is resumable with `etl resume`")
+            raise typer.Exit(130) from None
+        except Exception as exc:
+            logger.opt(exception=exc).debug("command failed")
+            if _debug_enabled():
+                raise
+            raise typer.Exit(report_error(exc)) from None
+
+
+def _debug_enabled() -> bool:
+    try:
+        return get_settings().debug
+    except EtlError:
+        return "--debug" in sys.argv
+
+
+app = typer.Typer(
+    cls=EtlGroup,
+    help="Migrate an ISP from Sonar to Splynx, resumably, with a state ledger.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"etl {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def main_options(
+    home: Annotated[Path | None, typer.Option(help="Workspace for ledger, staging and logs [env ETL_HOME].")] = None,
+    ledger: Annotated[
+        str | None, typer.Option(help="Ledger URL: sqlite:///path or postgresql://… [env ETL_LEDGER_URL].")
+    ] = None,
+    config: Annotated[Path | None, typer.Option(help="Config file (default ./etl.toml).")] = None,
+    debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks and debug logs.")] = False,
+    log_json: Annotated[bool, typer.Option("--log-json", help="Write logs as JSON lines.")] = False,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Only errors on the terminal.")] = False,
+    version: Annotated[
+        bool, typer.Option("--version", callback=_version, is_eager=True, help="Show the version.")
+    ] = False,
+) -> None:
+    """Resumable Sonar → Splynx migration. Start with `etl demo`, or `etl init` then `etl run`."""
+    try:
+        settings = load_settings(config, home).with_overrides(
+            ledger_url=ledger, debug=debug, log_json=log_json, quiet=quiet
+        )
+    except EtlError as exc:
+        raise typer.Exit(report_error(exc)) from None
+    set_settings(settings)
+    register_secrets([settings.sonar_token, settings.splynx_key, settings.splynx_secret])
+    setup_logging(settings.logs_dir, json_lines=log_json, debug=debug, quiet=quiet)
+
+
+def _register_commands() -> None:
+    for module_info in sorted(pkgutil.iter_modules(etl.commands.__path__), key=lambda m: m.name):
+        module = importlib.import_module(f"etl.commands.{module_info.name}")
+        register = getattr(module, "register", None)
+        if register is not None:
+            register(app)
+
+
+_register_commands()
+
+
+def main() -> None:
+    """Console-script entry point."""
+    app()

@@ -1,0 +1,1 @@
+"""CLI commands, one module per command group; each module exposes `register(app)`."""

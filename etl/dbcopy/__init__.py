@@ -1,0 +1,1 @@
+"""Resumable database copies (`etl db copy`): planning, keyed batches, checksums and the ledger protocol."""

@@ -1,0 +1,118 @@
+"""Canonical per-row hashes and order-independent batch checksums, identical on every engine.
+
+Why canonical: MySQL hands back `1` where PostgreSQL hands back `True`, `Decimal('1.50')` where
+SQLite hands back `1.5`, JSON as text where psycopg2 parses it. Each value is first reduced to
+one canonical form per kind, then hashed; a row hash is sha256 over its values in column order.
+
+Why a sum: a batch checksum is the sum of its row hashes modulo 2**256, so it does not depend on
+the order the engines return rows in, counts duplicate rows (XOR would cancel them), and the
+checksum of a whole table is the sum of its batch checksums.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import uuid
+from collections.abc import Iterable, Sequence
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from etl.dbcopy.model import ColumnInfo, Row
+
+MODULUS = 2**256
+
+
+def _number(value: Any) -> str:
+    try:
+        number = Decimal(str(value)) if isinstance(value, float) else Decimal(value)
+    except (InvalidOperation, TypeError, ValueError):
+        return str(value)
+    if not number.is_finite():
+        return str(number)
+    text = format(number.normalize(), "f")
+    return "0" if text in ("-0", "0") else text
+
+
+def _datetime(value: dt.datetime) -> str:
+    if value.tzinfo is not None:
+        value = value.astimezone(dt.UTC).replace(tzinfo=None)
+    return value.strftime("%Y-%m-%dT%H:%M:%S.%f")
+
+
+def _time(value: Any) -> str:
+    if isinstance(value, dt.timedelta):
+        seconds = value.total_seconds()
+        whole = int(seconds)
+        return f"{whole // 3600:02d}:{whole % 3600 // 60:02d}:{whole % 60:02d}.{value.microseconds:06d}"
+    return value.strftime("%H:%M:%S.%f")
+
+
+def json_value(value: Any) -> Any:
+    """Parse JSON that arrives as text (MySQL, SQLite) so it compares with parsed JSON (psycopg2)."""
+    if isinstance(value, str | bytes):
+        try:
+            return json.loads(value)
+        except ValueError:
+            return value
+    return value
+
+
+def canonical_json(value: Any) -> str:
+    """One spelling of a JSON document: sorted keys, no whitespace, numbers as Python prints them."""
+    return json.dumps(json_value(value), sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
+
+
+def canonical(value: Any, kind: str) -> bytes:
+    """Reduce one value to bytes that are equal exactly when the values are equal across engines."""
+    if value is None:
+        return b"\x00"
+    if kind == "json":
+        return b"j" + canonical_json(value).encode()
+    if isinstance(value, bytes | bytearray | memoryview):
+        return b"b" + bytes(value)
+    if isinstance(value, bool | int | float | Decimal):
+        return b"n" + _number(int(value) if isinstance(value, bool) else value).encode()
+    if isinstance(value, dt.datetime):
+        return b"t" + _datetime(value).encode()
+    if isinstance(value, dt.date):
+        return b"d" + value.isoformat().encode()
+    if isinstance(value, dt.time | dt.timedelta):
+        return b"h" + _time(value).encode()
+    if isinstance(value, uuid.UUID):
+        return b"s" + str(value).encode()
+    if kind in ("int", "uint64", "decimal", "float", "bool") and isinstance(value, str):
+        return b"n" + _number(value).encode()
+    return b"s" + str(value).encode()
+
+
+def row_hash(columns: Sequence[ColumnInfo], row: Row) -> int:
+    """sha256 over the canonical values of one row, in the dataset's column order, as an integer."""
+    digest = hashlib.sha256()
+    for column in columns:
+        encoded = canonical(row.get(column.name), column.kind)
+        digest.update(len(encoded).to_bytes(8, "big"))
+        digest.update(encoded)
+    return int.from_bytes(digest.digest(), "big")
+
+
+def document_hash(document: Row) -> int:
+    """sha256 of a schemaless document (a Mongo document, a Redis entry) in canonical JSON."""
+    from bson import json_util
+
+    text = json_util.dumps(document, sort_keys=True, json_options=json_util.CANONICAL_JSON_OPTIONS)
+    return int.from_bytes(hashlib.sha256(text.encode()).digest(), "big")
+
+
+def combine(hashes: Iterable[int]) -> str:
+    """Order-independent checksum of many row hashes (or of many batch checksums) as 64 hex digits."""
+    total = 0
+    for value in hashes:
+        total = (total + value) % MODULUS
+    return f"{total:064x}"
+
+
+def combine_hex(checksums: Iterable[str]) -> str:
+    """Sum batch checksums into the table checksum: the same number as hashing every row at once."""
+    return combine(int(value, 16) for value in checksums)

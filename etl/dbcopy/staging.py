@@ -1,0 +1,78 @@
+"""Each copied batch also lands as a Parquet file, so a copy can be audited with `etl sql`.
+
+Layout: `<home>/staging/dbcopy/transfer=<id>/batch-<seq>.parquet` (zstd), one file per batch,
+rewritten when the batch is. Columns keep their kind (ints, decimals, timestamps, binary);
+JSON and anything without an Arrow type is stored as canonical text.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+from collections.abc import Sequence
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from etl.dbcopy.model import ColumnInfo, Row
+from etl.dbcopy.rowhash import canonical_json
+
+
+def batch_path(root: Path, transfer_id: int, seq: int) -> Path:
+    """Where one batch of one transfer is staged."""
+    return root / "dbcopy" / f"transfer={transfer_id}" / f"batch-{seq:06d}.parquet"
+
+
+def _arrow_type(column: ColumnInfo) -> pa.DataType:
+    return {
+        "int": pa.int64(),
+        "uint64": pa.uint64(),
+        "float": pa.float64(),
+        "bool": pa.bool_(),
+        "bytes": pa.large_binary(),
+        "date": pa.date32(),
+        "time": pa.time64("us"),
+    }.get(column.kind, pa.large_string())
+
+
+def _cell(value: Any, kind: str) -> Any:
+    if value is None:
+        return None
+    if kind == "json":
+        return canonical_json(value)
+    if kind == "time" and isinstance(value, dt.timedelta):
+        return (dt.datetime.min + value).time()
+    if kind == "bytes":
+        return bytes(value)
+    if kind in ("int", "uint64", "float", "bool", "date", "time"):
+        return value
+    if isinstance(value, dt.datetime):
+        return value.isoformat(sep=" ")
+    if isinstance(value, Decimal):
+        return format(value, "f")
+    return value if isinstance(value, str) else str(value)
+
+
+def rows_table(columns: Sequence[ColumnInfo], rows: Sequence[Row]) -> pa.Table:
+    """Rows as an Arrow table typed by column kind (timestamps and decimals as exact text)."""
+    arrays = []
+    for column in columns:
+        values = [_cell(row.get(column.name), column.kind) for row in rows]
+        try:
+            arrays.append(pa.array(values, type=_arrow_type(column)))
+        except (pa.ArrowInvalid, pa.ArrowTypeError, OverflowError):
+            arrays.append(pa.array([None if v is None else str(v) for v in values], type=pa.large_string()))
+    return pa.Table.from_arrays(arrays, names=[c.name for c in columns])
+
+
+def write_batch(root: Path, transfer_id: int, seq: int, columns: Sequence[ColumnInfo], rows: Sequence[Row]) -> Path:
+    """Write one batch atomically (temp file + rename) so a crash never leaves half a Parquet file."""
+    path = batch_path(root, transfer_id, seq)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temp = path.with_suffix(f".tmp{os.getpid()}")
+    pq.write_table(rows_table(columns, rows), temp, compression="zstd")
+    temp.replace(path)
+    return path

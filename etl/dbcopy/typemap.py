@@ -1,0 +1,160 @@
+"""Column kinds of reflected types, and the type each kind becomes on another engine.
+
+Why kinds first: a reflected MySQL `TINYINT(1)`, a PostgreSQL `boolean` and a SQLite `BOOLEAN`
+are all one kind, `bool`; the mapping then goes kind → destination type, so adding an engine is
+one column of the table in docs/databases.md, not a matrix of special cases. A copy between two
+databases of the same engine keeps the reflected types untouched.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import mysql, postgresql
+
+from etl.dbcopy.rowhash import json_value
+
+MYSQL_VARCHAR_MAX = 16383  # utf8mb4 characters that fit a VARCHAR; beyond that LONGTEXT
+
+
+def _is_mysql_bool(type_: Any) -> bool:
+    return isinstance(type_, mysql.TINYINT) and getattr(type_, "display_width", None) == 1
+
+
+def kind_of(type_: Any, json_text: bool = False) -> str:
+    """The canonical kind of a reflected column type (`json_text`: MariaDB's JSON, stored as LONGTEXT)."""
+    checks: list[tuple[type | tuple[type, ...], str]] = [
+        (sa.Boolean, "bool"),
+        (sa.Enum, "enum"),
+        (sa.JSON, "json"),
+        (sa.Uuid, "uuid"),
+        (sa.Float, "float"),
+        (sa.Numeric, "decimal"),
+        (sa.DateTime, "datetime"),
+        (sa.Date, "date"),
+        (sa.Time, "time"),
+        (sa.Interval, "other"),
+    ]
+    if _is_mysql_bool(type_):
+        return "bool"
+    if isinstance(type_, sa.Integer | mysql.YEAR):
+        return "uint64" if isinstance(type_, sa.BigInteger) and getattr(type_, "unsigned", False) else "int"
+    for cls, kind in checks:
+        if isinstance(type_, cls):
+            return kind
+    if isinstance(type_, sa.String | mysql.SET):
+        return "json" if json_text else "str"
+    if isinstance(type_, sa.types._Binary | mysql.BIT):
+        return "bytes"
+    return "other"
+
+
+def _single_precision(type_: Any) -> bool:
+    if isinstance(type_, postgresql.REAL):
+        return True
+    return isinstance(type_, mysql.FLOAT) or (type(type_) is sa.Float and not type_.precision)
+
+
+def _int_type(type_: Any, dst: str) -> Any:
+    unsigned = getattr(type_, "unsigned", False)
+    if isinstance(type_, sa.BigInteger):
+        return sa.BigInteger()
+    if isinstance(type_, mysql.TINYINT | sa.SmallInteger | mysql.YEAR):
+        return sa.Integer() if unsigned and isinstance(type_, sa.SmallInteger) else sa.SmallInteger()
+    if isinstance(type_, mysql.MEDIUMINT):
+        return sa.Integer()
+    return sa.BigInteger() if unsigned else sa.Integer()
+
+
+def _string_type(type_: Any, dst: str) -> Any:
+    length = getattr(type_, "length", None)
+    if isinstance(type_, sa.Enum | mysql.SET) or not length:
+        return mysql.LONGTEXT() if dst == "mysql" else sa.Text()
+    if dst == "mysql" and length > MYSQL_VARCHAR_MAX:
+        return mysql.LONGTEXT()
+    return sa.CHAR(length) if isinstance(type_, sa.CHAR) else sa.String(length)
+
+
+def _decimal_type(type_: Any, dst: str) -> Any:
+    precision, scale = getattr(type_, "precision", None), getattr(type_, "scale", None)
+    if precision is None and dst == "mysql":
+        return sa.Numeric(65, 30)
+    return sa.Numeric(precision, scale, asdecimal=True)
+
+
+def _mapped(kind: str, type_: Any, dst: str, table: str, column: str) -> Any:
+    if kind == "int":
+        return _int_type(type_, dst)
+    if kind == "uint64":
+        return {"postgresql": sa.Numeric(20, 0), "mysql": mysql.BIGINT(unsigned=True)}.get(dst, sa.BigInteger())
+    if kind == "float":
+        if _single_precision(type_):
+            return mysql.FLOAT() if dst == "mysql" else sa.REAL()
+        return sa.Double()
+    simple: dict[str, Any] = {
+        "bool": sa.Boolean(),
+        "decimal": None,
+        "date": sa.Date(),
+        "uuid": sa.String(36),
+        "json": postgresql.JSONB() if dst == "postgresql" else sa.JSON(),
+        "bytes": mysql.LONGBLOB() if dst == "mysql" else sa.LargeBinary(),
+        "datetime": mysql.DATETIME(fsp=6) if dst == "mysql" else sa.DateTime(
+            timezone=bool(getattr(type_, "timezone", False)) and dst == "postgresql"
+        ),
+        "time": mysql.TIME(fsp=6) if dst == "mysql" else sa.Time(),
+    }
+    if kind == "decimal":
+        return _decimal_type(type_, dst)
+    if kind in simple:
+        return simple[kind]
+    if kind == "enum":
+        values = list(type_.enums)
+        if dst == "postgresql":
+            return postgresql.ENUM(*values, name=f"{table}_{column}_enum")
+        if dst == "mysql":
+            return mysql.ENUM(*values)
+        return sa.Enum(*values, native_enum=False, create_constraint=False, length=max(map(len, values), default=1))
+    if kind == "str":
+        return _string_type(type_, dst)
+    return mysql.LONGTEXT() if dst == "mysql" else sa.Text()
+
+
+def map_type(kind: str, type_: Any, src: str, dst: str, table: str, column: str) -> Any:
+    """The destination type of a column: unchanged between same engines, mapped by kind otherwise."""
+    if src == dst:
+        copied = type_.copy() if hasattr(type_, "copy") else type_
+        return copied
+    return _mapped(kind, type_, dst, table, column)
+
+
+def type_name(type_: Any, engine: str) -> str:
+    """A type as the engine's DDL spells it, for the plan and the docs."""
+    dialect = {"mysql": mysql.dialect(), "postgresql": postgresql.dialect()}.get(engine)
+    try:
+        return str(type_.compile(dialect=dialect or sa.dialects.sqlite.dialect()))
+    except Exception:  # a type the dialect cannot render still deserves a name in the plan
+        return repr(type_)
+
+
+def prepare_value(value: Any, kind: str, source_type: str, dst_type: Any, dst: str) -> Any:
+    """Turn a value read from the source into one the destination driver stores losslessly."""
+    if value is None:
+        return None
+    if isinstance(value, memoryview | bytearray):
+        return bytes(value)
+    if isinstance(dst_type, sa.JSON) and isinstance(value, str) and "JSON" not in source_type.upper():
+        return json_value(value)  # MariaDB JSON arrives as LONGTEXT text
+    if isinstance(value, dt.datetime) and value.tzinfo is not None and dst != "postgresql":
+        return value.astimezone(dt.UTC).replace(tzinfo=None)
+    if isinstance(value, dt.timedelta) and dst != "mysql":
+        return (dt.datetime.min + value).time()  # MySQL TIME comes back as a timedelta
+    if isinstance(value, uuid.UUID) and not isinstance(dst_type, sa.Uuid):
+        return str(value)
+    if kind == "other" and not isinstance(value, str | int | float | bytes):
+        return str(value)
+    if kind == "bool" and not isinstance(value, bool) and isinstance(dst_type, sa.Boolean):
+        return bool(value)
+    return value

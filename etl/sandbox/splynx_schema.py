@@ -1,0 +1,357 @@
+"""What the Splynx simulator knows about each entity: paths, fields, types, defaults, references.
+
+Why one declarative table: validation, search, OPTIONS and rendering all read the same field list, so a
+field added here is validated, searchable and documented by OPTIONS at once, as in a Yii2 model.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+# Field kinds: how a value is parsed on write, stored, searched and rendered.
+INT, STR, DECIMAL, BOOL, DATE, DATETIME, EMAIL, IPV4, ENUM = (
+    "int", "str", "decimal", "bool", "date", "datetime", "email", "ipv4", "enum",
+)
+INTS, ENUMS, LABELS = "ints", "enums", "labels"
+
+OPTIONS_TYPE = {
+    INT: "integer", STR: "string", DECIMAL: "float", BOOL: "boolean", DATE: "date", DATETIME: "datetime",
+    EMAIL: "email", IPV4: "string", ENUM: "enum", INTS: "array", ENUMS: "array", LABELS: "array",
+}
+
+
+@dataclass(frozen=True)
+class Field:
+    """One attribute of a Splynx model.
+
+    Attributes:
+        name: attribute name on the wire.
+        kind: one of the kinds above.
+        title: human label used in validation messages ("Full name cannot be blank.").
+        required: must be present and non-blank on create (and stay so on update).
+        default: value stored when a create omits it (callable for "today").
+        choices: allowed values for ENUM / ENUMS, or for an INT used as an enum.
+        max_len: longest accepted string.
+        ref: entity key the value (or each list element) must exist in; 0 means "none" when zero_ok.
+        zero_ok: a 0 reference means "not set" rather than "unknown record".
+        unique: no two records may share the value (blank values are exempt).
+        writable: False for server-computed attributes (id, added_by, ...), silently ignored on write.
+        secret: accepted on write, never returned (passwords).
+        allow_zero_date: "0000-00-00" is accepted (MySQL's zero date = "endless").
+    """
+
+    name: str
+    kind: str = STR
+    title: str = ""
+    required: bool = False
+    default: Any = None
+    choices: tuple[Any, ...] = ()
+    max_len: int | None = None
+    ref: str | None = None
+    zero_ok: bool = False
+    unique: bool = False
+    writable: bool = True
+    secret: bool = False
+    allow_zero_date: bool = False
+
+    @property
+    def label(self) -> str:
+        """Title for messages, derived from the name when none is given."""
+        return self.title or self.name.replace("_", " ").capitalize()
+
+
+@dataclass(frozen=True)
+class Entity:
+    """A Splynx model served over REST.
+
+    Attributes:
+        key: internal name, also the SQLite entity column.
+        path: collection path under /api/2.0/ (for services the customer part is a template).
+        module: additional-fields module whose definitions apply, or None when it carries none.
+        fields: attributes besides `id`.
+        title: singular, for messages ("Customer not found").
+    """
+
+    key: str
+    path: str
+    module: str | None
+    fields: tuple[Field, ...]
+    title: str
+
+    def field(self, name: str) -> Field | None:
+        """The field called `name`, or None."""
+        return next((f for f in self.fields if f.name == name), None)
+
+
+ID = Field("id", INT, "ID", writable=False)
+
+PARTNERS = Entity("partners", "admin/administration/partners", "partners", (
+    ID, Field("name", STR, "Name", required=True, max_len=128),
+), "Partner")
+
+LOCATIONS = Entity("locations", "admin/administration/locations", "locations", (
+    ID, Field("name", STR, "Name", required=True, max_len=128),
+    *(Field(f"tax_for_tariff_{t}", INT, default=0) for t in ("bundle", "internet", "voice", "recurring", "onetime")),
+    Field("tax_for_inventory_items", INT, default=0),
+), "Location")
+
+ADMIN_ROLES = ("super-administrator", "administrator", "manager", "engineer", "customer-creator", "financial-manager")
+
+ADMINISTRATORS = Entity("administrators", "admin/administration/administrators", "admins", (
+    ID,
+    Field("partner_id", INT, "Partner", default=1, ref="partners", zero_ok=True),
+    Field("role_name", ENUM, "Role", default="administrator", choices=ADMIN_ROLES),
+    Field("login", STR, "Login", required=True, max_len=64, unique=True),
+    Field("name", STR, "Name", required=True, max_len=128),
+    Field("email", EMAIL, "E-mail", required=True, max_len=128, unique=True),
+    Field("phone", STR, "Phone", default="", max_len=64),
+    Field("timeout", INT, "Timeout", default=1200),
+    Field("router_access", ENUM, "Router access", default="none", choices=("none", "read", "full")),
+    Field("password", STR, "Password", secret=True, max_len=128),
+    Field("last_ip", STR, writable=False, default=""),
+    Field("last_dt", DATETIME, writable=False),
+    Field("updated_at", DATETIME, writable=False),
+), "Administrator")
+
+TARIFFS_INTERNET = Entity("tariffs_internet", "admin/tariffs/internet", "tariffs_internet", (
+    ID,
+    Field("title", STR, "Title", required=True, max_len=64, unique=True),
+    Field("service_name", STR, "Service description", max_len=128),
+    Field("partners_ids", INTS, "Partners", required=True, ref="partners"),
+    Field("price", DECIMAL, "Price", default="0.0000"),
+    Field("with_vat", BOOL, "With VAT", default=1),
+    Field("vat_percent", DECIMAL, "VAT percent", default="0.0000"),
+    Field("speed_download", INT, "Download speed (kbps)", required=True),
+    Field("speed_upload", INT, "Upload speed (kbps)", required=True),
+    Field("speed_limit_at", INT, default=10),
+    Field("speed_limit_type", ENUM, default="none", choices=("none", "percent", "fixed")),
+    Field("aggregation", INT, default=1),
+    Field("burst_limit", INT, default=0),
+    Field("burst_threshold", INT, default=0),
+    Field("burst_time", INT, default=0),
+    Field("burst_type", ENUM, default="none", choices=("none", "percent", "fixed")),
+    Field("billing_types", ENUMS, "Billing types", default=["recurring"],
+          choices=("recurring", "prepaid", "prepaid_monthly")),
+    Field("customer_categories", ENUMS, "Customer categories", default=["person", "company"],
+          choices=("person", "company")),
+    Field("available_for_locations", INTS, "Available for locations", default=[], ref="locations"),
+    Field("hide_on_admin_portal", BOOL, default=0),
+    Field("show_on_customer_portal", BOOL, default=0),
+    Field("priority", ENUM, default="normal", choices=("low", "normal", "high")),
+    Field("tax_id", INT, default=0),
+    Field("transaction_category_id", INT, default=0),
+    Field("billing_days_count", INT, default=1),
+    Field("custom_period", INT, default=0, choices=(0, 1)),
+    Field("available_for_services", BOOL, default=1),
+), "Tariff")
+
+IPV4_NETWORKS = Entity("ipv4_networks", "admin/networking/ipv4", "ipv4_networks", (
+    ID,
+    Field("network", IPV4, "Network", required=True),
+    Field("mask", INT, "Mask", required=True),
+    Field("title", STR, "Title", required=True, max_len=128),
+    Field("comment", STR, "Comment", default=""),
+    Field("location_id", INT, "Location", required=True, ref="locations"),
+    Field("network_category", INT, "Category", default=1),
+    Field("network_type", ENUM, "Network type", default="endnet", choices=("rootnet", "endnet")),
+    Field("type_of_usage", ENUM, "Type of usage", default="management", choices=("pool", "static", "management")),
+    Field("allow_use_network_and_broadcast", BOOL, default=0),
+    Field("used", INT, "Used", writable=False, default=0),
+), "IPv4 network")
+
+IPV4_IPS = Entity("ipv4_ips", "admin/networking/ipv4-ip", "ipv4_networks_ip", (
+    ID,
+    Field("ipv4_networks_id", INT, "Network", required=True, ref="ipv4_networks"),
+    Field("ip", IPV4, "IP", required=True),
+    Field("hostname", STR, default="", max_len=128),
+    Field("location_id", INT, default=0, ref="locations", zero_ok=True),
+    Field("title", STR, default="", max_len=128),
+    Field("comment", STR, default=""),
+    Field("host_category", INT, default=0),
+    Field("is_used", BOOL, default=0),
+    Field("status", INT, default=9, choices=(0, 1, 2, 9)),
+    Field("last_check", DATETIME),
+    Field("customer_id", INT, "Customer", default=0, ref="customers", zero_ok=True),
+    Field("card_id", INT, default=0),
+    Field("module", STR, default=""),
+    Field("module_item_id", INT, default=0),
+), "IPv4 IP")
+
+VENDORS = Entity("vendors", "admin/inventory/vendors", "inventory_vendors", (
+    ID, Field("name", STR, "Name", required=True, max_len=128),
+), "Vendor")
+
+PRODUCTS = Entity("products", "admin/inventory/products", "inventory_products", (
+    ID,
+    Field("name", STR, "Name", required=True, max_len=128),
+    Field("vendor_id", INT, "Vendor", default=0, ref="vendors", zero_ok=True),
+    Field("category_id", INT, "Category", default=1),
+    Field("rent_price", DECIMAL, default="0.0000"),
+    Field("sold_price", DECIMAL, default="0.0000"),
+    Field("filename_original", STR, writable=False, default=""),
+    Field("filename", STR, writable=False, default=""),
+    Field("file_link", STR, writable=False, default=""),
+), "Product")
+
+ITEMS = Entity("items", "admin/inventory/items", "inventory_items", (
+    ID,
+    Field("product_id", INT, "Product", required=True, ref="products"),
+    Field("barcode", STR, "Barcode", default="", max_len=64, unique=True),
+    Field("serial_number", STR, "Serial number", default="", max_len=64),
+    Field("notes", STR, default=""),
+    Field("status", ENUM, "Status", default="stock",
+          choices=("stock", "internal_usage", "sold", "rent", "returned", "assigned")),
+    Field("mark", ENUM, "Mark", default="new", choices=("new", "used", "broken")),
+    Field("customer_id", INT, "Customer", default=0, ref="customers", zero_ok=True),
+    Field("admin_id", INT, "Administrator", default=0, ref="administrators", zero_ok=True),
+    Field("service_id", INT, default=0),
+    Field("invoice_id", INT, default=0),
+    Field("supplier_invoices_item_id", INT, default=0),
+    Field("cost_price", DECIMAL, default="0.0000"),
+    Field("transaction_id", INT, default=0),
+    Field("stock_id", INT, default=1),
+    Field("task_id", INT, default=0),
+), "Inventory item")
+
+CUSTOMER_STATUSES = ("new", "active", "blocked", "disabled")
+
+CUSTOMERS = Entity("customers", "admin/customers/customer", "customers", (
+    ID,
+    Field("login", STR, "Portal login", max_len=64, unique=True),
+    Field("status", ENUM, "Status", default="new", choices=CUSTOMER_STATUSES),
+    Field("partner_id", INT, "Partner", required=True, ref="partners"),
+    Field("location_id", INT, "Location", required=True, ref="locations"),
+    Field("parent_id", INT, "Parent", default=0, ref="customers", zero_ok=True),
+    Field("name", STR, "Full name", required=True, max_len=255),
+    Field("email", EMAIL, "E-mail", default="", max_len=255),
+    Field("billing_email", EMAIL, "Billing e-mail", default="", max_len=255),
+    Field("phone", STR, "Phone number", default="", max_len=255),
+    Field("category", ENUM, "Category", default="person", choices=("person", "company")),
+    Field("street_1", STR, "Street", default="", max_len=255),
+    Field("zip_code", STR, "ZIP code", default="", max_len=32),
+    Field("city", STR, "City", default="", max_len=128),
+    Field("subdivision_id", INT, default=0),
+    Field("date_add", DATE, "Date added", default="today"),
+    Field("conversion_date", DATE, "Conversion date", default="0000-00-00", allow_zero_date=True),
+    Field("daily_prepaid_cost", DECIMAL, default="0.0000"),
+    Field("billing_type", ENUM, "Billing type", default="recurring",
+          choices=("recurring", "prepaid", "prepaid_monthly")),
+    Field("gps", STR, "GPS", default="", max_len=64),
+    Field("gdpr_agreed", BOOL, default=0),
+    Field("customer_labels", LABELS, "Labels", default=[]),
+    Field("password", STR, "Password", secret=True, max_len=128),
+    Field("mrr_total", DECIMAL, writable=False, default="0.0000"),
+    Field("added_by", STR, writable=False, default="api"),
+    Field("added_by_id", INT, writable=False, default=0),
+    Field("last_online", DATETIME, writable=False),
+    Field("last_update", DATETIME, writable=False),
+), "Customer")
+
+CUSTOMER_INFO = Entity("customer_info", "admin/customers/customer-info", None, (
+    ID,
+    Field("birthday", DATE, "Birthday", default="0000-00-00", allow_zero_date=True),
+    Field("passport", STR, default="", max_len=128),
+    Field("company_id", STR, default="", max_len=64),
+    Field("contact_person", STR, default="", max_len=255),
+    Field("vat_id", STR, default="", max_len=64),
+    Field("updated_at", DATETIME, writable=False),
+), "Customer info")
+
+CUSTOMER_BILLING = Entity("customer_billing", "admin/customers/customer-billing", None, (
+    Field("customer_id", INT, writable=False),
+    Field("enabled", BOOL, default=1),
+    Field("type", ENUM, default="recurring", choices=("recurring", "prepaid", "prepaid_monthly")),
+    Field("deposit", DECIMAL, writable=False, default="0.0000"),
+    Field("billing_date", INT, default=1),
+    Field("billing_due", INT, default=14),
+    Field("blocking_period", INT, default=0),
+    Field("grace_period", INT, default=3),
+    Field("make_invoices", BOOL, default=1),
+    Field("payment_method", INT, default=1),
+    Field("min_balance", DECIMAL, default="0.0000"),
+    Field("request_auto_enable", BOOL, default=0),
+    Field("reminder_enable", BOOL, default=0),
+    Field("billing_person", STR, default="", max_len=255),
+    Field("billing_street_1", STR, default="", max_len=255),
+    Field("billing_zip_code", STR, default="", max_len=32),
+    Field("billing_city", STR, default="", max_len=128),
+    Field("sub_billing_mode", ENUM, default="independent", choices=("independent", "aggregated")),
+    Field("send_finance_notification", BOOL, default=1),
+    Field("partner_percent", DECIMAL, default="0.0000"),
+), "Customer billing")
+
+SERVICE_STATUSES = ("active", "stopped", "disabled", "hidden", "pending")
+
+INTERNET_SERVICES = Entity("internet_services", "admin/customers/customer/{customer_id}/internet-services",
+                           "services_internet", (
+    ID,
+    Field("customer_id", INT, "Customer", writable=False),
+    Field("tariff_id", INT, "Tariff", required=True, ref="tariffs_internet"),
+    Field("status", ENUM, "Status", required=True, choices=SERVICE_STATUSES),
+    Field("description", STR, "Description", required=True, max_len=255),
+    Field("quantity", INT, "Quantity", default=1),
+    Field("unit", STR, default="", max_len=32),
+    Field("unit_price", DECIMAL, "Unit price"),
+    Field("start_date", DATE, "Start date", required=True),
+    Field("end_date", DATE, "End date", default="0000-00-00", allow_zero_date=True),
+    Field("discount", BOOL, default=0),
+    Field("discount_type", ENUM, default="percent", choices=("percent", "fixed")),
+    Field("discount_value", DECIMAL, default="0.0000"),
+    Field("discount_start_date", DATE, default="0000-00-00", allow_zero_date=True),
+    Field("discount_end_date", DATE, default="0000-00-00", allow_zero_date=True),
+    Field("discount_text", STR, default=""),
+    Field("router_id", INT, default=0),
+    Field("sector_id", INT, default=0),
+    Field("login", STR, "Login", max_len=64, unique=True),
+    Field("password", STR, "Password", default="", max_len=64),
+    Field("taking_ipv4", INT, "Taking IPv4", default=0, choices=(0, 1, 2)),
+    Field("ipv4", IPV4, "IPv4", default=""),
+    Field("ipv4_route", STR, default=""),
+    Field("ipv4_pool_id", INT, "IPv4 pool", default=0, ref="ipv4_networks", zero_ok=True),
+    Field("ipv6", STR, default=""),
+    Field("mac", STR, "MAC", default="", max_len=255),
+    Field("port_id", INT, default=0),
+    Field("access_device", INT, default=0),
+    Field("bundle_service_id", INT, default=0),
+    Field("parent_id", INT, default=0),
+    Field("period", INT, default=-1),
+    Field("type", STR, writable=False, default="internet"),
+), "Internet service")
+
+AF_TYPES = ("string", "integer", "decimal", "numeric", "date", "datetime", "boolean", "select",
+            "select_multiple", "password", "file", "relation", "relation_multiple")
+AF_MODULES = ("customers", "services_internet", "tariffs_internet", "partners", "locations", "admins",
+              "ipv4_networks", "ipv4_networks_ip", "inventory_items", "inventory_products", "inventory_vendors",
+              "inventory_suppliers", "routers")
+
+ADDITIONAL_FIELDS = Entity("additional_fields", "admin/config/additional-fields/{module}", None, (
+    Field("module", STR, "Module", writable=False),
+    Field("name", STR, "Name", required=True, max_len=64),
+    Field("title", STR, "Title", required=True, max_len=128),
+    Field("type", ENUM, "Type", required=True, choices=AF_TYPES),
+    Field("default_value", STR, default=""),
+    Field("min_length", INT, default=0),
+    Field("max_length", INT, default=0),
+    Field("is_required", BOOL, "Is required", default=0),
+    Field("is_unique", BOOL, "Is unique", default=0),
+    Field("is_add", BOOL, default=1),
+    Field("show_in_list", BOOL, default=0),
+    Field("searchable", BOOL, default=1),
+    Field("readonly", BOOL, default=0),
+    Field("disabled", BOOL, default=0),
+    Field("hidden", BOOL, default=0),
+    Field("select_values", STR, default=""),
+    Field("relation_module", STR, default=""),
+    Field("decimals", INT, default=2),
+), "Additional field")
+
+# The generic CRUD entities, served at `<path>` and `<path>/{id}`.
+PLAIN_ENTITIES: tuple[Entity, ...] = (
+    PARTNERS, LOCATIONS, ADMINISTRATORS, TARIFFS_INTERNET, IPV4_NETWORKS, VENDORS, PRODUCTS, ITEMS, CUSTOMERS,
+)
+ALL_ENTITIES: tuple[Entity, ...] = (
+    *PLAIN_ENTITIES, IPV4_IPS, CUSTOMER_INFO, CUSTOMER_BILLING, INTERNET_SERVICES, ADDITIONAL_FIELDS,
+)
+BY_KEY: dict[str, Entity] = {e.key: e for e in ALL_ENTITIES}
+BY_PATH: dict[str, Entity] = {e.path: e for e in ALL_ENTITIES}

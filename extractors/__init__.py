@@ -1,0 +1,1 @@
+"""Sources: Sonar GraphQL, file trees and database tables."""

@@ -1,0 +1,3 @@
+module etlcopy
+
+go 1.27

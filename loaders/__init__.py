@@ -1,0 +1,1 @@
+"""Destinations: the Splynx REST API, file stores and databases."""

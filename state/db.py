@@ -1,0 +1,72 @@
+"""Open the ledger's database: SQLite with WAL and safe pragmas, or PostgreSQL.
+
+Why pragmas matter: WAL lets readers (`etl status`, `etl sql`) run beside a writing pipeline,
+the busy timeout turns lock contention between workers into waiting instead of errors, and
+`synchronous=FULL` makes every committed checkpoint survive power loss, not only `kill -9`.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
+
+from etl.errors import ConfigError
+
+SUPPORTED = ("sqlite", "postgresql")
+
+
+def redact_url(url: str) -> str:
+    """Hide the password of a database URL, for messages, logs and the ledger itself."""
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except ArgumentError:
+        return "<unparseable URL>"
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=FULL")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA busy_timeout=30000")
+    cursor.close()
+
+
+def _check_sqlite_dir(url: str) -> None:
+    database = make_url(url).database
+    if not database or database == ":memory:":
+        return
+    folder = Path(database).expanduser().resolve().parent
+    if not folder.is_dir():
+        raise ConfigError(
+            f"ledger directory {folder} does not exist", fix="run `etl init` or pass an existing path"
+        )
+
+
+def create_ledger_engine(url: str) -> Engine:
+    """Build the engine for a ledger URL, or raise ConfigError saying what is wrong with it."""
+    try:
+        parsed = make_url(url)
+    except ArgumentError as exc:
+        raise ConfigError(
+            f"ledger URL {url!r} is not a database URL",
+            fix="use sqlite:///path/ledger.db or postgresql://user@host/db",
+        ) from exc
+    if parsed.drivername in ("postgresql", "postgres"):
+        parsed = parsed.set(drivername="postgresql+psycopg2")
+    backend = parsed.get_backend_name()
+    if backend not in SUPPORTED:
+        raise ConfigError(
+            f"ledger backend {backend!r} is not supported",
+            fix="use sqlite:///path/ledger.db or postgresql://user@host/db",
+        )
+    if backend == "sqlite":
+        _check_sqlite_dir(url)
+        engine = create_engine(parsed, connect_args={"check_same_thread": False, "timeout": 30})
+        event.listen(engine, "connect", _sqlite_pragmas)
+        return engine
+    return create_engine(parsed, pool_pre_ping=True, pool_size=10, max_overflow=20)

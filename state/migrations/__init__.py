@@ -1,0 +1,1 @@
+"""Alembic migrations of the ledger; `etl init` runs them to head."""

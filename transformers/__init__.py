@@ -1,0 +1,1 @@
+"""Pure functions from Sonar records (plus overrides and the id map) to Splynx payloads."""
