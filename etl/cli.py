@@ -12,11 +12,15 @@ import pkgutil
 import sys
 from pathlib import Path
 from typing import Annotated, Any
+from urllib.parse import quote
 
-import click
 import typer
 from loguru import logger
 from rich.console import Console
+from rich.markup import escape
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
+from typer._click.core import Context as TyperClickContext
 from typer.core import TyperGroup
 
 import etl.commands
@@ -33,10 +37,10 @@ INTERNAL_ERROR = 70
 def report_error(exc: BaseException) -> int:
     """Print one line for an error and return the exit code it maps to."""
     if isinstance(exc, EtlError):
-        err_console.print(f"[bold red]error:[/] {scrub(exc.one_line())}", highlight=False, soft_wrap=True)
+        err_console.print(f"[bold red]error:[/] {escape(scrub(exc.one_line()))}", highlight=False, soft_wrap=True)
         return exc.exit_code
     err_console.print(
-        f"[bold red]internal error:[/] {scrub(type(exc).__name__ + ': ' + str(exc))} "
+        f"[bold red]internal error:[/] {escape(scrub(type(exc).__name__ + ': ' + str(exc)))} "
         "(fix: rerun with --debug for the traceback and report it)",
         highlight=False,
         soft_wrap=True,
@@ -47,12 +51,12 @@ def report_error(exc: BaseException) -> int:
 class EtlGroup(TyperGroup):
     """The root command group: turns errors into one line and an exit code."""
 
-    def invoke(self, ctx: click.Context) -> Any:
+    def invoke(self, ctx: TyperClickContext) -> Any:
         """Run the command, mapping errors to exit codes."""
         try:
             return super().invoke(ctx)
-        except (click.exceptions.Exit, click.ClickException, click.Abort):
-            raise
+        except (typer.Exit, typer.Abort, typer.TyperException):
+            raise  # Typer's own exits and usage errors (typer >= 0.29 vendors click: not click's classes)
         except KeyboardInterrupt:
             err_console.print("interrupted: the run is resumable with `etl resume`")
             raise typer.Exit(130) from None
@@ -107,8 +111,18 @@ def main_options(
     except EtlError as exc:
         raise typer.Exit(report_error(exc)) from None
     set_settings(settings)
-    register_secrets([settings.sonar_token, settings.splynx_key, settings.splynx_secret])
+    secrets = [settings.sonar_token, settings.splynx_key, settings.splynx_secret]
+    register_secrets([*secrets, *_url_password(settings.ledger_url)])
     setup_logging(settings.logs_dir, json_lines=log_json, debug=debug, quiet=quiet)
+
+
+def _url_password(url: str) -> list[str]:
+    """The ledger URL's password, as typed (percent-encoded) and decoded, so logs can scrub both."""
+    try:
+        password = make_url(url).password
+    except (ArgumentError, ValueError):
+        return []
+    return [str(password), quote(str(password), safe="")] if password else []
 
 
 def _register_commands() -> None:

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from etl.config import Settings, load_settings
 from sqlalchemy.engine import make_url
 
+from etl.config import Settings, load_settings
 from etl.errors import ConfigError, LedgerError
 from state.ledger import Ledger
 

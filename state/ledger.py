@@ -81,11 +81,7 @@ class Ledger:
         """Open a ledger, bringing its schema to head (or refusing, with `upgrade=False`)."""
         ledger = cls(url)
         try:
-            revision = migrate.current_revision(ledger.reader)
-            if revision != migrate.head_revision():
-                if not upgrade:
-                    raise LedgerError(f"ledger {ledger.safe_url} is not initialised", fix="run `etl init`")
-                migrate.upgrade(ledger.writer)
+            ledger._bring_to_head(upgrade)
         except OperationalError as exc:
             ledger.close()
             reason = str(exc.orig).strip().splitlines()[0] if exc.orig else str(exc)
@@ -93,7 +89,26 @@ class Ledger:
                 f"cannot open ledger {ledger.safe_url}: {reason}",
                 fix="check --ledger / ETL_LEDGER_URL and that the database is running",
             ) from exc
+        except BaseException:
+            ledger.close()
+            raise
         return ledger
+
+    def _bring_to_head(self, upgrade: bool) -> None:
+        """Migrate to head, or say why not: uninitialised, older (without `upgrade`), or newer than us."""
+        revision = migrate.current_revision(self.reader)
+        head = migrate.head_revision()
+        if revision == head:
+            return
+        if revision is not None and not migrate.is_known(revision):
+            raise LedgerError(
+                f"ledger {self.safe_url} is at schema {revision}, newer than this etl knows (head {head})",
+                fix="use the etl version that wrote this ledger, or a newer one",
+            )
+        if not upgrade:
+            state = "is not initialised" if revision is None else f"is at schema {revision}, not {head}"
+            raise LedgerError(f"ledger {self.safe_url} {state}", fix="run `etl init`")
+        migrate.upgrade(self.writer)
 
     def close(self) -> None:
         """Release every pooled connection."""
@@ -358,7 +373,30 @@ class Ledger:
                 result.setdefault(entity, {})[state] = int(n)
         return result
 
+    def item_states(self, run_id: int, entity: str) -> dict[str, str]:
+        """Sonar id → state of one entity's items: the light view a 100 000-item run needs."""
+        query = select(ITEM.c.source_id, ITEM.c.state).where(ITEM.c.run_id == run_id, ITEM.c.entity == entity)
+        with self.reader.connect() as conn:
+            return {source_id: state for source_id, state in conn.execute(query)}
+
+    def mark_complete(self, run_id: int, entity: str, step: str) -> None:
+        """Record that a step (e.g. `extract`) finished for every record of an entity in a run."""
+        with self._write() as conn:
+            self._event(conn, run_id, entity=entity, to_state=f"{step}:complete", detail=f"{step} complete")
+
+    def completed(self, run_id: int, step: str) -> set[str]:
+        """Entities for which a step finished in a run (what a resume need not redo)."""
+        query = select(EVENT.c.entity).where(EVENT.c.run_id == run_id, EVENT.c.to_state == f"{step}:complete")
+        with self.reader.connect() as conn:
+            return {entity for entity in conn.execute(query).scalars() if entity}
+
     # --- id map -----------------------------------------------------------------------------
+
+    def mapped(self, entity: str) -> dict[str, tuple[str, str | None]]:
+        """Sonar id → (Splynx id, source hash) of one entity: the light view for skip decisions."""
+        query = select(ID_MAP.c.source_id, ID_MAP.c.dest_id, ID_MAP.c.source_hash).where(ID_MAP.c.entity == entity)
+        with self.reader.connect() as conn:
+            return {source_id: (dest_id, source_hash) for source_id, dest_id, source_hash in conn.execute(query)}
 
     def dest_id(self, entity: str, source_id: str) -> str | None:
         """The Splynx id a Sonar record was migrated to, or None."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from etl.context import ensure_home, get_settings, open_ledger
 
@@ -20,7 +21,8 @@ def init() -> None:
     ledger = open_ledger(upgrade=True)
     try:
         console.print(
-            f"workspace [bold]{settings.home}[/] ready; ledger {ledger.safe_url} at schema {ledger.revision()}",
+            f"workspace [bold]{escape(str(settings.home))}[/] ready; "
+            f"ledger {escape(ledger.safe_url)} at schema {ledger.revision()}",
             highlight=False,
             soft_wrap=True,
         )

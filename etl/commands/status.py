@@ -25,9 +25,13 @@ def runs_table(runs: list[Run], title: str = "runs") -> Table:
         table.add_column(column)
     for run in runs:
         table.add_row(
-            str(run.id), run.kind, run.status, f"{run.started_at:%Y-%m-%d %H:%M:%S}",
+            str(run.id),
+            run.kind,
+            run.status,
+            f"{run.started_at:%Y-%m-%d %H:%M:%S}",
             f"{run.finished_at:%Y-%m-%d %H:%M:%S}" if run.finished_at else "",
-            str(run.parent_run_id or ""), (run.message or "")[:60],
+            str(run.parent_run_id or ""),
+            (run.message or "")[:60],
         )
     return table
 
@@ -61,7 +65,7 @@ def status(run: Annotated[int | None, typer.Argument(help="Run id; omit to list 
             console.print(counts_table(ledger, run))
             transfers = ledger.transfers(run)
             if transfers:
-                console.print(f"{len(transfers)} transfer(s); see `etl sql \"select * from transfer\"`")
+                console.print(f'{len(transfers)} transfer(s); see `etl sql "select * from transfer"`')
     finally:
         ledger.close()
 

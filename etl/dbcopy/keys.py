@@ -11,7 +11,7 @@ import base64
 import datetime as dt
 import json
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from decimal import Decimal
 from typing import Any
 
@@ -32,7 +32,7 @@ def _tag(value: Any) -> Any:
     return {"$str": str(value)}
 
 
-_UNTAG = {
+_UNTAG: dict[str, Callable[[str], Any]] = {
     "$decimal": Decimal,
     "$datetime": dt.datetime.fromisoformat,
     "$date": dt.date.fromisoformat,
@@ -44,7 +44,7 @@ _UNTAG = {
 
 def _untag(value: Any) -> Any:
     if isinstance(value, dict) and len(value) == 1:
-        (tag, text), = value.items()
+        ((tag, text),) = value.items()
         if tag in _UNTAG:
             return _UNTAG[tag](text)
     return value

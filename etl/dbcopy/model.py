@@ -16,8 +16,20 @@ DatasetKind = Literal["table", "collection", "keyspace"]
 # Canonical column kinds: what a value *is*, whatever engine stores it. They drive the type
 # mapping, the Parquet staging schema and the canonical row hash.
 KINDS = (
-    "int", "uint64", "decimal", "float", "bool", "str", "bytes",
-    "datetime", "date", "time", "json", "uuid", "enum", "other",
+    "int",
+    "uint64",
+    "decimal",
+    "float",
+    "bool",
+    "str",
+    "bytes",
+    "datetime",
+    "date",
+    "time",
+    "json",
+    "uuid",
+    "enum",
+    "other",
 )
 
 

@@ -19,9 +19,10 @@ from collections.abc import Iterable, Sequence
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from etl.dbcopy.model import ColumnInfo, Row
+from etl.dbcopy.model import ColumnInfo, Dataset, Row
 
 MODULUS = 2**256
+NUMERIC_KINDS = frozenset({"int", "uint64", "decimal", "float", "bool"})
 
 
 def _number(value: Any) -> str:
@@ -46,7 +47,7 @@ def _time(value: Any) -> str:
         seconds = value.total_seconds()
         whole = int(seconds)
         return f"{whole // 3600:02d}:{whole % 3600 // 60:02d}:{whole % 60:02d}.{value.microseconds:06d}"
-    return value.strftime("%H:%M:%S.%f")
+    return str(value.strftime("%H:%M:%S.%f"))
 
 
 def json_value(value: Any) -> Any:
@@ -68,6 +69,11 @@ def canonical(value: Any, kind: str) -> bytes:
     """Reduce one value to bytes that are equal exactly when the values are equal across engines."""
     if value is None:
         return b"\x00"
+    exact = type(value)
+    if exact is str and kind != "json" and kind not in NUMERIC_KINDS:
+        return b"s" + value.encode()
+    if exact is int:
+        return b"n" + str(value).encode()
     if kind == "json":
         return b"j" + canonical_json(value).encode()
     if isinstance(value, bytes | bytearray | memoryview):
@@ -116,3 +122,15 @@ def combine(hashes: Iterable[int]) -> str:
 def combine_hex(checksums: Iterable[str]) -> str:
     """Sum batch checksums into the table checksum: the same number as hashing every row at once."""
     return combine(int(value, 16) for value in checksums)
+
+
+def checksum(dataset: Dataset, rows: Iterable[Row]) -> str:
+    """The batch checksum of rows of a dataset: typed canonical values for tables, documents otherwise."""
+    if dataset.kind == "table":
+        return combine(row_hash(dataset.columns, row) for row in rows)
+    if dataset.kind == "keyspace":  # the value, not its DUMP encoding; whether it expires, not when
+        return combine(
+            document_hash({"key": r["key"], "type": r["type"], "value": r["value"], "expires": r["pttl"] > 0})
+            for r in rows
+        )
+    return combine(document_hash(row) for row in rows)

@@ -17,7 +17,7 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from etl.dbcopy.model import ColumnInfo, Row
+from etl.dbcopy.model import ColumnInfo, Dataset, Row
 from etl.dbcopy.rowhash import canonical_json
 
 
@@ -66,6 +66,24 @@ def rows_table(columns: Sequence[ColumnInfo], rows: Sequence[Row]) -> pa.Table:
         except (pa.ArrowInvalid, pa.ArrowTypeError, OverflowError):
             arrays.append(pa.array([None if v is None else str(v) for v in values], type=pa.large_string()))
     return pa.Table.from_arrays(arrays, names=[c.name for c in columns])
+
+
+def staged_view(dataset: Dataset, rows: Sequence[Row]) -> tuple[tuple[ColumnInfo, ...], list[Row]]:
+    """Columns and rows to stage: table rows as they are, documents as extended JSON, Redis entries raw."""
+    if dataset.kind == "table":
+        return dataset.columns, list(rows)
+    if dataset.kind == "collection":
+        from bson import json_util
+
+        documents = (ColumnInfo("_id", "str", "id"), ColumnInfo("document", "str", "extended JSON"))
+        return documents, [{"_id": str(r.get("_id")), "document": json_util.dumps(r, sort_keys=True)} for r in rows]
+    columns = (
+        ColumnInfo("key", "bytes", "key"),
+        ColumnInfo("type", "str", "type"),
+        ColumnInfo("pttl", "int", "ms"),
+        ColumnInfo("dump", "bytes", "DUMP payload"),
+    )
+    return columns, [{k: r[k] for k in ("key", "type", "pttl", "dump")} for r in rows]
 
 
 def write_batch(root: Path, transfer_id: int, seq: int, columns: Sequence[ColumnInfo], rows: Sequence[Row]) -> Path:

@@ -13,9 +13,9 @@ import uuid
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import mysql, postgresql
+from sqlalchemy.dialects import mysql, postgresql, sqlite
 
-from etl.dbcopy.rowhash import json_value
+from etl.dbcopy.rowhash import canonical_json, json_value
 
 MYSQL_VARCHAR_MAX = 16383  # utf8mb4 characters that fit a VARCHAR; beyond that LONGTEXT
 
@@ -101,9 +101,9 @@ def _mapped(kind: str, type_: Any, dst: str, table: str, column: str) -> Any:
         "uuid": sa.String(36),
         "json": postgresql.JSONB() if dst == "postgresql" else sa.JSON(),
         "bytes": mysql.LONGBLOB() if dst == "mysql" else sa.LargeBinary(),
-        "datetime": mysql.DATETIME(fsp=6) if dst == "mysql" else sa.DateTime(
-            timezone=bool(getattr(type_, "timezone", False)) and dst == "postgresql"
-        ),
+        "datetime": mysql.DATETIME(fsp=6)
+        if dst == "mysql"
+        else sa.DateTime(timezone=bool(getattr(type_, "timezone", False)) and dst == "postgresql"),
         "time": mysql.TIME(fsp=6) if dst == "mysql" else sa.Time(),
     }
     if kind == "decimal":
@@ -132,9 +132,10 @@ def map_type(kind: str, type_: Any, src: str, dst: str, table: str, column: str)
 
 def type_name(type_: Any, engine: str) -> str:
     """A type as the engine's DDL spells it, for the plan and the docs."""
-    dialect = {"mysql": mysql.dialect(), "postgresql": postgresql.dialect()}.get(engine)
+    dialects: dict[str, Any] = {"mysql": mysql.dialect, "postgresql": postgresql.dialect}
+    dialect = dialects.get(engine, sqlite.dialect)()
     try:
-        return str(type_.compile(dialect=dialect or sa.dialects.sqlite.dialect()))
+        return str(type_.compile(dialect=dialect))
     except Exception:  # a type the dialect cannot render still deserves a name in the plan
         return repr(type_)
 
@@ -147,6 +148,8 @@ def prepare_value(value: Any, kind: str, source_type: str, dst_type: Any, dst: s
         return bytes(value)
     if isinstance(dst_type, sa.JSON) and isinstance(value, str) and "JSON" not in source_type.upper():
         return json_value(value)  # MariaDB JSON arrives as LONGTEXT text
+    if isinstance(value, dict | list) and not isinstance(dst_type, sa.JSON):
+        return canonical_json(value)  # JSON into a text column (MariaDB's JSON reflects as LONGTEXT)
     if isinstance(value, dt.datetime) and value.tzinfo is not None and dst != "postgresql":
         return value.astimezone(dt.UTC).replace(tzinfo=None)
     if isinstance(value, dt.timedelta) and dst != "mysql":

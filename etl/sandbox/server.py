@@ -117,8 +117,9 @@ def drop_connection(environ: dict[str, Any]) -> None:
 class SandboxServer:
     """A threaded werkzeug server on 127.0.0.1, started in a background thread."""
 
-    def __init__(self, app: WSGIApp, host: str = "127.0.0.1", port: int = 0) -> None:
+    def __init__(self, app: WSGIApp, host: str = "127.0.0.1", port: int = 0, poll_interval: float = 0.05) -> None:
         self._app = app
+        self._poll_interval = poll_interval  # how long stop() may wait for the serving loop to notice
         self._host = host
         self._port = port
         self._server: BaseWSGIServer | None = None
@@ -134,7 +135,9 @@ class SandboxServer:
     def start(self) -> str:
         """Bind, serve in a daemon thread, and return the base URL."""
         self._server = make_server(self._host, self._port, self._app, threaded=True)
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True, name="sandbox")
+        server = self._server
+        self._thread = threading.Thread(target=lambda: server.serve_forever(self._poll_interval), daemon=True,
+                                        name="sandbox")
         self._thread.start()
         return self.base_url
 

@@ -11,6 +11,7 @@ import math
 import operator
 from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, date, datetime
+from functools import partial
 from typing import Any, Protocol
 
 from graphql import GraphQLError
@@ -115,21 +116,21 @@ class CollectionQuery:
 
     def _search(self, record: Record, search: dict[str, Any]) -> bool:
         """One `Search` object: every condition inside must hold (AND)."""
-        checks: list[Callable[[], bool]] = []
         for field in search.get("string_fields") or ():
-            checks.append(lambda f=field: self._string(record, f))
+            if not self._string(record, field):
+                return False
         for key in ("integer_fields", "float_fields", "datetime_fields", "date_fields"):
             for field in search.get(key) or ():
-                checks.append(lambda f=field: self._range(record, f))
+                if not self._range(record, field):
+                    return False
         for field in search.get("boolean_fields") or ():
-            checks.append(lambda f=field: self._boolean(record, f))
-        for column in search.get("unset_fields") or ():
-            checks.append(lambda c=column: self._value(record, c) is None)
-        for column in search.get("exists") or ():
-            checks.append(lambda c=column: self._value(record, c) is not None)
-        filters = search.get("reverse_relation_filters") or ()
-        checks.append(lambda: self._reverse(record, filters))
-        return all(check() for check in checks)
+            if not self._boolean(record, field):
+                return False
+        if any(self._value(record, c) is not None for c in search.get("unset_fields") or ()):
+            return False
+        if any(self._value(record, c) is None for c in search.get("exists") or ()):
+            return False
+        return self._reverse(record, search.get("reverse_relation_filters") or ())
 
     def _string(self, record: Record, field: dict[str, Any]) -> bool:
         value = self._value(record, field["attribute"])
@@ -192,9 +193,7 @@ class CollectionQuery:
             column = sorter["attribute"]
             if column not in self.kinds:
                 raise GraphQLError(f'"{column}" is not a field of {self.table} that can be sorted.')
-            records = sorted(
-                records, key=lambda r, c=column: self._sort_key(r, c), reverse=sorter["direction"] == "DESC"
-            )
+            records = sorted(records, key=partial(self._sort_key, column=column), reverse=sorter["direction"] == "DESC")
         return records
 
     def _sort_key(self, record: Record, column: str) -> tuple[int, Any]:

@@ -15,19 +15,25 @@ from __future__ import annotations
 import sys
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
 from graphql import (
     DefinitionNode,
     DocumentNode,
     EnumTypeDefinitionNode,
     FieldDefinitionNode,
+    GraphQLError,
+    GraphQLScalarType,
     GraphQLSchema,
     InputObjectTypeDefinitionNode,
     InputValueDefinitionNode,
+    IntValueNode,
     NamedTypeNode,
     ObjectTypeDefinitionNode,
     ScalarTypeDefinitionNode,
+    StringValueNode,
     TypeNode,
+    ValueNode,
     build_schema,
     parse,
     print_ast,
@@ -88,7 +94,7 @@ class _Pruner:
 
     def __init__(self, document: DocumentNode) -> None:
         self.definitions: dict[str, DefinitionNode] = {
-            d.name.value: d for d in document.definitions if hasattr(d, "name")  # type: ignore[attr-defined]
+            d.name.value: d for d in document.definitions if hasattr(d, "name")
         }
         self.kept: dict[str, DefinitionNode] = {}
 
@@ -148,10 +154,33 @@ def prune_sdl(real_sdl: str) -> str:
     return header + print_ast(DocumentNode(definitions=tuple(ordered))) + "\n"
 
 
+def _parse_int64(value: Any) -> int:
+    """Int64Bit input: Sonar accepts ids as integers or as strings of digits."""
+    if isinstance(value, bool) or not isinstance(value, int | str) or not str(value).lstrip("-").isdigit():
+        raise GraphQLError(f"Int64Bit cannot represent a non 64-bit integer value: {value!r}")
+    return int(value)
+
+
+def _parse_int64_literal(node: ValueNode, _variables: dict[str, Any] | None = None) -> int:
+    if not isinstance(node, IntValueNode | StringValueNode):
+        raise GraphQLError(f"Int64Bit cannot represent a non 64-bit integer value: {print_ast(node)}")
+    return _parse_int64(node.value)
+
+
 @lru_cache(maxsize=1)
 def load_schema() -> GraphQLSchema:
-    """Build the committed pruned schema (parsed once per process)."""
-    return build_schema(SCHEMA_PATH.read_text(encoding="utf-8"))
+    """Build the committed pruned schema once per process, with Sonar's Int64Bit behaviour.
+
+    Int64Bit is "always output as a string, so that it can be handled properly in Javascript" (the real
+    schema's words), and accepted as an integer or a string on input.
+    """
+    schema = build_schema(SCHEMA_PATH.read_text(encoding="utf-8"))
+    int64 = schema.type_map["Int64Bit"]
+    assert isinstance(int64, GraphQLScalarType)
+    int64.serialize = lambda value: str(int(value))  # type: ignore[method-assign]
+    int64.parse_value = _parse_int64  # type: ignore[method-assign]
+    int64.parse_literal = _parse_int64_literal  # type: ignore[method-assign,assignment]
+    return schema
 
 
 def main(argv: list[str]) -> int:

@@ -77,7 +77,9 @@ LINKS: dict[tuple[str, str], Link] = {
     ),
     ("Contact", "phone_numbers"): _many("phone_numbers", "contact_id"),
     ("PhoneNumber", "phone_number_type"): _one("phone_number_types", "phone_number_type_id"),
-    ("Address", "inventory_items"): _many("inventory_items", "inventoryitemable_id", ("inventoryitemable_type", "Address")),
+    ("Address", "inventory_items"): _many(
+        "inventory_items", "inventoryitemable_id", ("inventoryitemable_type", "Address")
+    ),
     ("AccountService", "service"): _one("services", "service_id"),
     ("Service", "data_service_detail"): Link("data_service_details", "id", "service_id"),
     ("DataServiceDetail", "service"): _one("services", "service_id"),
@@ -167,11 +169,11 @@ class SonarStore:
         link = LINKS.get((TABLE_TYPE[table], relation))
         if link is None:
             raise GraphQLError(f'"{relation}" is not a relation of {TABLE_TYPE[table]}.')
-        return link.target, self.follow(link, record)
+        return link.target, self.follow(table, link, record)
 
-    def follow(self, link: Link, record: Record) -> list[Record]:
-        """The records a link reaches from `record` (0 or 1 for to-one links)."""
-        key = record.get(link.local)
+    def follow(self, table: str, link: Link, record: Record) -> list[Record]:
+        """The records a link reaches from `record` of `table` (0 or 1 for to-one links)."""
+        key = self.value(table, record, link.local)
         if key is None:
             return []
         if link.through is not None:
@@ -285,20 +287,33 @@ class SonarStore:
         with self.lock:
             self.update("accounts", account_id, archived_at=self._tick(), archived_by_user_id=user_id)
 
+    def _release(self, doomed: dict[str, list[Record]]) -> None:
+        """What Sonar does to shared things when an account goes: devices back to stock, IPs back to pools."""
+        gone = {a["id"] for a in doomed.get("addresses", [])}
+        for item in self.tables["inventory_items"].values():
+            held_by = self.value("inventory_items", item, "inventoryitemable_type")
+            if held_by == "Address" and item.get("inventoryitemable_id") in gone:
+                item.update(inventoryitemable_type="InventoryLocation", inventoryitemable_id=1, account_service_id=None)
+        for assignment in doomed.get("ip_assignments", []):
+            pool = self.tables["ip_pools"].get(assignment.get("ip_pool_id") or 0)
+            if pool is not None:
+                pool["ips_available"] += 1
+
     def delete_account(self, account_id: int) -> None:
-        """Delete an account and everything that hangs off it (contacts, addresses, services, IPs...)."""
+        """Delete an account and what hangs off it; its devices return to stock and its IPs to their pools."""
         with self.lock:
             account = self.tables["accounts"][int(account_id)]
             doomed: dict[str, list[Record]] = {}
-            for (type_name, relation), link in LINKS.items():
+            for (type_name, _relation), link in LINKS.items():
                 if type_name == "Account" and link.many and link.through is None:
-                    doomed.setdefault(link.target, []).extend(self.follow(link, account))
-            doomed["phone_numbers"] = [
-                p for c in doomed["contacts"] for p in self.follow(LINKS[("Contact", "phone_numbers")], c)
-            ]
-            doomed["account_billing_parameters"] = self.follow(LINKS[("Account", "account_billing_parameter")], account)
+                    doomed.setdefault(link.target, []).extend(self.follow("accounts", link, account))
+            phones = LINKS[("Contact", "phone_numbers")]
+            doomed["phone_numbers"] = [p for c in doomed["contacts"] for p in self.follow("contacts", phones, c)]
+            billing = LINKS[("Account", "account_billing_parameter")]
+            doomed["account_billing_parameters"] = self.follow("accounts", billing, account)
             doomed[MEMBERSHIPS] = list(self._index(MEMBERSHIPS, "account_id").get(account["id"], []))
-            with self._writing("accounts", *doomed):
+            with self._writing("accounts", "inventory_items", "ip_pools", *doomed):
+                self._release(doomed)
                 for table, records in doomed.items():
                     for record in records:
                         self.tables[table].pop(record["id"], None)

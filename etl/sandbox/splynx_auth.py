@@ -25,6 +25,8 @@ from urllib.parse import parse_qs
 from etl.sandbox.splynx_store import SplynxStore
 from etl.sandbox.splynx_validation import hash_secret
 
+ACCESS_TTL_S = 1800.0  # Splynx access tokens live 30 minutes
+REFRESH_TTL_S = 86400.0
 HEADER_RE = re.compile(r"^\s*Splynx-EA\s*\((?P<params>.*)\)\s*$", re.IGNORECASE)
 
 
@@ -50,8 +52,8 @@ class Authenticator:
         self.store = store
         self.api_key = api_key
         self.api_secret = api_secret
-        self.access_ttl_s = 1800.0
-        self.refresh_ttl_s = 86400.0
+        self.access_ttl_s = ACCESS_TTL_S
+        self.refresh_ttl_s = REFRESH_TTL_S
 
     def check_header(self, header: str | None) -> str:
         """Authenticate one request; return who it is ("api_key:K" or "admin:ID") or raise AuthError."""
@@ -114,15 +116,14 @@ class Authenticator:
 
     def _new_pair(self, subject: str) -> dict[str, Any]:
         now = time.time()
-        pair = {
-            "access_token": secrets.token_hex(16),
+        access, refresh = secrets.token_hex(16), secrets.token_hex(16)
+        self.store.save_token(access, refresh, now + self.access_ttl_s, now + self.refresh_ttl_s, subject)
+        return {
+            "access_token": access,
             "access_token_expiration": int(now + self.access_ttl_s),
-            "refresh_token": secrets.token_hex(16),
+            "refresh_token": refresh,
             "refresh_token_expiration": int(now + self.refresh_ttl_s),
         }
-        self.store.save_token(pair["access_token"], pair["refresh_token"], now + self.access_ttl_s,
-                              now + self.refresh_ttl_s, subject)
-        return pair
 
     def renew(self, refresh: str) -> dict[str, Any]:
         """Answer `GET admin/auth/tokens/{refresh}`: a fresh pair replaces the old one."""

@@ -48,7 +48,8 @@ def php_nested(pairs: Iterable[tuple[str, str]]) -> dict[str, Any]:
                 if not isinstance(child, dict):
                     raise QueryError(f"query parameter {raw_key!r} mixes a value and an array")
                 node = child
-    return _listify(root)
+    result: dict[str, Any] = _listify(root)
+    return result
 
 
 def _listify(node: Any) -> Any:

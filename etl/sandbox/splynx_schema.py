@@ -162,7 +162,7 @@ IPV4_NETWORKS = Entity("ipv4_networks", "admin/networking/ipv4", "ipv4_networks"
 
 IPV4_IPS = Entity("ipv4_ips", "admin/networking/ipv4-ip", "ipv4_networks_ip", (
     ID,
-    Field("ipv4_networks_id", INT, "Network", required=True, ref="ipv4_networks"),
+    Field("ipv4_networks_id", INT, "Network", ref="ipv4_networks", writable=False),  # from the path
     Field("ip", IPV4, "IP", required=True),
     Field("hostname", STR, default="", max_len=128),
     Field("location_id", INT, default=0, ref="locations", zero_ok=True),

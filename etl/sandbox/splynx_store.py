@@ -50,11 +50,14 @@ class SplynxStore:
             self._conn.execute("PRAGMA synchronous=FULL")
         self._conn.executescript(SCHEMA)
         self._depth = 0
+        self.closed = False
 
     def close(self) -> None:
         """Close the connection; the file keeps everything committed."""
         with self._lock:
-            self._conn.close()
+            if not self.closed:
+                self._conn.close()
+                self.closed = True
 
     @contextmanager
     def transaction(self) -> Iterator[None]:

@@ -18,7 +18,20 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from etl.sandbox.splynx_schema import (
-    BOOL, DATE, DATETIME, DECIMAL, EMAIL, ENUM, ENUMS, INT, INTS, IPV4, LABELS, BY_KEY, Entity, Field,
+    BOOL,
+    BY_KEY,
+    DATE,
+    DATETIME,
+    DECIMAL,
+    EMAIL,
+    ENUM,
+    ENUMS,
+    INT,
+    INTS,
+    IPV4,
+    LABELS,
+    Entity,
+    Field,
 )
 from etl.sandbox.splynx_store import SplynxStore
 

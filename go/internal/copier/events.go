@@ -17,6 +17,7 @@ type Event struct {
 	SHA256   string  `json:"sha256,omitempty"`
 	ETag     string  `json:"etag,omitempty"`
 	Resumed  *bool   `json:"resumed,omitempty"`
+	ResumedN *int    `json:"resumed_chunks,omitempty"`
 	Chunks   *int    `json:"chunks,omitempty"`
 	Copied   *int    `json:"copied,omitempty"`
 	Files    *int    `json:"files,omitempty"`

@@ -10,6 +10,7 @@ import (
 
 // ResumeEntry is a chunk the ledger already holds as verified.
 type ResumeEntry struct {
+	Event  string `json:"event,omitempty"`
 	File   string `json:"file"`
 	Chunk  int    `json:"chunk"`
 	Offset int64  `json:"offset"`
@@ -66,6 +67,9 @@ func ReadResume(r io.Reader) (ResumeSet, error) {
 		var e ResumeEntry
 		if err := json.Unmarshal(text, &e); err != nil {
 			return nil, fmt.Errorf("parse resume line %d: %w", line, err)
+		}
+		if e.Event != "" && e.Event != "chunk" {
+			continue // file and summary lines of an earlier run's output carry no chunk
 		}
 		set[resumeKey{e.File, e.Chunk}] = e
 	}

@@ -1,0 +1,232 @@
+"""The pure-Python copy engine: the Go engine's JSON-lines protocol, over any backend pair.
+
+Why it exists: a machine without a Go toolchain must still copy, resume and checkpoint exactly
+as the Go binary does; and remote-to-remote pairs the Go binary cannot reach (SFTP, GCS, Azure)
+go through here chunk by chunk with range reads.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import sys
+import threading
+import time
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any
+
+from etl.errors import EtlError
+from loaders.file_backends.base import ChunkWriter, RangeReader, UploadState, chunk_count, sha256_hex
+
+Event = dict[str, Any]
+Emit = Callable[[Event], None]
+
+
+@dataclass
+class FileJob:
+    """One file to copy and the chunks a previous run verified (seq -> sha256)."""
+
+    rel: str
+    size: int
+    reader: RangeReader
+    writer: ChunkWriter
+    resume: dict[int, str] = field(default_factory=dict)
+
+
+@dataclass
+class _FileProgress:
+    """Feeds finished chunks into the whole-file digest in order, like the Go engine."""
+
+    job: FileJob
+    chunks: int
+    lock: threading.Lock = field(default_factory=threading.Lock)
+    pending: dict[int, bytes] = field(default_factory=dict)
+    next: int = 0
+    whole: Any = field(default_factory=hashlib.sha256)
+    copied: int = 0
+    resumed: int = 0
+    redone: int = 0
+
+
+class PythonEngine:
+    """Copies FileJobs with a thread pool; bounded memory: at most 2×streams chunks held."""
+
+    def __init__(self, streams: int, chunk_size: int, emit: Emit) -> None:
+        self.streams, self.chunk_size = max(1, streams), chunk_size
+        self._emit_lock = threading.Lock()
+        self._emit = emit
+        self._permits = threading.BoundedSemaphore(2 * self.streams)
+        self._error: BaseException | None = None
+        self._totals_lock = threading.Lock()
+        self.totals = {"files": 0, "chunks": 0, "copied": 0, "resumed": 0, "redone": 0, "bytes": 0}
+
+    def count(self, **deltas: int) -> None:
+        """Add to the run totals from any thread."""
+        with self._totals_lock:
+            for key, n in deltas.items():
+                self.totals[key] += n
+
+    def emit(self, event: Event) -> None:
+        """One event at a time, whichever thread finished the work."""
+        with self._emit_lock:
+            self._emit(event)
+
+    def run(self, jobs: list[FileJob]) -> Event:
+        """Copy every job; raises the first error after stopping the others."""
+        start = time.monotonic()
+        with ThreadPoolExecutor(self.streams) as pool:
+            futures: list[Future[None]] = []
+            for job in jobs:
+                if self._error is not None:
+                    break
+                futures.extend(self._submit(pool, job))
+            for fut in futures:
+                if self._error is None:
+                    fut.result()
+        if self._error is not None:
+            raise self._error
+        return {"event": "summary", "engine": "python", **self.totals, "seconds": time.monotonic() - start}
+
+    def _submit(self, pool: ThreadPoolExecutor, job: FileJob) -> list[Future[None]]:
+        progress = _FileProgress(job, chunk_count(job.size, self.chunk_size))
+        self.count(chunks=progress.chunks)
+        if progress.chunks == 0:
+            self._finish(progress)
+            return []
+        if not job.writer.parallel:  # e.g. a GCS resumable session: bytes strictly in order
+            return [pool.submit(self._guard, self._sequential, progress)]
+        futures = []
+        for seq in range(progress.chunks):
+            self._permits.acquire()
+            if self._error is not None:
+                self._permits.release()
+                break
+            futures.append(pool.submit(self._guard, self._chunk, progress, seq, True))
+        return futures
+
+    def _guard(self, fn: Callable[..., None], *args: Any) -> None:
+        try:
+            fn(*args)
+        except BaseException as exc:  # the first error wins; the rest stop at their next chunk
+            if self._error is None:
+                self._error = exc
+            raise
+
+    def _sequential(self, progress: _FileProgress) -> None:
+        for seq in range(progress.chunks):
+            if self._error is not None:
+                return
+            self._chunk(progress, seq, False)
+
+    def _chunk(self, progress: _FileProgress, seq: int, permit: bool) -> None:
+        job = progress.job
+        offset = seq * self.chunk_size
+        length = min(self.chunk_size, job.size - offset)
+        try:
+            data, resumed = self._resume_or_copy(progress, seq, offset, length)
+        except BaseException:
+            if permit:
+                self._permits.release()
+            raise
+        self.emit({"event": "chunk", "file": job.rel, "chunk": seq, "offset": offset, "len": length,
+                   "sha256": data[1], "resumed": resumed})
+        self._feed(progress, seq, data[0], permit)
+
+    def _resume_or_copy(
+        self, progress: _FileProgress, seq: int, offset: int, length: int
+    ) -> tuple[tuple[bytes, str], bool]:
+        job = progress.job
+        want = job.resume.get(seq)
+        if want is not None:
+            source = job.reader.read(offset, length)
+            if job.writer.present(seq, offset, length, want, lambda: source) and sha256_hex(source) == want:
+                with progress.lock:
+                    progress.resumed += 1
+                self.count(resumed=1)
+                return (source, want), True
+            with progress.lock:
+                progress.redone += 1
+            self.count(redone=1)
+        data = job.reader.read(offset, length)
+        digest = sha256_hex(data)
+        job.writer.write(seq, offset, data)
+        with progress.lock:
+            progress.copied += 1
+        self.count(copied=1, bytes=length)
+        return (data, digest), False
+
+    def _feed(self, progress: _FileProgress, seq: int, data: bytes, permit: bool) -> None:
+        with progress.lock:
+            progress.pending[seq] = data
+            while progress.next in progress.pending:
+                progress.whole.update(progress.pending.pop(progress.next))
+                progress.next += 1
+                if permit:
+                    self._permits.release()
+            done = progress.next == progress.chunks
+        if done:
+            self._finish(progress)
+
+    def _finish(self, progress: _FileProgress) -> None:
+        job = progress.job
+        job.writer.commit()
+        job.reader.close()
+        self.count(files=1)
+        self.emit({"event": "file", "file": job.rel, "size": job.size, "sha256": progress.whole.hexdigest(),
+                   "chunks": progress.chunks, "copied": progress.copied, "redone": progress.redone,
+                   "resumed_chunks": progress.resumed})
+
+
+def read_resume(path: str | None) -> dict[str, dict[int, str]]:
+    """The Go binary's resume list format: JSON array or JSON lines of chunk entries."""
+    if not path:
+        return {}
+    text = sys.stdin.read() if path == "-" else open(path, encoding="utf-8").read()
+    text = text.strip()
+    rows = json.loads(text) if text.startswith("[") else [json.loads(x) for x in text.splitlines() if x.strip()]
+    resume: dict[str, dict[int, str]] = {}
+    for row in rows:
+        if row.get("event", "chunk") == "chunk":
+            resume.setdefault(row["file"], {})[int(row["chunk"])] = row["sha256"]
+    return resume
+
+
+def main(argv: list[str] | None = None) -> int:
+    """`python -m etl.filecopy_py SRC DST`: the same command line and output as `etl-copy`."""
+    from etl.sizes import parse_size
+    from loaders.file_backends.local import LocalBackend
+
+    parser = argparse.ArgumentParser(prog="etl-copy.py")
+    parser.add_argument("src")
+    parser.add_argument("dst")
+    parser.add_argument("-streams", "--streams", type=int, default=4)
+    parser.add_argument("-chunk-size", "--chunk-size", default="8MiB")
+    parser.add_argument("-resume", "--resume")
+    args = parser.parse_args(argv)
+
+    def out(event: Event) -> None:
+        print(json.dumps(event), flush=True)
+
+    try:
+        backend = LocalBackend()
+        chunk = parse_size(args.chunk_size)
+        entries = backend.list(args.src)
+        single = len(entries) == 1 and entries[0].path == args.src
+        resume = read_resume(args.resume)
+        jobs = []
+        for e in entries:
+            dst = backend.join(args.dst, e.rel) if not single or backend.is_container(args.dst) else args.dst
+            writer = backend.writer(dst, e.size, chunk, UploadState())
+            jobs.append(FileJob(e.rel, e.size, backend.reader(e.path), writer, resume.get(e.rel, {})))
+        out(PythonEngine(args.streams, chunk, out).run(jobs))
+    except (EtlError, OSError) as exc:
+        out({"event": "error", "message": str(exc)})
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,142 @@
+"""Transform and load one entity of a run, reading its records back from staging.
+
+Why from staging: the extract step has already written every page to Parquet and recorded its
+items as `extracted`; loading reads the newest staged version of each item that is not done yet,
+so a resumed run picks up exactly where the ledger says it stopped, with memory bounded by a batch.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import threading
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from itertools import islice
+from pathlib import Path
+from typing import Any
+
+from etl.errors import RecordError, RecordProblem
+from etl.progress import ProgressReporter
+from etl.staging import read_records
+from loaders.splynx import LoadItem, LoadResult, SplynxLoader
+from state.ledger import Ledger
+from state.states import ItemState
+from transformers.context import TransformContext
+from transformers.registry import transform_record
+from transformers.validation import SkipRecord
+
+S = ItemState
+BATCH = 200
+TO_LOAD = frozenset({S.EXTRACTED, S.TRANSFORMED, S.LOADING, S.LOADED})
+
+
+def effective_hash(source_hash: str | None, overrides: Mapping[str, Any] | None) -> str | None:
+    """The hash that decides "unchanged": the Sonar record's hash, plus the user's overrides if any."""
+    if not overrides or source_hash is None:
+        return source_hash
+    text = source_hash + json.dumps(dict(overrides), sort_keys=True, default=str)
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+@dataclass
+class EntityOutcome:
+    """What happened to one entity's items in this pass."""
+
+    entity: str
+    results: list[LoadResult] = field(default_factory=list)
+    skipped: int = 0
+    failures: list[tuple[str, RecordProblem]] = field(default_factory=list)
+
+    @property
+    def failed(self) -> bool:
+        """True if any item failed."""
+        return bool(self.failures) or any(r.state == S.FAILED for r in self.results)
+
+
+@dataclass
+class EntityLoader:
+    """Transforms and loads the unfinished items of one entity of one run."""
+
+    ledger: Ledger
+    loader: SplynxLoader
+    staging_dir: Path
+    run_id: int
+    context: TransformContext
+    progress: ProgressReporter
+    workers: int = 4
+    stop_on_error: bool = True
+    stop: threading.Event = field(default_factory=threading.Event)
+
+    def run(self, entity: str) -> EntityOutcome:
+        """Process every unfinished item of `entity`; honours stop-on-error between batches."""
+        outcome = EntityOutcome(entity)
+        states = self.ledger.item_states(self.run_id, entity)
+        todo = {source_id for source_id, state in states.items() if state in TO_LOAD}
+        if not todo:
+            return outcome
+        self.progress.start(entity, f"load {entity}", len(todo))
+        mapped = self.ledger.mapped(entity)
+        overrides = self.ledger.all_overrides(entity)
+        records = read_records(self.staging_dir, self.run_id, entity, ids=todo)
+        for batch in _batches(records, BATCH):
+            if self.stop.is_set():
+                break
+            work = []
+            for record, digest in batch:
+                if self.stop.is_set():
+                    break
+                item = self._prepare(entity, record, digest, states, mapped, overrides, outcome)
+                if item is not None:
+                    work.append(item)
+            if work:
+                results = self.loader.load_many(work, workers=self.workers, stop_on_error=self.stop_on_error)
+                outcome.results.extend(results)
+            self.progress.advance(entity, len(batch))
+            if self.stop_on_error and outcome.failed:
+                self.stop.set()
+        self.progress.finish(entity)
+        return outcome
+
+    def _prepare(
+        self,
+        entity: str,
+        record: dict[str, Any],
+        digest: str,
+        states: Mapping[str, str],
+        mapped: Mapping[str, tuple[str, str | None]],
+        overrides: Mapping[str, dict[str, Any]],
+        outcome: EntityOutcome,
+    ) -> LoadItem | None:
+        """Decide skip / fail / load for one staged record; returns the work for the loader, if any."""
+        source_id = str(record["id"])
+        state = ItemState(states[source_id])
+        patch = overrides.get(source_id)
+        digest_now = effective_hash(digest, patch)
+        if state == S.EXTRACTED and mapped.get(source_id, ("", None))[1] == digest_now:
+            self.ledger.move(
+                self.run_id, entity, source_id, S.SKIPPED, action="skip", detail="unchanged since last run"
+            )
+            outcome.skipped += 1
+            return None
+        try:
+            payload = transform_record(entity, record, self.context, patch)
+        except SkipRecord as skip:
+            if state == S.EXTRACTED:
+                self.ledger.move(self.run_id, entity, source_id, S.SKIPPED, action="skip", detail=skip.reason)
+                outcome.skipped += 1
+            return None
+        except RecordError as exc:
+            self.ledger.fail(self.run_id, entity, source_id, exc.problem)
+            outcome.failures.append((source_id, exc.problem))
+            if self.stop_on_error:
+                self.stop.set()
+            return None
+        if state == S.EXTRACTED:
+            self.ledger.move(self.run_id, entity, source_id, S.TRANSFORMED)
+        return LoadItem(self.run_id, entity, source_id, payload, source_hash=digest_now)
+
+
+def _batches(records: Iterator[tuple[dict[str, Any], str]], size: int) -> Iterator[list[tuple[dict[str, Any], str]]]:
+    while batch := list(islice(records, size)):
+        yield batch

@@ -1,0 +1,61 @@
+"""The migration's phases and the order of entities within them.
+
+Why a fixed order: Splynx refuses a record whose references do not exist yet, so parents
+(partners, tariffs, networks, products) are loaded before the customers and services that
+point at them; rollback walks the same list backwards.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from enum import StrEnum
+
+from etl.errors import ConfigError
+
+
+class Phase(StrEnum):
+    """Migration phases, in dependency order."""
+
+    FOUNDATION = "foundation"
+    NETWORK = "network"
+    INVENTORY = "inventory"
+    CUSTOMERS = "customers"
+
+
+PHASE_ENTITIES: dict[Phase, tuple[str, ...]] = {
+    Phase.FOUNDATION: ("company", "custom_field", "user", "service"),
+    Phase.NETWORK: ("supernet", "subnet", "ip_pool"),
+    Phase.INVENTORY: ("inventory_location", "manufacturer", "inventory_model", "inventory_item"),
+    Phase.CUSTOMERS: ("account", "account_service"),
+}
+
+ENTITY_PHASE: dict[str, Phase] = {e: p for p, entities in PHASE_ENTITIES.items() for e in entities}
+ENTITY_ORDER: tuple[str, ...] = tuple(e for p in Phase for e in PHASE_ENTITIES[p])
+
+# Which parent entities each entity's records reference (through the id map).
+PARENTS: dict[str, tuple[str, ...]] = {
+    "user": (),
+    "service": ("company",),
+    "subnet": ("supernet",),
+    "ip_pool": ("subnet",),
+    "inventory_model": ("manufacturer",),
+    "inventory_item": ("inventory_model",),
+    "account": ("company",),
+    "account_service": ("account", "service"),
+}
+
+
+def parse_phases(values: Iterable[str] | None) -> tuple[Phase, ...]:
+    """Turn `--phases foundation,network` (or repeated flags) into phases in dependency order."""
+    names = [n.strip().lower() for v in (values or []) for n in v.split(",") if n.strip()]
+    if not names:
+        return tuple(Phase)
+    unknown = [n for n in names if n not in {p.value for p in Phase}]
+    if unknown:
+        raise ConfigError(f"unknown phase {unknown[0]!r}", fix=f"use any of {', '.join(p.value for p in Phase)}")
+    return tuple(p for p in Phase if p.value in names)
+
+
+def rollback_order() -> tuple[str, ...]:
+    """Entities children first: the order in which created records can be deleted."""
+    return tuple(reversed(ENTITY_ORDER))

@@ -1,0 +1,324 @@
+"""The migration: extract a selection into staging, then transform and load it phase by phase.
+
+Why two stages (as dlt does): extraction writes every page to Parquet and the ledger before any
+of it is used, so loading can stop, crash or be resumed without asking Sonar again for what it
+already gave; and a customer selection can name the parents it needs before any parent is loaded.
+A resume continues the same run: it re-extracts what failed or never finished, and loads only what
+the ledger says is not done.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass, field
+from datetime import timedelta
+from typing import Any
+
+from loguru import logger
+
+from etl.config import Settings
+from etl.errors import EtlError
+from etl.load_stage import EntityLoader, EntityOutcome
+from etl.phases import PHASE_ENTITIES, Phase, parse_phases
+from etl.preflight import check_sonar, check_splynx, ensure_additional_fields, require_settings
+from etl.progress import ProgressReporter
+from etl.report import Failure, failures
+from etl.runlock import migration_lock
+from etl.selection import Selection
+from etl.staging import StagingWriter
+from extractors.sonar import Page, PageRecorder, SonarExtractor, extract
+from loaders.splynx import SplynxLoader
+from loaders.splynx_client import SplynxClient
+from state.ledger import Ledger
+from state.models import Run
+from state.states import ItemState, RunStatus
+from transformers.context import TransformContext
+from transformers.registry import additional_field_definitions
+
+S = ItemState
+WATERMARK_OVERLAP = timedelta(minutes=10)
+CUSTOMER_ENTITIES = PHASE_ENTITIES[Phase.CUSTOMERS]
+
+
+@dataclass(frozen=True)
+class RunOptions:
+    """How to run, as opposed to what to migrate (that is the Selection)."""
+
+    phases: tuple[Phase, ...] = tuple(Phase)
+    stop_on_error: bool = True
+    workers: int = 4
+    rate: float | None = None
+    sync_deletes: bool = False
+    full: bool = False
+    verify: bool = True
+
+    def to_json(self) -> dict[str, Any]:
+        """JSON-ready, as stored in `run.options`."""
+        data = asdict(self)
+        data["phases"] = [p.value for p in self.phases]
+        return data
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any], **changes: Any) -> RunOptions:
+        """Rebuild stored options (for a resume), with some changed (workers, rate, error policy)."""
+        known = {k: v for k, v in data.items() if k in cls.__dataclass_fields__}
+        known["phases"] = parse_phases(known.get("phases"))
+        known.update({k: v for k, v in changes.items() if v is not None})
+        return cls(**known)
+
+
+@dataclass
+class RunOutcome:
+    """What a run or resume did, for the CLI's summary and the demo."""
+
+    run_id: int
+    status: RunStatus
+    counts: dict[str, dict[str, int]]
+    failures: list[Failure]
+    deleted_in_sonar: list[str] = field(default_factory=list)
+    message: str = ""
+
+
+@dataclass
+class Migration:
+    """Drives one run (or its resume) through extract → transform → load → verify."""
+
+    settings: Settings
+    ledger: Ledger
+    extractor: SonarExtractor
+    loader: SplynxLoader
+    progress: ProgressReporter
+
+    # --- public entry points -------------------------------------------------------------------
+
+    def run(self, selection: Selection, options: RunOptions) -> RunOutcome:
+        """Start a new run of `selection`; a later run only migrates what is new or changed."""
+        with migration_lock(self.settings.home):
+            self.preflight(options)
+            watermark = None if (options.full or not selection.is_everything) else self.watermark()
+            stored = {**selection.to_json(), "watermark": watermark.isoformat() if watermark else None}
+            run_id = self.ledger.start_run("migrate", selection=stored, options=options.to_json())
+            self.progress.log(f"run {run_id} started")
+            return self._guarded(run_id, selection, options, resuming=False)
+
+    def resume(self, run_id: int, **changes: Any) -> RunOutcome:
+        """Continue a failed or interrupted run; a finished run has nothing left and writes nothing."""
+        run = self.ledger.get_run(run_id)
+        if run.kind != "migrate":
+            raise EtlError(f"run {run_id} is a {run.kind} run, not a migration", fix="pass a migration run id")
+        if run.status in (RunStatus.SUCCEEDED, RunStatus.ROLLED_BACK):
+            return self._outcome(run_id, RunStatus(run.status), f"run {run_id} is {run.status}: nothing to resume")
+        with migration_lock(self.settings.home):
+            options = RunOptions.from_json(stored_options(run), **changes)
+            self.preflight(options)
+            self.ledger.set_run_status(run_id, RunStatus.RUNNING)
+            self.progress.log(f"resuming run {run_id}")
+            return self._guarded(run_id, Selection.from_json(stored_selection(run)), options, resuming=True)
+
+    def preflight(self, options: RunOptions) -> None:
+        """Connectivity and permissions before anything is written."""
+        require_settings(self.settings)
+        check_sonar(self.extractor)
+        check_splynx(self.loader.client, self.entities(options))
+
+    def watermark(self) -> Any:
+        """Start of the last successful full run, less a safety overlap: the incremental `since`."""
+        for run in self.ledger.runs(kind="migrate", limit=200):
+            selection = stored_selection(run)
+            if run.status == RunStatus.SUCCEEDED and Selection.from_json(selection).is_everything:
+                return run.started_at - WATERMARK_OVERLAP
+        return None
+
+    @staticmethod
+    def entities(options: RunOptions) -> list[str]:
+        """Entities of the selected phases, in dependency order."""
+        return [e for phase in options.phases for e in PHASE_ENTITIES[phase]]
+
+    # --- the run itself ------------------------------------------------------------------------
+
+    def _guarded(self, run_id: int, selection: Selection, options: RunOptions, *, resuming: bool) -> RunOutcome:
+        """Run, and whatever happens leave the run closed with a status that says what to do next."""
+        try:
+            with self.progress:
+                return self._execute(run_id, selection, options, resuming=resuming)
+        except KeyboardInterrupt:
+            self.ledger.finish_run(run_id, RunStatus.INTERRUPTED, "interrupted; `etl resume` continues it")
+            raise
+        except EtlError as exc:
+            self.ledger.finish_run(run_id, RunStatus.FAILED, exc.one_line())
+            raise
+        except Exception as exc:
+            self.ledger.finish_run(run_id, RunStatus.FAILED, f"{type(exc).__name__}: {exc}")
+            raise
+
+    def _execute(self, run_id: int, selection: Selection, options: RunOptions, *, resuming: bool) -> RunOutcome:
+        entities = self.entities(options)
+        if Phase.FOUNDATION in options.phases or resuming:
+            created = ensure_additional_fields(self.loader.client, additional_field_definitions())
+            if created:
+                self.ledger.event(run_id, f"created {created} additional-field definitions in Splynx")
+        self._extract(run_id, selection, options, entities, resuming=resuming)
+        outcomes = self._load(run_id, options, entities)
+        deleted = self._deletes(run_id, selection, options) if not any(o.failed for o in outcomes) else []
+        return self._close(run_id, outcomes, deleted)
+
+    def _extract(
+        self, run_id: int, selection: Selection, options: RunOptions, entities: list[str], *, resuming: bool
+    ) -> None:
+        """Stage the selection (or, on resume, what failed and what was never fully extracted)."""
+        recorder = PageRecorder(self.ledger, StagingWriter(self.settings.staging_dir, run_id), run_id)
+        done = self.ledger.completed(run_id, "extract")
+        if resuming:
+            self._reextract_unfinished(run_id, recorder, [e for e in entities if e in done])
+        missing = [e for e in entities if e not in done]
+        if not missing:
+            return
+        self.progress.start("extract", "extract from Sonar", None)
+
+        def sink(page: Page) -> None:
+            recorder(page)
+            self.progress.advance("extract", len(page.records))
+
+        for part, part_entities in self._extraction_plan(run_id, selection, missing):
+            extract(self.extractor, part, sink, entities=part_entities, on_missing=recorder.missing)
+        for entity in missing:
+            self.ledger.mark_complete(run_id, entity, "extract")
+        self.progress.finish("extract")
+
+    def _extraction_plan(
+        self, run_id: int, selection: Selection, entities: Sequence[str]
+    ) -> Iterator[tuple[Selection, list[str]]]:
+        """Which selection each group of entities is extracted with (watermark: customers only)."""
+        stored = stored_selection(self.ledger.get_run(run_id))
+        watermark = stored.get("watermark")
+        if not (selection.is_everything and watermark):
+            yield selection, list(entities)
+            return
+        parents = [e for e in entities if e not in CUSTOMER_ENTITIES]
+        customers = [e for e in entities if e in CUSTOMER_ENTITIES]
+        if parents:
+            yield selection, parents
+        if customers:
+            since = Selection.from_json({**selection.to_json(), "since": watermark})
+            yield since, customers
+
+    def _reextract_unfinished(self, run_id: int, recorder: PageRecorder, entities: list[str]) -> None:
+        """Fetch again, by id, every failed or unfinished item: the fix may have been made in Sonar."""
+        for entity in entities:
+            states = self.ledger.item_states(run_id, entity)
+            again = [i for i, s in states.items() if s in (S.FAILED, S.PENDING)]
+            for page in self.extractor.fetch_by_ids(entity, again):
+                recorder(page)
+
+    def _load(self, run_id: int, options: RunOptions, entities: list[str]) -> list[EntityOutcome]:
+        """Transform and load entity by entity, parents first; stop-on-error ends at the first failure."""
+        stage = EntityLoader(
+            ledger=self.ledger,
+            loader=self.loader,
+            staging_dir=self.settings.staging_dir,
+            run_id=run_id,
+            context=self.context(),
+            progress=self.progress,
+            workers=options.workers,
+            stop_on_error=options.stop_on_error,
+        )
+        outcomes = []
+        for entity in entities:
+            if entity == "account_service" or entity == "service":
+                stage.context = self.context()  # services and tariffs reference what was just loaded
+            outcomes.append(stage.run(entity))
+            if stage.stop.is_set():
+                break
+        return outcomes
+
+    def context(self) -> TransformContext:
+        """The transformers' view of the id map and settings, as of now."""
+        companies = tuple(sorted({dest for dest, _ in self.ledger.mapped("company").values()}))
+        return TransformContext(
+            dest_id=self.ledger.dest_id,
+            status_map=self.settings.status_map,
+            default_partner_id=str(self.settings.raw.get("splynx", {}).get("partner_id", "1")),
+            default_location_id=str(self.settings.raw.get("splynx", {}).get("location_id", "1")),
+            tariff_partner_ids=companies,
+        )
+
+    def _deletes(self, run_id: int, selection: Selection, options: RunOptions) -> list[str]:
+        """Accounts migrated earlier that Sonar no longer lists: reported, and disabled if asked."""
+        if Phase.CUSTOMERS not in options.phases or not selection.is_everything:
+            return []
+        present = set(self.extractor.scan_ids("account", include_archived=False))
+        gone = sorted(set(self.ledger.mapped("account")) - present, key=lambda i: (len(i), i))
+        for source_id in gone:
+            dest_id = self.ledger.dest_id("account", source_id)
+            if options.sync_deletes and dest_id:
+                self.loader.client.update(f"admin/customers/customer/{dest_id}", {"status": "disabled"})
+                self.ledger.event(run_id, f"gone from Sonar: Splynx customer {dest_id} disabled", "account", source_id)
+            else:
+                self.ledger.event(
+                    run_id, f"gone from Sonar (Splynx customer {dest_id} left as is)", "account", source_id
+                )
+        return gone
+
+    def _close(self, run_id: int, outcomes: list[EntityOutcome], deleted: list[str]) -> RunOutcome:
+        counts = self.ledger.counts(run_id)
+        unfinished = sum(n for per in counts.values() for s, n in per.items() if s not in _DONE)
+        if unfinished:
+            first = _first_failure(outcomes, self.ledger, run_id)
+            message = f"{unfinished} item(s) not migrated"
+            if first is not None:
+                message += f"; first failure: {first.entity} {first.source_id}: {first.error}"
+            self.ledger.finish_run(run_id, RunStatus.FAILED, message)
+            return self._outcome(run_id, RunStatus.FAILED, message, deleted)
+        total = sum(sum(per.values()) for per in counts.values())
+        message = f"{total} item(s) done" + (f"; {len(deleted)} account(s) gone from Sonar" if deleted else "")
+        self.ledger.finish_run(run_id, RunStatus.SUCCEEDED, message)
+        return self._outcome(run_id, RunStatus.SUCCEEDED, message, deleted)
+
+    def _outcome(self, run_id: int, status: RunStatus, message: str, deleted: list[str] | None = None) -> RunOutcome:
+        return RunOutcome(
+            run_id, status, self.ledger.counts(run_id), failures(self.ledger, run_id), deleted or [], message
+        )
+
+
+_DONE = {S.LOADED, S.VERIFIED, S.SKIPPED, S.ROLLED_BACK}
+
+
+def _first_failure(outcomes: list[EntityOutcome], ledger: Ledger, run_id: int) -> Failure | None:
+    found = failures(ledger, run_id)
+    return found[0] if found else None
+
+
+def stored_selection(run: Run) -> dict[str, Any]:
+    """A run's stored selection as a dict."""
+    return dict(json.loads(run.selection or "{}"))
+
+
+def stored_options(run: Run) -> dict[str, Any]:
+    """A run's stored options as a dict."""
+    return dict(json.loads(run.options or "{}"))
+
+
+@contextmanager
+def open_migration(
+    settings: Settings, ledger: Ledger, *, rate: float | None, workers: int, quiet: bool, verify: bool = True
+) -> Iterator[Migration]:
+    """Build the extractor, Splynx client and loader from settings, and close them afterwards."""
+    require_settings(settings)
+    assert settings.splynx_url and settings.splynx_key and settings.splynx_secret
+    client = SplynxClient(
+        settings.splynx_url,
+        settings.splynx_key.reveal(),
+        settings.splynx_secret.reveal(),
+        rate_per_s=rate,
+        max_concurrency=max(workers, 1) * 2,
+    )
+    extractor = SonarExtractor.from_settings(settings)
+    try:
+        loader = SplynxLoader(client, ledger, verify=verify)
+        yield Migration(settings, ledger, extractor, loader, ProgressReporter(quiet=quiet))
+    finally:
+        extractor.close()
+        client.close()
+        logger.debug("migration closed")

@@ -1,0 +1,61 @@
+"""`etl plan`: what a run would create, update, skip or find deleted, without writing anything.
+
+Why it reads Sonar for real: a plan from the ledger alone would miss what changed at the source;
+it compares each record's hash (plus the user's overrides) with the id map, and runs the
+transformers so that records Splynx would refuse are counted as `invalid` before any write.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Sequence
+
+from etl.config import Settings
+from etl.load_stage import effective_hash
+from etl.phases import PHASE_ENTITIES, Phase
+from etl.selection import Selection
+from etl.staging import source_hash
+from extractors.sonar import Page, SonarExtractor, extract
+from state.ledger import Ledger
+from transformers.context import TransformContext
+from transformers.registry import transform_record
+from transformers.validation import SkipRecord, ValidationError
+
+PLACEHOLDER_ID = "0"
+
+
+def plan(settings: Settings, ledger: Ledger, selection: Selection, phases: Sequence[Phase]) -> dict[str, Counter[str]]:
+    """Count, per entity, what a run of `selection` would do."""
+    entities = [e for p in phases for e in PHASE_ENTITIES[p]]
+    mapped = {e: ledger.mapped(e) for e in entities}
+    overrides = {e: ledger.all_overrides(e) for e in entities}
+    context = TransformContext(
+        dest_id=lambda entity, source_id: ledger.dest_id(entity, source_id) or PLACEHOLDER_ID,
+        status_map=settings.status_map,
+    )
+    result: dict[str, Counter[str]] = {e: Counter() for e in entities}
+
+    def count(page: Page) -> None:
+        for record in page.records:
+            source_id = str(record["id"])
+            digest = effective_hash(source_hash(record), overrides[page.entity].get(source_id))
+            known = mapped[page.entity].get(source_id)
+            if known is not None and known[1] == digest:
+                result[page.entity]["skip"] += 1
+                continue
+            try:
+                transform_record(page.entity, record, context, overrides[page.entity].get(source_id))
+            except SkipRecord:
+                result[page.entity]["skip"] += 1
+                continue
+            except ValidationError:
+                result[page.entity]["invalid"] += 1
+                continue
+            result[page.entity]["update" if known else "create"] += 1
+
+    with SonarExtractor.from_settings(settings) as extractor:
+        extract(extractor, selection, count, entities=entities)
+        if Phase.CUSTOMERS in phases and selection.is_everything:
+            present = set(extractor.scan_ids("account", include_archived=False))
+            result["account"]["delete"] = len(set(mapped["account"]) - present)
+    return result

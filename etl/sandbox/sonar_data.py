@@ -1,0 +1,480 @@
+"""Seed data for the Sonar simulator: a small regional ISP, deterministic for a given seed.
+
+Reference data (companies, users, inventory locations, vendors) is built with factory-boy factories fed by
+Faker. Customers are drawn from Faker-generated pools (names, streets, cities, companies) with one seeded
+`random.Random`: calling Faker a dozen times per customer would take minutes for 100 000 customers, the
+pools keep it to seconds while the values stay Faker's realistic ones.
+
+Shape: 2 companies, 3 roles and 5 users, 4 account statuses (Active 80 %, Inactive, Suspended, Terminated;
+some terminated accounts are archived), RESIDENTIAL/COMMERCIAL account types, 4 account groups, 7 DATA plans
+(one legacy, disabled) plus 3 other services, 1 supernet with 8 subnets and 7 pools, inventory locations,
+manufacturers, vendors, 6 models with MAC/serial fields, CPE items at customers' addresses and stock at
+locations, 2 custom fields. Per account: 1-3 contacts (1-2 phone numbers each), 1-2 addresses, 0-3 services,
+a static IP for those with the "Static IP Address" service, a billing parameter.
+
+Deliberately bad records (only when there are at least 10 customers), in `store.problem_account_ids`:
+    - ``primary_contact_without_email`` (account 3): the primary contact has no email address; Splynx
+      needs one for the customer portal and invoices.
+    - ``name_too_long`` (account 4): a 300-character name; Splynx customer names are at most 255.
+    - ``duplicate_login`` (account 6): its primary contact's username equals account 5's
+      (``duplicate_login_original``); Splynx logins are unique, so the second one is refused.
+Account 8 is always Terminated and archived (when there are at least 10 customers).
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import random
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from functools import lru_cache
+from typing import Any
+
+from factory import declarations, faker
+from factory import random as factory_random
+from factory.base import DictFactory
+from faker import Faker
+
+from etl.sandbox.sonar_query import Record
+from etl.sandbox.sonar_store import MEMBERSHIPS, TYPE_TABLE, SonarStore, format_datetime
+
+START = datetime(2018, 1, 1, tzinfo=UTC)
+NOW = datetime(2025, 6, 1, tzinfo=UTC)
+STATE_CENTRES = {  # the ISP's footprint: state -> (latitude, longitude) near its middle
+    "TX": (31.0, -97.5), "OK": (35.5, -97.5), "KS": (38.5, -98.0), "MO": (38.4, -92.5),
+    "AR": (34.8, -92.4), "LA": (31.0, -92.0), "NE": (41.5, -99.8), "CO": (39.0, -105.5),
+}  # fmt: skip
+STATES = tuple(STATE_CENTRES)
+
+DEFAULTS: dict[str, Record] = {
+    "accounts": {"is_delinquent": False, "company_id": 1},
+    "contacts": {"contactable_type": "Account", "primary": False, "language": "en", "marketing_opt_in": False},
+    "phone_numbers": {"country": "US", "sms_opt_in": False, "phone_number_type_id": 1},
+    "addresses": {"addressable_type": "Account", "type": "PHYSICAL", "country": "US", "serviceable": True,
+                  "is_anchor": False, "timezone": "AMERICACHICAGO"},
+    "account_services": {"quantity": 1},
+    "ip_assignments": {"ipassignmentable_type": "Account", "soft": False, "description": "Static IP"},
+    "custom_field_data": {"customfielddataable_type": "Account"},
+    "inventory_items": {"flapping": False, "icmp_status_flap_count": 0, "snmp_status_flap_count": 0,
+                        "status": "FUNCTIONAL", "inventoryitemable_type": "Address", "quantity": 1},
+    "account_billing_parameters": {
+        "aggregate_invoice_taxes": False, "aggregate_linked_debits": False, "auto_pay_day": "BILL_DAY",
+        "auto_pay_days": 0, "bill_day_mode": "FIXED", "bill_mode": "INVOICE", "default_for": "ACCOUNT_TYPE",
+        "due_days": 14, "due_days_day": "INVOICE_DAY", "grace_days": 7, "lifeline": False, "months_to_bill": 1,
+        "print_invoice": False, "switch_status_after_delinquency": False, "tax_exempt": False, "bill_day": 1,
+    },
+}  # fmt: skip
+"""Column values shared by most records; records store only what differs (see sonar_store)."""
+
+ACCOUNT_STATUSES = (  # name, activates_account, colour, icon, share of accounts
+    ("Active", True, "2ECC71", "CHECKMARK759628", 0.80),
+    ("Inactive", False, "95A5A6", "BLOCKS759663", 0.06),
+    ("Suspended", False, "F39C12", "PAUSE759839", 0.08),
+    ("Terminated", False, "E74C3C", "STOP759926", 0.06),
+)
+DATA_PLANS = (  # name, cents, down kbit/s, up kbit/s, technology, enabled, share of data subscribers
+    ("Fiber 100", 4999, 100_000, 100_000, "FIBER", True, 0.25),
+    ("Fiber 300", 6999, 300_000, 300_000, "FIBER", True, 0.25),
+    ("Fiber 1 Gig", 8999, 1_000_000, 1_000_000, "FIBER", True, 0.15),
+    ("Wireless 25", 5499, 25_000, 5_000, "TERRESTRIALFIXEDWIRELESS", True, 0.15),
+    ("Wireless 50", 6999, 50_000, 10_000, "TERRESTRIALFIXEDWIRELESS", True, 0.12),
+    ("Business Fiber 500", 14999, 500_000, 500_000, "FIBER", True, 0.05),
+    ("Legacy DSL 10", 3999, 10_000, 1_000, "ASYMMETRICXDSL", False, 0.03),
+)
+OTHER_SERVICES = (  # name, type, cents
+    ("Static IP Address", "RECURRING", 1000),
+    ("Router Rental", "RECURRING", 800),
+    ("Installation Fee", "ONETIME", 9900),
+)
+MODELS = (  # name, model_name, manufacturer, category, for technology (None = router)
+    ("Calix GigaSpire u6", "GS4220E", "Calix", "Optical Network Terminals", "FIBER"),
+    ("Calix 716GE-I", "716GE-I", "Calix", "Optical Network Terminals", "FIBER"),
+    ("Ubiquiti LTU Long-Range", "LTU-LR", "Ubiquiti", "Radios", "TERRESTRIALFIXEDWIRELESS"),
+    ("Cambium ePMP Force 300-25", "C050900C073A", "Cambium Networks", "Radios", "ASYMMETRICXDSL"),
+    ("MikroTik hAP ac2", "RBD52G-5HacD2HnD", "MikroTik", "Routers", None),
+    ("TP-Link Archer AX55", "AX3000", "TP-Link", "Routers", None),
+)
+MANUFACTURERS = ("Ubiquiti", "MikroTik", "Cambium Networks", "Calix", "TP-Link")
+CATEGORIES = ("Customer Premises Equipment", "Routers", "Optical Network Terminals", "Radios")
+VENDORS = ("Streakwave Wireless", "Baltic Networks", "KGP Logistics")
+ACCOUNT_GROUPS = ("VIP", "Fiber Build 2021", "North Tower", "South Tower")
+PERMISSIONS = {
+    "Administrator": ["READ_ACCOUNT", "CREATE_ACCOUNT", "UPDATE_ACCOUNT", "READ_ACCOUNT_STATUS", "READ_ALL_LOGS"],
+    "Technician": ["READ_ACCOUNT"],
+    "Billing": ["READ_ACCOUNT", "UPDATE_ACCOUNT", "MANAGE_SONAR_BILLING"],
+}
+
+
+# factory-boy's declarations are untyped; these typed handles keep mypy's untyped-call check useful elsewhere.
+FakerAttribute: Callable[..., Any] = faker.Faker
+LazyAttribute: Callable[..., Any] = declarations.LazyAttribute
+reseed_random: Callable[[int], None] = factory_random.reseed_random
+
+
+def _build(factory_class: type[DictFactory], **overrides: Any) -> Record:
+    """Build one record from a DictFactory (factory-boy's own return type is untyped)."""
+    return dict(factory_class.build(**overrides))
+
+
+class CompanyFactory(DictFactory):
+    """A company the ISP does business as."""
+
+    name = FakerAttribute("company")
+    enabled = True
+    default = False
+    country = "US"
+    isp_type = None
+    phone_number = FakerAttribute("numerify", text="##########")
+    website_address = LazyAttribute(lambda o: f"https://www.{o.name.split()[0].strip(',').lower()}.net")
+    primary_color = "1F6FB2"
+    secondary_color = "F2F2F2"
+    show_remittance_slip = True
+
+
+class UserFactory(DictFactory):
+    """A staff user who logs in to Sonar."""
+
+    name = FakerAttribute("name")
+    public_name = LazyAttribute(lambda o: o.name.split()[0])
+    username = LazyAttribute(lambda o: o.name.lower().replace(" ", ".").replace("..", "."))
+    email_address = LazyAttribute(lambda o: f"{o.username}@example-isp.net")
+    enabled = True
+    super_admin = False
+    completed_setup = True
+    language = "en"
+    mobile_number = FakerAttribute("numerify", text="##########")
+
+
+class LocationAddressFactory(DictFactory):
+    """The street address of an inventory location."""
+
+    line1 = FakerAttribute("street_address")
+    city = FakerAttribute("city")
+    subdivision = "US_TX"
+    zip = FakerAttribute("zipcode_in_state", state_abbr="TX")
+    addressable_type = "InventoryLocation"
+
+
+@dataclass
+class _Pools:
+    """Faker values drawn once, combined per customer with a fast RNG."""
+
+    first: list[str]
+    last: list[str]
+    streets: list[str]
+    cities: list[tuple[str, str, str, float, float]]
+    companies: list[str]
+    domains: list[str]
+
+    @classmethod
+    @lru_cache(maxsize=4)
+    def build(cls, seed: int) -> _Pools:
+        """Draw the pools (cached: they are read-only and the same for the same seed)."""
+        fake = Faker("en_US")
+        fake.seed_instance(seed)
+        cities = []
+        for _ in range(240):
+            state = fake.random_element(STATES)
+            lat, lon = (c + fake.pyfloat(min_value=-1.5, max_value=1.5) for c in STATE_CENTRES[state])
+            cities.append((fake.city(), state, fake.zipcode_in_state(state), round(lat, 6), round(lon, 6)))
+        return cls(
+            first=[fake.first_name() for _ in range(400)],
+            last=[fake.last_name() for _ in range(800)],
+            streets=[fake.street_address() for _ in range(1500)],
+            cities=cities,
+            companies=[fake.company() for _ in range(400)],
+            domains=sorted({fake.free_email_domain() for _ in range(40)}),
+        )
+
+
+@dataclass
+class _Builder:
+    """Accumulates tables with per-table id counters."""
+
+    tables: dict[str, dict[int, Record]] = field(
+        default_factory=lambda: {t: {} for t in [*TYPE_TABLE.values(), MEMBERSHIPS]}
+    )
+
+    def add(self, table: str, **values: Any) -> int:
+        rows = self.tables[table]
+        new_id = len(rows) + 1
+        rows[new_id] = {"id": new_id, **values}
+        return new_id
+
+
+def _stamp(record: Record, moment: datetime) -> Record:
+    text = format_datetime(moment)
+    record.setdefault("created_at", text)
+    record.setdefault("updated_at", text)
+    return record
+
+
+def _reference_data(b: _Builder, seed: int) -> None:
+    """Companies, users, statuses, types, groups, services, network, inventory catalogue, custom fields."""
+    reseed_random(seed)
+    b.add("companies", **_build(CompanyFactory, name="Prairie Fiber & Wireless", default=True))
+    b.add("companies", **_build(CompanyFactory, name="Prairie Business Networks"))
+    for role, permissions in PERMISSIONS.items():
+        b.add("roles", name=role, applied_permissions=permissions)
+    for n, role_id in enumerate((1, 1, 2, 2, 3)):
+        b.add("users", **_build(UserFactory, super_admin=n == 0), role_id=role_id)
+    for name, activates, color, icon, _ in ACCOUNT_STATUSES:
+        b.add("account_statuses", name=name, activates_account=activates, color=color, icon=icon)
+    b.add("account_types", name="Residential", type="RESIDENTIAL", color="3498DB", icon="ANCHOR759433")
+    b.add("account_types", name="Commercial", type="COMMERCIAL", color="8E44AD", icon="BRIEFCASE759327")
+    for name in ACCOUNT_GROUPS:
+        b.add("account_groups", name=name)
+    for name, cents, down, up, tech, enabled, _ in DATA_PLANS:
+        sid = b.add("services", name=name, type="DATA", application="DEBIT", amount=cents, enabled=enabled,
+                    company_id=1, display_if_zero=False)  # fmt: skip
+        b.add("data_service_details", service_id=sid, download_speed_kilobits_per_second=down,
+              upload_speed_kilobits_per_second=up, billing_frequency=1, technology_code=tech)  # fmt: skip
+    for name, kind, cents in OTHER_SERVICES:
+        b.add("services", name=name, type=kind, application="DEBIT", amount=cents, enabled=True, company_id=1,
+              display_if_zero=False)  # fmt: skip
+    for name, sms in (("Mobile", True), ("Home", False), ("Work", False)):
+        b.add("phone_number_types", name=name, sms_capable=sms)
+    _network(b)
+    _inventory_catalogue(b)
+    b.add("custom_fields", name="Legacy ID", entity_type="Account", type="TEXT", required=False, unique=True)
+    b.add("custom_fields", name="Paperless billing", entity_type="Account", type="BOOLEAN", required=False,
+          unique=False)  # fmt: skip
+    for table in b.tables.values():
+        for record in table.values():
+            _stamp(record, START)
+
+
+def _network(b: _Builder) -> None:
+    """One public supernet split in /18 subnets; all but the last carry one static-IP pool."""
+    supernet = ipaddress.IPv4Network("198.18.0.0/15")
+    sid = b.add("supernets", name="Public static", subnet=str(supernet), largest_cidr_available=None)
+    for n, net in enumerate(supernet.subnets(new_prefix=18)):
+        core = n == 7
+        subnet_id = b.add("subnets", name="Core infrastructure" if core else f"Static block {n + 1}",
+                          subnet=str(net), supernet_id=sid, type="NETWORK" if core else "ACCOUNT",
+                          polling_priority=1)  # fmt: skip
+        if not core:
+            first, last = net.network_address + 10, net.broadcast_address - 1
+            b.add("ip_pools", name=f"Static pool {n + 1}", subnet_id=subnet_id, ip_range=f"{first}-{last}",
+                  ips_available=int(last) - int(first) + 1)  # fmt: skip
+
+
+def _inventory_catalogue(b: _Builder) -> None:
+    """Locations (with addresses), manufacturers, categories, vendors, models and their MAC/serial fields."""
+    for n, name in enumerate(("Main Warehouse", "Service Truck 12", "North Tower Shed")):
+        lid = b.add("inventory_locations", name=name, default_shipping_location=n == 0)
+        b.add("addresses", **_build(LocationAddressFactory), addressable_id=lid, serviceable=False)
+    for name in MANUFACTURERS:
+        b.add("manufacturers", name=name)
+    for name in CATEGORIES:
+        b.add("inventory_model_categories", name=name, icon="BOX759780")
+    for name in VENDORS:
+        b.add("vendors", name=name, archived=False, currency="USD", payment_terms="NET_30",
+              automate_approved_purchase_orders=False)  # fmt: skip
+    for n, (name, model_name, maker, category, _tech) in enumerate(MODELS):
+        mid = b.add("inventory_models", name=name, model_name=model_name, default_vendor_id=n % 3 + 1,
+                    manufacturer_id=MANUFACTURERS.index(maker) + 1,
+                    inventory_model_category_id=CATEGORIES.index(category) + 1,
+                    device_type="OTHER", enabled=True, generic=False, icon="ANTENNA759818", is_segmentable=False,
+                    unit_of_measurement="EACH")  # fmt: skip
+        b.add("inventory_model_fields", inventory_model_id=mid, name="MAC Address", type="MAC_ADDRESS",
+              primary=True, required=True, unique="GLOBAL")  # fmt: skip
+        b.add("inventory_model_fields", inventory_model_id=mid, name="Serial Number", type="TEXT",
+              primary=False, required=True, unique="LOCAL")  # fmt: skip
+
+
+class _Customers:
+    """Generates accounts and everything hanging off them, one account at a time."""
+
+    def __init__(self, b: _Builder, pools: _Pools, rng: random.Random, count: int) -> None:
+        self.b, self.pools, self.rng, self.count = b, pools, rng, count
+        self.pool_cursor = {pid: 0 for pid in b.tables["ip_pools"]}
+        self.device_serial = 0
+        self.status_weights = [s[4] for s in ACCOUNT_STATUSES]
+        self.plan_weights = [p[6] for p in DATA_PLANS]
+        self.extras = {name: len(DATA_PLANS) + n + 1 for n, (name, _, _) in enumerate(OTHER_SERVICES)}
+
+    def account(self, index: int) -> None:
+        """One account: its row, billing parameter, contacts, addresses, services, IPs, devices, extras."""
+        r, p = self.rng, self.pools
+        status = r.choices(range(1, 5), self.status_weights)[0]
+        commercial = r.random() < 0.12
+        first, last = r.choice(p.first), r.choice(p.last)
+        created = START + (NOW - START) * (index / max(self.count, 1)) + timedelta(minutes=r.randrange(1440))
+        updated = created if r.random() < 0.4 else created + (NOW - created) * r.random()
+        stamps = {"created_at": format_datetime(created), "updated_at": format_datetime(updated)}
+        account: Record = {
+            "name": r.choice(p.companies) if commercial else f"{first} {last}",
+            "account_status_id": status, "account_type_id": 2 if commercial else 1,
+            "activation_date": created.date().isoformat(), "activation_time": created.strftime("%H:%M:%S"),
+            "next_bill_date": date(2025, 6 + (status != 1), 1).isoformat(),
+            "data_usage_percentage": r.randrange(101) if status == 1 else None, **stamps,
+        }  # fmt: skip
+        if commercial and r.random() < 0.5:
+            account["company_id"] = 2
+        if status == 3:
+            account["is_delinquent"] = True
+        if status == 4 and r.random() < 0.4:
+            account.update(archived_at=stamps["updated_at"], archived_by_user_id=1)
+        if updated != created:
+            account["_version"] = str(r.randrange(2, 7))
+        account_id = self.b.add("accounts", **account)
+        self.b.add("account_billing_parameters", account_id=account_id, bill_day=1, **stamps)
+        self._contacts(account_id, first, last, stamps)
+        address_id = self._addresses(account_id, stamps)
+        account["next_recurring_charge_amount"] = self._services(account_id, status, address_id, stamps)
+        self.b.tables["accounts"][account_id]["next_recurring_charge_amount"] = account["next_recurring_charge_amount"]
+        self._extras(account_id, stamps)
+
+    def _contacts(self, account_id: int, first: str, last: str, stamps: Record) -> None:
+        r, p = self.rng, self.pools
+        for n in range(r.choices((1, 2, 3), (0.6, 0.3, 0.1))[0]):
+            if n:
+                first, last = r.choice(p.first), r.choice(p.last)
+            handle = f"{first}.{last}".lower().replace(" ", "").replace("'", "")
+            contact: Record = {"contactable_id": account_id, "name": f"{first} {last}", **stamps}
+            if n == 0:
+                contact.update(primary=True, username=f"{handle}{account_id}", role="Account holder")
+            else:
+                contact["role"] = r.choice(("Billing", "Spouse", "Technical", None))
+            if n == 0 or r.random() < 0.7:
+                contact["email_address"] = f"{handle}{account_id}@{r.choice(p.domains)}"
+            if r.random() < 0.15:
+                contact["marketing_opt_in"] = True
+            contact_id = self.b.add("contacts", **contact)
+            for k in range(1 if r.random() < 0.8 else 2):
+                number = f"{r.choice((512, 405, 316, 816, 479, 225))}{r.randrange(2000000, 9999999)}"
+                self.b.add("phone_numbers", contact_id=contact_id, number=number, phone_number_type_id=k + 1,
+                           number_formatted=f"({number[:3]}) {number[3:6]}-{number[6:]}",
+                           sms_opt_in=k == 0 and r.random() < 0.5, **stamps)  # fmt: skip
+
+    def _addresses(self, account_id: int, stamps: Record) -> int:
+        """A physical (service) address and sometimes a mailing one; returns the physical address id."""
+        r, p = self.rng, self.pools
+        physical = 0
+        for kind in ("PHYSICAL", "MAILING") if r.random() < 0.25 else ("PHYSICAL",):
+            city, state, zipcode, lat, lon = r.choice(p.cities)
+            address: Record = {"addressable_id": account_id, "line1": r.choice(p.streets), "city": city,
+                               "subdivision": f"US_{state}", "zip": zipcode, **stamps}  # fmt: skip
+            if r.random() < 0.1:
+                address["line2"] = f"Apt {r.randrange(1, 400)}"
+            if kind == "PHYSICAL":
+                address.update(latitude=lat, longitude=lon)
+            else:
+                address.update(type="MAILING", serviceable=False)
+            address_id = self.b.add("addresses", **address)
+            physical = physical or address_id
+        return physical
+
+    def _services(self, account_id: int, status: int, address_id: int, stamps: Record) -> int:
+        """0-3 services (a DATA plan first); a static IP and devices follow from them. Returns monthly cents."""
+        r = self.rng
+        count = r.choices((0, 1, 2, 3), (0.03, 0.55, 0.3, 0.12) if status in (1, 3) else (0.5, 0.4, 0.1, 0))[0]
+        if not count:
+            return 0
+        plan = r.choices(range(len(DATA_PLANS)), self.plan_weights)[0]
+        extras = r.sample(["Static IP Address", "Router Rental"], count - 1) if count > 1 else []
+        total = DATA_PLANS[plan][1]
+        data_service = self.b.add("account_services", account_id=account_id, service_id=plan + 1, **stamps)
+        for extra in extras:
+            self.b.add("account_services", account_id=account_id, service_id=self.extras[extra], **stamps)
+            total += OTHER_SERVICES[self.extras[extra] - len(DATA_PLANS) - 1][2]
+        if "Static IP Address" in extras:
+            self._static_ip(account_id, data_service, stamps)
+        if r.random() < 0.6:
+            tech = DATA_PLANS[plan][4]
+            cpe = 1 + next(n for n, m in enumerate(MODELS) if m[4] == tech) + (r.random() < 0.3 and tech == "FIBER")
+            self._device(cpe, address_id, data_service, stamps)
+            if "Router Rental" in extras or r.random() < 0.3:
+                self._device(5 + (r.random() < 0.5), address_id, data_service, stamps)
+        return total
+
+    def _static_ip(self, account_id: int, account_service_id: int, stamps: Record) -> None:
+        """The next free address of the first pool with room, as Sonar's get_next_ip_address would give."""
+        for pool_id, used in self.pool_cursor.items():
+            pool = self.b.tables["ip_pools"][pool_id]
+            if used < pool["ips_available"]:
+                first = ipaddress.ip_address(pool["ip_range"].split("-")[0])
+                self.pool_cursor[pool_id] = used + 1
+                self.b.add("ip_assignments", subnet=f"{first + used}/32", subnet_id=pool["subnet_id"],
+                           ip_pool_id=pool_id, ipassignmentable_id=account_id,
+                           account_service_id=account_service_id, **stamps)  # fmt: skip
+                return
+
+    def _device(self, model_id: int, holder_id: int, account_service_id: int | None, stamps: Record,
+                holder_type: str = "Address") -> None:  # fmt: skip
+        """An inventory item with its MAC address and serial number field data."""
+        self.device_serial += 1
+        n = self.device_serial
+        item: Record = {"inventory_model_id": model_id, "inventoryitemable_id": holder_id, **stamps}
+        if holder_type != "Address":
+            item["inventoryitemable_type"] = holder_type
+        if account_service_id is not None:
+            item.update(account_service_id=account_service_id, overall_status="GOOD", icmp_device_status="GOOD")
+        item_id = self.b.add("inventory_items", **item)
+        mac = ":".join(f"{b:02X}" for b in (0x02, model_id, (n >> 24) & 255, (n >> 16) & 255, (n >> 8) & 255, n & 255))
+        self.b.add("inventory_model_field_data", inventory_item_id=item_id, value=mac,
+                   inventory_model_field_id=2 * model_id - 1, **stamps)  # fmt: skip
+        self.b.add("inventory_model_field_data", inventory_item_id=item_id, value=f"SN{model_id}{n:08d}",
+                   inventory_model_field_id=2 * model_id, **stamps)  # fmt: skip
+
+    def _extras(self, account_id: int, stamps: Record) -> None:
+        """Custom field data and account group membership for some accounts."""
+        r = self.rng
+        if r.random() < 0.5:
+            self.b.add("custom_field_data", custom_field_id=1, customfielddataable_id=account_id,
+                       value=f"LEG-{account_id:06d}", **stamps)  # fmt: skip
+        if r.random() < 0.3:
+            self.b.add("custom_field_data", custom_field_id=2, customfielddataable_id=account_id,
+                       value=r.choice(("true", "false")), **stamps)  # fmt: skip
+        if r.random() < 0.25:
+            self.b.add(MEMBERSHIPS, account_id=account_id, account_group_id=r.randrange(1, len(ACCOUNT_GROUPS) + 1))
+
+    def stock(self) -> None:
+        """Spare devices in the inventory locations, a few of them failed or lost."""
+        stamps = {"created_at": format_datetime(START), "updated_at": format_datetime(START)}
+        for n in range(10 + self.count // 50):
+            self._device(n % len(MODELS) + 1, n % 3 + 1, None, stamps, holder_type="InventoryLocation")
+        items = self.b.tables["inventory_items"]
+        for item_id in list(items)[-3:]:
+            items[item_id]["status"] = "FAILED"
+
+
+def _plant_problems(tables: dict[str, dict[int, Record]]) -> dict[str, int]:
+    """Turn accounts 3-6 into the documented bad records and archive account 8 (see module docstring)."""
+    accounts = tables["accounts"]
+    if len(accounts) < 10:
+        return {}
+    primary = {c["contactable_id"]: c for c in tables["contacts"].values() if c.get("primary")}
+    for account_id in (3, 4, 5, 6):
+        accounts[account_id].update(account_status_id=1, is_delinquent=False)
+        accounts[account_id].pop("archived_at", None)
+    primary[3].pop("email_address", None)
+    accounts[4]["name"] = ("Northwest Regional Agricultural Cooperative Holding Company " * 5)[:300].strip()
+    primary[6]["username"] = primary[5]["username"]
+    accounts[8].update(account_status_id=4, archived_at=accounts[8]["updated_at"], archived_by_user_id=1)
+    return {
+        "primary_contact_without_email": 3,
+        "name_too_long": 4,
+        "duplicate_login_original": 5,
+        "duplicate_login": 6,
+    }
+
+
+def generate(customers: int, seed: int = 42) -> SonarStore:
+    """Build a store with the reference data and `customers` accounts, identical for identical arguments."""
+    b = _Builder()
+    _reference_data(b, seed)
+    generator = _Customers(b, _Pools.build(seed), random.Random(seed), customers)
+    for index in range(customers):
+        generator.account(index)
+    generator.stock()
+    for pool_id, used in generator.pool_cursor.items():
+        b.tables["ip_pools"][pool_id]["ips_available"] -= used
+    problems = _plant_problems(b.tables)
+    for table, rows in b.tables.items():
+        for record in rows.values():
+            if table != MEMBERSHIPS and "created_at" not in record:
+                _stamp(record, START)
+    return SonarStore(b.tables, {t: {**DEFAULTS.get(t, {}), "_version": "1"} for t in TYPE_TABLE.values()}, problems)

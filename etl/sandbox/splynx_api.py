@@ -1,0 +1,417 @@
+"""The Splynx REST API v2 as a WSGI application: routing, CRUD handlers, rendering and faults.
+
+Wire conventions (see /work/shared/api/splynx.md; our choices where the real API is unclear):
+
+* Collections: GET = bare JSON array (search, order, limit, offset), HEAD = 204 + `X-total-count`,
+  POST = 201 `{"id": N}` (an int), OPTIONS = 200 schema. Items: GET 200, PUT 202 (empty body),
+  DELETE 204. PUT/DELETE on a collection: 400; any other undocumented method: 405.
+* Additional-field definitions answer POST with 201 `{"name": "<name>"}`, as the APIB shows.
+* GET bodies render every scalar as a string, the way Splynx's PHP/MySQL stack returns columns:
+  ids and integers as "12", money as "12.3400", flags as "0"/"1", zero dates as "0000-00-00",
+  lists of ids as lists of strings. Clients must coerce. `sim.rows()` returns the stored, typed values.
+* `ipv4-ip` has no POST in the APIB: creating an endnet of /16 or smaller creates one IP record per
+  address (ids from one global sequence); `ipv4-ip/{network}--{ip}` accepts the IP's id or its dotted
+  address; an unknown network in that path is 404. A service with taking_ipv4=1 marks its IP used.
+* Errors: `{"error":{"message","code","internal_code"}}` (compact JSON); validation: 422 with
+  `[{"field","message"}]`; a still-referenced record: 400 ENTITY_CANNOT_BE_DELETED.
+* Faults, in this order: latency, rate limiter (429 + Retry-After in seconds, may be fractional),
+  `burst_429`, `error_rate` (500 SERVER_ERROR), then drops: a dropped read is never answered, a dropped
+  write is executed and committed first and then its connection is closed without an answer.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import re
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from werkzeug.wrappers import Request, Response
+
+from etl.sandbox.server import Faults, RateLimiter, drop_connection
+from etl.sandbox.splynx_auth import Authenticator, AuthError
+from etl.sandbox.splynx_query import QueryError, build_query, php_nested
+from etl.sandbox.splynx_rules import CannotDelete, after_create, after_delete, after_update, check, guard_delete
+from etl.sandbox.splynx_schema import (
+    ADDITIONAL_FIELDS,
+    AF_MODULES,
+    BOOL,
+    CUSTOMER_BILLING,
+    CUSTOMER_INFO,
+    DECIMAL,
+    ENUM,
+    INT,
+    INTERNET_SERVICES,
+    INTS,
+    IPV4_IPS,
+    LABELS,
+    OPTIONS_TYPE,
+    PLAIN_ENTITIES,
+    Entity,
+)
+from etl.sandbox.splynx_store import SplynxStore
+from etl.sandbox.splynx_validation import (
+    Invalid,
+    Problems,
+    af_definitions,
+    check_references,
+    check_unique,
+    merge_additional,
+    merge_fields,
+    validate_af_definition,
+)
+
+API_PREFIX = "/api/2.0/"
+WRITES = ("POST", "PUT", "DELETE")
+LABEL_COLOR = "#3a87ad"
+
+
+class ApiError(Exception):
+    """An answer in Splynx's error envelope."""
+
+    def __init__(self, status: int, internal_code: str, message: str) -> None:
+        super().__init__(message)
+        self.status, self.internal_code, self.message = status, internal_code, message
+
+
+def _json(body: Any, status: int, headers: dict[str, str] | None = None) -> Response:
+    text = "" if body is None else json.dumps(body, separators=(",", ":"))
+    return Response(text, status=status, headers=headers, content_type="application/json; charset=UTF-8")
+
+
+def error_response(status: int, internal_code: str, message: str, headers: dict[str, str] | None = None) -> Response:
+    """Splynx's documented error envelope."""
+    return _json({"error": {"message": message, "code": status, "internal_code": internal_code}}, status, headers)
+
+
+@dataclass(frozen=True)
+class Target:
+    """What a path addresses: an entity, an optional record id, fixed conditions, allowed methods."""
+
+    entity: Entity
+    record_id: int | None
+    scope: dict[str, Any]
+    methods: tuple[str, ...]
+    module: str | None = None  # additional-field definitions: the module in the path
+    af_name: str | None = None
+
+
+COLLECTION = ("GET", "HEAD", "POST", "OPTIONS")
+SEARCH_ONLY = ("GET", "HEAD", "OPTIONS")
+ITEM = ("GET", "PUT", "DELETE")
+
+
+def resolve(path: str, store: SplynxStore) -> Target:
+    """Map a path under /api/2.0/ to a Target, or raise 404."""
+    for entity in PLAIN_ENTITIES:
+        if path == entity.path:
+            return Target(entity, None, {}, COLLECTION)
+        if path.startswith(entity.path + "/") and re.fullmatch(r"\d+", path[len(entity.path) + 1:]):
+            return Target(entity, int(path[len(entity.path) + 1:]), {}, ITEM)
+    for entity in (CUSTOMER_INFO, CUSTOMER_BILLING):
+        match = re.fullmatch(re.escape(entity.path) + r"/(\d+)", path)
+        if match:
+            return Target(entity, int(match.group(1)), {}, ("GET", "PUT"))
+    return _resolve_nested(path, store)
+
+
+def _resolve_nested(path: str, store: SplynxStore) -> Target:
+    match = re.fullmatch(r"admin/customers/customer/(\d+)/internet-services(?:--(\d+))?", path)
+    if match:
+        cid = int(match.group(1))
+        if match.group(2):
+            return Target(INTERNET_SERVICES, int(match.group(2)), {"customer_id": cid}, ITEM)
+        return Target(INTERNET_SERVICES, None, {"customer_id": cid} if cid else {},
+                      COLLECTION if cid else SEARCH_ONLY)
+    if path == IPV4_IPS.path:
+        return Target(IPV4_IPS, None, {}, SEARCH_ONLY)
+    match = re.fullmatch(re.escape(IPV4_IPS.path) + r"/(\d+)(?:--([\d.]+))?", path)
+    if match:
+        scope: dict[str, Any] = {"ipv4_networks_id": int(match.group(1))}
+        if match.group(2) is None:
+            return Target(IPV4_IPS, None, scope, ("GET", "HEAD"))
+        return Target(IPV4_IPS, _ip_id(store, scope["ipv4_networks_id"], match.group(2)), scope, ("GET", "PUT"))
+    match = re.fullmatch(r"admin/config/additional-fields/([a-z0-9_]+)(?:--([A-Za-z0-9_]+))?", path)
+    if match and match.group(1) in AF_MODULES:
+        module, name = match.group(1), match.group(2)
+        scope = {"module": module}
+        if name is None:
+            return Target(ADDITIONAL_FIELDS, None, scope, COLLECTION, module)
+        found = store.select("additional_fields", "json_extract(data, '$.module') = ? AND "
+                             "json_extract(data, '$.name') = ?", [module, name])
+        return Target(ADDITIONAL_FIELDS, found[0]["id"] if found else 0, scope, ITEM, module, name)
+    raise ApiError(404, "NOT_FOUND", f"Endpoint {path!r} not found")
+
+
+def _ip_id(store: SplynxStore, network_id: int, ip: str) -> int:
+    """`{network}--{ip}` names the IP record by id, or by its dotted address."""
+    if ip.isdigit():
+        return int(ip)
+    found = store.select("ipv4_ips", "json_extract(data, '$.ipv4_networks_id') = ? AND "
+                         "json_extract(data, '$.ip') = ?", [network_id, ip])
+    return int(found[0]["id"]) if found else 0
+
+
+# -- rendering ------------------------------------------------------------------------------------
+
+
+def _wire(kind: str, value: Any) -> Any:
+    """Stored value -> what Splynx sends: scalars as strings, id lists as string lists."""
+    if value is None:
+        return None
+    if kind == INTS:
+        return [str(v) for v in value]
+    if kind == LABELS:
+        return [{"label": v, "color": LABEL_COLOR} for v in value]
+    if isinstance(value, list):
+        return list(value)
+    if kind in (INT, BOOL, DECIMAL) or isinstance(value, (int, float)):
+        return str(value)
+    return value
+
+
+def render(entity: Entity, record: dict[str, Any], store: SplynxStore) -> dict[str, Any]:
+    """A stored record as Splynx returns it in a GET body."""
+    body = {f.name: _wire(f.kind, record.get(f.name)) for f in entity.fields if not f.secret}
+    if entity.module is not None:
+        stored = record.get("additional_attributes") or {}
+        body["additional_attributes"] = {d["name"]: stored.get(d["name"], "")
+                                         for d in af_definitions(store, entity.module)}
+    if entity.key == "tariffs_internet":
+        body["services"] = str(store.count("internet_services", "json_extract(data, '$.tariff_id') = ?",
+                                           [record["id"]]))
+    return body
+
+
+def options_body(entity: Entity, store: SplynxStore) -> dict[str, Any]:
+    """The OPTIONS schema: attributes and additional attributes with their types."""
+    attributes = []
+    for f in entity.fields:
+        if f.secret:
+            continue
+        item: dict[str, Any] = {"name": f.name, "title": f.label, "type": OPTIONS_TYPE[f.kind],
+                                "required": f.required}
+        if f.kind == ENUM or f.choices:
+            item["values"] = [str(c) for c in f.choices]
+        attributes.append(item)
+    extra = [{"name": d["name"], "title": d["title"], "type": d["type"], "required": bool(d["is_required"])}
+             for d in af_definitions(store, entity.module)]
+    return {"attributes": attributes, "additional_attributes": extra}
+
+
+# -- the application ------------------------------------------------------------------------------
+
+
+class SplynxApi:
+    """The WSGI callable; one instance per running simulator."""
+
+    def __init__(self, store: SplynxStore, auth: Authenticator, faults: Faults, rate_limiter: RateLimiter) -> None:
+        self.store = store
+        self.auth = auth
+        self.faults = faults
+        self.rate_limiter = rate_limiter
+        self.forbidden: set[str] = set()
+
+    def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        """Apply the faults, then answer (or, for a dropped request, do not)."""
+        request = Request(environ)
+        self.faults.delay()
+        refused = self._injected_refusal()
+        if refused is not None:
+            return refused(environ, start_response)
+        dropped = self.faults.take_drop()
+        if dropped and request.method not in WRITES:
+            return _hang_up(environ, start_response)
+        response = self.respond(request)
+        if dropped:
+            return _hang_up(environ, start_response)  # the write above is already committed
+        return response(environ, start_response)
+
+    def _injected_refusal(self) -> Response | None:
+        wait = self.rate_limiter.allow()
+        if wait is not None:
+            return error_response(429, "TOO_MANY_REQUESTS", "Rate limit exceeded",
+                                  {"Retry-After": f"{wait:.3g}"})
+        if self.faults.take_429():
+            return error_response(429, "TOO_MANY_REQUESTS", "Rate limit exceeded",
+                                  {"Retry-After": f"{self.faults.retry_after_s:g}"})
+        if self.faults.take_5xx():
+            return error_response(500, "SERVER_ERROR", "Internal server error")
+        return None
+
+    def respond(self, request: Request) -> Response:
+        """Route one request and turn refusals into Splynx's answers."""
+        try:
+            if not request.path.startswith(API_PREFIX):
+                raise ApiError(404, "NOT_FOUND", "Not found")
+            path = request.path[len(API_PREFIX):].strip("/")
+            if path == "admin/auth/tokens" or path.startswith("admin/auth/tokens/"):
+                return self._tokens(request, path)
+            subject = self.auth.check_header(request.headers.get("Authorization"))
+            if any(path == p or path.startswith(p + "/") for p in self.forbidden):
+                raise ApiError(403, "FORBIDDEN", "This API key has no permission for this endpoint")
+            if path == "admin/api/check":
+                if request.method != "GET":
+                    raise ApiError(405, "METHOD_NOT_ALLOWED", "Method is not allowed")
+                return _json({"status": "ok", "message": "API is valid", "same_server": 0}, 200)
+            with self.store.transaction():
+                return Handler(self.store, request, resolve(path, self.store), subject).handle()
+        except AuthError as exc:
+            return error_response(exc.status, exc.internal_code, exc.message)
+        except ApiError as exc:
+            return error_response(exc.status, exc.internal_code, exc.message)
+        except Invalid as exc:
+            return _json(exc.errors, 422)
+        except CannotDelete as exc:
+            return error_response(400, "ENTITY_CANNOT_BE_DELETED", str(exc))
+        except QueryError as exc:
+            return error_response(400, "BAD_REQUEST", str(exc))
+
+    def _tokens(self, request: Request, path: str) -> Response:
+        refresh = path[len("admin/auth/tokens/"):] if "/" in path[len("admin/auth/"):] else None
+        if refresh is None and request.method == "POST":
+            return _json(self.auth.issue(_body(request)), 201)
+        if refresh and request.method == "GET":
+            return _json(self.auth.renew(refresh), 200)
+        if refresh and request.method == "DELETE":
+            self.auth.logout(refresh)
+            return _json(None, 204)
+        raise ApiError(405, "METHOD_NOT_ALLOWED", "Method is not allowed")
+
+
+def _hang_up(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+    """Close the connection without an answer; werkzeug's later write then fails as a dropped connection."""
+    drop_connection(environ)
+    start_response("500 INTERNAL SERVER ERROR", [("Content-Length", "0")])
+    return []
+
+
+def _body(request: Request) -> dict[str, Any]:
+    """The write body: JSON, or form-encoded PHP arrays (both reach Splynx from real clients)."""
+    if request.mimetype in ("application/x-www-form-urlencoded", "multipart/form-data"):
+        return php_nested(request.form.items(multi=True))
+    raw = request.get_data(as_text=True)
+    if raw.strip() == "":
+        return {}
+    try:
+        body = json.loads(raw)
+    except json.JSONDecodeError:
+        raise ApiError(400, "BAD_REQUEST", "Request body is not valid JSON") from None
+    if not isinstance(body, dict):
+        raise ApiError(400, "BAD_REQUEST", "Request body must be a JSON object")
+    return body
+
+
+class Handler:
+    """Serves one request on one Target, inside the store's transaction."""
+
+    def __init__(self, store: SplynxStore, request: Request, target: Target, subject: str) -> None:
+        self.store, self.request, self.target, self.subject = store, request, target, subject
+        self.entity = target.entity
+
+    def handle(self) -> Response:
+        """Dispatch on method and on collection vs item."""
+        method = self.request.method
+        if method not in self.target.methods:
+            if self.target.record_id is None and method in ("PUT", "DELETE"):
+                raise ApiError(400, "BAD_REQUEST", "Record id is required for this method")
+            raise ApiError(405, "METHOD_NOT_ALLOWED", "Method is not allowed")
+        if self.target.record_id is None:
+            return {"GET": self.list, "HEAD": self.count, "POST": self.create, "OPTIONS": self.options}[method]()
+        return {"GET": self.read, "PUT": self.update, "DELETE": self.delete}[method]()
+
+    # collection ---------------------------------------------------------------------------------
+
+    def _query(self) -> Any:
+        af_names = {d["name"] for d in af_definitions(self.store, self.entity.module)}
+        args = php_nested(self.request.args.items(multi=True))
+        return build_query(self.entity, args, af_names, self.target.scope)
+
+    def list(self) -> Response:
+        """GET collection: a bare array."""
+        query = self._query()
+        rows = self.store.select(self.entity.key, query.where_sql, query.params, query.order, query.limit,
+                                 query.offset)
+        return _json([render(self.entity, r, self.store) for r in rows], 200)
+
+    def count(self) -> Response:
+        """HEAD collection: 204 with X-total-count."""
+        query = self._query()
+        total = self.store.count(self.entity.key, query.where_sql, query.params)
+        return Response(status=204, headers={"X-total-count": str(total),
+                                             "Access-Control-Expose-Headers": "X-total-count"})
+
+    def options(self) -> Response:
+        """OPTIONS collection: the schema."""
+        return _json(options_body(self.entity, self.store), 200)
+
+    def create(self) -> Response:
+        """POST collection: validate, allocate the next id, store, 201."""
+        body = _body(self.request)
+        record = self._validated(body, None)
+        record["id"] = self.store.next_id(self.entity.key)
+        if self.entity.key == "customers" and not record.get("login"):
+            record["login"] = str(record["id"])
+        self.store.put(self.entity.key, record["id"], record)
+        after_create(self.entity.key, record, self.store)
+        if self.entity is ADDITIONAL_FIELDS:
+            return _json({"name": record["name"]}, 201)
+        return _json({"id": record["id"]}, 201)
+
+    def _validated(self, body: dict[str, Any], current: dict[str, Any] | None) -> dict[str, Any]:
+        problems = Problems() if self.entity is not ADDITIONAL_FIELDS or current else \
+            validate_af_definition(body, self.store, str(self.target.module))
+        if self.entity is ADDITIONAL_FIELDS and current:
+            body = {k: v for k, v in body.items() if k not in ("name", "type")}  # the column is fixed
+        record = merge_fields(self.entity, body, current, problems)
+        for name, value in self.target.scope.items():
+            record[name] = value
+        if self.entity.module is not None:
+            merge_additional(self.entity, body, record, self.store, problems, current is None)
+        check_references(self.entity, record, self.store, problems)
+        check_unique(self.entity, record, self.store, problems, record.get("id"))
+        check(self.entity.key, record, self.store, problems, current is None, body)
+        problems.raise_if_any()
+        self._stamp(record, current is None)
+        return record
+
+    def _stamp(self, record: dict[str, Any], creating: bool) -> None:
+        now = dt.datetime.now().strftime("%Y-%m-%d %H:%M:%S")
+        if self.entity.key == "customers":
+            record["last_update"] = now
+            if creating:
+                kind, _, who = self.subject.partition(":")
+                record["added_by"] = "admin" if kind == "admin" else "api"
+                record["added_by_id"] = int(who) if kind == "admin" else 0
+        elif self.entity.field("updated_at") is not None:
+            record["updated_at"] = now
+
+    # item ---------------------------------------------------------------------------------------
+
+    def _current(self) -> dict[str, Any]:
+        record = self.store.get(self.entity.key, self.target.record_id or 0)
+        if record is None or any(record.get(k) != v for k, v in self.target.scope.items()):
+            raise ApiError(404, "NOT_FOUND", f"{self.entity.title} not found")
+        return record
+
+    def read(self) -> Response:
+        """GET item."""
+        return _json(render(self.entity, self._current(), self.store), 200)
+
+    def update(self) -> Response:
+        """PUT item: partial update, validated as a whole, 202."""
+        current = self._current()
+        record = self._validated(_body(self.request), current)
+        self.store.put(self.entity.key, record["id"], record)
+        after_update(self.entity.key, current, record, self.store)
+        return Response(status=202, content_type="application/json; charset=UTF-8")
+
+    def delete(self) -> Response:
+        """DELETE item: refused while referenced, else 204."""
+        current = self._current()
+        guard_delete(self.entity.key, current["id"], self.store)
+        self.store.delete(self.entity.key, current["id"])
+        after_delete(self.entity.key, current, self.store)
+        return Response(status=204)

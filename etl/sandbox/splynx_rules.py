@@ -1,0 +1,276 @@
+"""Entity-specific Splynx rules: cross-record checks, side effects of writes, and delete guards.
+
+Why separate from splynx_validation: those rules are per field and generic; these know the business:
+a service's tariff must be offered to the customer's partner, a static IPv4 must lie inside an existing
+network, a customer brings its customer-info and customer-billing records with it, and nothing that is
+still referenced may be deleted.
+
+Delete guards (our choice, modelled on Splynx's refusals): deleting a record that others still use is
+answered 400 with internal_code ENTITY_CANNOT_BE_DELETED and a message naming what uses it:
+partner (customers, administrators, tariffs; partner 1 never), location (customers, IPv4 networks),
+administrator 1 (never), tariff (internet services), customer (internet services or inventory items),
+IPv4 network (used IPs, services taking a pool from it), vendor (products), product (items).
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from collections.abc import Callable
+from typing import Any
+
+from etl.sandbox.splynx_schema import ALL_ENTITIES, CUSTOMER_BILLING, CUSTOMER_INFO, IPV4_IPS
+from etl.sandbox.splynx_store import SplynxStore
+from etl.sandbox.splynx_validation import Problems, blank, default_for, taken
+
+# An endnet at least this small gets one ipv4-ip record per address when created.
+MATERIALIZE_MIN_MASK = 16
+
+
+class CannotDelete(Exception):
+    """The record is still in use; answered 400 ENTITY_CANNOT_BE_DELETED."""
+
+
+def _uses(store: SplynxStore, entity: str, field: str, value: Any) -> int:
+    return store.count(entity, f"json_extract(data, '$.{field}') = ?", [value])
+
+
+def _list_uses(store: SplynxStore, entity: str, field: str, value: Any) -> int:
+    return store.count(entity, f"EXISTS (SELECT 1 FROM json_each(data, '$.{field}') WHERE value = ?)", [value])
+
+
+# -- checks before a write ------------------------------------------------------------------------
+
+
+def check(entity_key: str, record: dict[str, Any], store: SplynxStore, problems: Problems,
+          creating: bool, body: dict[str, Any]) -> None:
+    """Run the entity's cross-record rules on the merged record."""
+    rule = _CHECKS.get(entity_key)
+    if rule is not None:
+        rule(record, store, problems, creating, body)
+
+
+def _check_admin(record: dict[str, Any], store: SplynxStore, problems: Problems, creating: bool,
+                 body: dict[str, Any]) -> None:
+    if creating and blank(body.get("password")):
+        problems.add("password", "Password cannot be blank.")
+
+
+def _check_tariff(record: dict[str, Any], store: SplynxStore, problems: Problems, creating: bool,
+                  body: dict[str, Any]) -> None:
+    if blank(record.get("service_name")):
+        record["service_name"] = record.get("title")
+
+
+def _check_network(record: dict[str, Any], store: SplynxStore, problems: Problems, creating: bool,
+                   body: dict[str, Any]) -> None:
+    if problems.has("network") or problems.has("mask") or blank(record.get("network")):
+        return
+    mask = record.get("mask")
+    if not isinstance(mask, int) or not 0 <= mask <= 32:
+        problems.add("mask", "Mask must be between 0 and 32.")
+        return
+    try:
+        ipaddress.IPv4Network(f"{record['network']}/{mask}", strict=True)
+    except ValueError:
+        problems.add("network", f"Network {record['network']}/{mask} is not a network address for this mask.")
+        return
+    where = "json_extract(data, '$.network') = ? AND json_extract(data, '$.mask') = ? AND id != ?"
+    if store.count("ipv4_networks", where, [record["network"], mask, record.get("id") or 0]):
+        problems.add("network", f'Network "{record["network"]}/{mask}" has already been taken.')
+
+
+def _check_ip(record: dict[str, Any], store: SplynxStore, problems: Problems, creating: bool,
+              body: dict[str, Any]) -> None:
+    network = store.get("ipv4_networks", record.get("ipv4_networks_id") or 0)
+    if network is None or problems.has("ip"):
+        return
+    if ipaddress.IPv4Address(record["ip"]) not in _net(network):
+        problems.add("ip", f"IP {record['ip']} is outside network {network['network']}/{network['mask']}.")
+
+
+def _check_service(record: dict[str, Any], store: SplynxStore, problems: Problems, creating: bool,
+                   body: dict[str, Any]) -> None:
+    customer = store.get("customers", record.get("customer_id") or 0)
+    if customer is None:
+        problems.add("customer_id", f"Customer is invalid: Customer {record.get('customer_id')} not found.")
+        return
+    tariff = store.get("tariffs_internet", record.get("tariff_id") or 0)
+    if tariff is not None and customer["partner_id"] not in tariff["partners_ids"]:
+        problems.add("tariff_id", f"Tariff {tariff['id']} is not available for partner {customer['partner_id']}.")
+    if tariff is not None and blank(record.get("unit_price")):
+        record["unit_price"] = tariff["price"]
+    if blank(record.get("login")) and not problems.has("login"):
+        record["login"] = _free_service_login(store, str(customer["login"]), record.get("id"))
+    _check_service_ipv4(record, store, problems)
+
+
+def _free_service_login(store: SplynxStore, base: str, own_id: int | None) -> str:
+    """Splynx proposes the customer login, then login-2, login-3, ... for further services."""
+    candidate, n = base, 1
+    while taken(store, "internet_services", "login", candidate, own_id):
+        n += 1
+        candidate = f"{base}-{n}"
+    return candidate
+
+
+def _net(network: dict[str, Any]) -> ipaddress.IPv4Network:
+    return ipaddress.IPv4Network(f"{network['network']}/{network['mask']}")
+
+
+def find_network(store: SplynxStore, ip: str) -> dict[str, Any] | None:
+    """The most specific endnet that contains `ip`, or None."""
+    address = ipaddress.IPv4Address(ip)
+    candidates = [n for n in store.select("ipv4_networks", "json_extract(data, '$.network_type') = 'endnet'")
+                  if address in _net(n)]
+    return max(candidates, key=lambda n: n["mask"], default=None)
+
+
+def _check_service_ipv4(record: dict[str, Any], store: SplynxStore, problems: Problems) -> None:
+    taking = record.get("taking_ipv4")
+    if taking == 2 and record.get("ipv4_pool_id") and not problems.has("ipv4_pool_id"):
+        pool = store.get("ipv4_networks", record["ipv4_pool_id"])
+        if pool is not None and pool["type_of_usage"] != "pool":
+            problems.add("ipv4_pool_id", f"IPv4 network {pool['id']} is not a pool.")
+    if taking != 1 or problems.has("ipv4"):
+        return
+    ip = record.get("ipv4")
+    if blank(ip):
+        problems.add("ipv4", "IPv4 cannot be blank.")
+        return
+    network = find_network(store, str(ip))
+    if network is None:
+        problems.add("ipv4", f"IPv4 {ip} does not belong to any IPv4 network.")
+        return
+    net = _net(network)
+    edge = ipaddress.IPv4Address(ip) in (net.network_address, net.broadcast_address)
+    if edge and net.prefixlen < 31 and not network["allow_use_network_and_broadcast"]:
+        problems.add("ipv4", f"IPv4 {ip} is the network or broadcast address of {net}.")
+        return
+    where = "json_extract(data, '$.ipv4') = ? AND json_extract(data, '$.taking_ipv4') = 1 AND id != ?"
+    if store.count("internet_services", where, [ip, record.get("id") or 0]):
+        problems.add("ipv4", f'IPv4 "{ip}" is already used by another service.')
+
+
+_CHECKS = {
+    "administrators": _check_admin, "tariffs_internet": _check_tariff, "ipv4_networks": _check_network,
+    "ipv4_ips": _check_ip, "internet_services": _check_service,
+}
+
+
+# -- side effects after a write -------------------------------------------------------------------
+
+
+def after_create(entity_key: str, record: dict[str, Any], store: SplynxStore) -> None:
+    """Create what Splynx creates alongside a record."""
+    if entity_key == "customers":
+        info = {f.name: default_for(f) for f in CUSTOMER_INFO.fields if f.writable}
+        store.put("customer_info", record["id"], {**info, "id": record["id"], "updated_at": None})
+        billing = {f.name: default_for(f) for f in CUSTOMER_BILLING.fields}
+        store.put("customer_billing", record["id"], {**billing, "id": record["id"], "customer_id": record["id"]})
+    elif entity_key == "ipv4_networks":
+        _materialize_ips(record, store)
+    if entity_key == "internet_services":
+        assign_ip(record, store)
+
+
+def _materialize_ips(network: dict[str, Any], store: SplynxStore) -> None:
+    """An endnet lists one ipv4-ip record per address, as Splynx's IP list for the network shows."""
+    net = _net(network)
+    if network["network_type"] != "endnet" or net.prefixlen < MATERIALIZE_MIN_MASK:
+        return
+    defaults = {f.name: default_for(f) for f in IPV4_IPS.fields}
+    for address in net:
+        ip_id = store.next_id("ipv4_ips")
+        store.put("ipv4_ips", ip_id, {**defaults, "id": ip_id, "ipv4_networks_id": network["id"],
+                                      "ip": str(address), "location_id": network["location_id"],
+                                      "additional_attributes": {}})
+
+
+def assign_ip(service: dict[str, Any], store: SplynxStore) -> None:
+    """Mark a static service IP as used in its network's IP list."""
+    if service.get("taking_ipv4") != 1 or blank(service.get("ipv4")):
+        return
+    for ip in store.select("ipv4_ips", "json_extract(data, '$.ip') = ?", [service["ipv4"]]):
+        ip.update(is_used=1, customer_id=service["customer_id"], module="internet_services",
+                  module_item_id=service["id"])
+        store.put("ipv4_ips", ip["id"], ip)
+
+
+def release_ip(service: dict[str, Any], store: SplynxStore) -> None:
+    """Free the IP a deleted (or re-addressed) service held."""
+    where = "json_extract(data, '$.module') = 'internet_services' AND json_extract(data, '$.module_item_id') = ?"
+    for ip in store.select("ipv4_ips", where, [service["id"]]):
+        ip.update(is_used=0, customer_id=0, module="", module_item_id=0)
+        store.put("ipv4_ips", ip["id"], ip)
+
+
+def after_update(entity_key: str, old: dict[str, Any], record: dict[str, Any], store: SplynxStore) -> None:
+    """Keep the IP list in step with a service's address."""
+    if entity_key == "internet_services" and (old.get("ipv4"), old.get("taking_ipv4")) != (
+            record.get("ipv4"), record.get("taking_ipv4")):
+        release_ip(old, store)
+        assign_ip(record, store)
+
+
+def after_delete(entity_key: str, record: dict[str, Any], store: SplynxStore) -> None:
+    """Delete what belongs to the deleted record."""
+    if entity_key == "customers":
+        store.delete("customer_info", record["id"])
+        store.delete("customer_billing", record["id"])
+    elif entity_key == "ipv4_networks":
+        for ip in store.select("ipv4_ips", "json_extract(data, '$.ipv4_networks_id') = ?", [record["id"]]):
+            store.delete("ipv4_ips", ip["id"])
+    elif entity_key == "internet_services":
+        release_ip(record, store)
+    elif entity_key == "additional_fields":
+        _drop_attribute(record["module"], record["name"], store)
+
+
+def _drop_attribute(module: str, name: str, store: SplynxStore) -> None:
+    """Deleting a definition drops its column in Splynx: the values go with it."""
+    for entity in (e for e in ALL_ENTITIES if e.module == module):
+        where = f"json_extract(data, '$.additional_attributes.{name}') IS NOT NULL"
+        for record in store.select(entity.key, where):
+            record["additional_attributes"].pop(name, None)
+            store.put(entity.key, record["id"], record)
+
+
+# -- delete guards --------------------------------------------------------------------------------
+
+
+def guard_delete(entity_key: str, record_id: int, store: SplynxStore) -> None:
+    """Raise CannotDelete when the record is still used, as Splynx refuses such deletes."""
+    reasons: dict[str, Callable[[], str | None]] = {
+        "partners": lambda: ("it is the main partner" if record_id == 1 else None)
+        or _used(store, record_id, ("customers", "partner_id"), ("administrators", "partner_id"),
+                 ("tariffs_internet", "partners_ids")),
+        "locations": lambda: _used(store, record_id, ("customers", "location_id"),
+                                   ("ipv4_networks", "location_id")),
+        "administrators": lambda: "it is the main administrator" if record_id == 1 else None,
+        "tariffs_internet": lambda: _used(store, record_id, ("internet_services", "tariff_id")),
+        "customers": lambda: _used(store, record_id, ("internet_services", "customer_id"),
+                                   ("items", "customer_id")),
+        "ipv4_networks": lambda: _network_in_use(store, record_id),
+        "vendors": lambda: _used(store, record_id, ("products", "vendor_id")),
+        "products": lambda: _used(store, record_id, ("items", "product_id")),
+    }
+    rule = reasons.get(entity_key)
+    reason = rule() if rule else None
+    if reason:
+        raise CannotDelete(f"Entity cannot be deleted: {reason}")
+
+
+def _used(store: SplynxStore, record_id: int, *uses: tuple[str, str]) -> str | None:
+    for entity, field in uses:
+        n = (_list_uses if field.endswith("_ids") else _uses)(store, entity, field, record_id)
+        if n:
+            return f"used by {n} {entity.replace('_', ' ')} ({field})"
+    return None
+
+
+def _network_in_use(store: SplynxStore, network_id: int) -> str | None:
+    used = store.count("ipv4_ips", "json_extract(data, '$.ipv4_networks_id') = ? AND "
+                                   "json_extract(data, '$.is_used') = 1", [network_id])
+    if used:
+        return f"{used} of its IPs are used"
+    return _used(store, network_id, ("internet_services", "ipv4_pool_id"))

@@ -1,0 +1,1 @@
+"""Database sources, one module per engine family, behind `extractors.databases.Source`."""

@@ -1,0 +1,718 @@
+"""Read Sonar over GraphQL, page by page, and hand every page to staging and the ledger first.
+
+Why keyset pages (`id > last id`, always page 1, sorted by id) instead of `page=N`: Sonar is live while
+we read it. With offset pages, an account deleted on an earlier page shifts every later record one
+place left, and the record at the page boundary is silently skipped; an account added shifts them right
+and one record comes twice. Seeking past the last id seen gives neither, and `page_info.total_pages`
+still says when the end is reached. Every request is one of the query files in `sonar_queries/`.
+
+Why generators: memory stays flat however many accounts Sonar holds; each page is staged and recorded
+as it arrives and then dropped.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+
+import requests
+from gql import Client, GraphQLRequest
+from gql.transport.exceptions import TransportConnectionFailed, TransportProtocolError, TransportQueryError
+from gql.transport.requests import RequestsHTTPTransport
+from graphql import DocumentNode
+from loguru import logger
+from tenacity import RetryCallState, Retrying, retry_if_exception_type, stop_after_attempt, wait_exponential_jitter
+
+from etl.errors import ConfigError, ConnectionFailure, EtlError, RetryableError
+from etl.selection import Selection
+from etl.staging import StagingWriter, source_hash
+from extractors import sonar_queries as q
+from state.ledger import Ledger
+from state.states import ItemState, RunStatus, is_legal
+
+Record = dict[str, Any]
+
+MAX_PAGE_SIZE = 1000
+DEFAULT_PAGE_SIZE = 500
+
+PHASES: dict[str, str] = {
+    **dict.fromkeys(
+        ("company", "role", "user", "account_group", "account_status", "account_type", "custom_field", "service"),
+        "foundation",
+    ),
+    **dict.fromkeys(("supernet", "subnet", "ip_pool"), "network"),
+    **dict.fromkeys(
+        (
+            "inventory_location", "manufacturer", "vendor",
+            "inventory_model_category", "inventory_model", "inventory_item",
+        ),
+        "inventory",
+    ),
+    **dict.fromkeys(("account", "account_service"), "customers"),
+}
+"""Each entity's phase (names.md), stored on its ledger items."""
+
+
+class _Unreachable(RetryableError):
+    """The connection failed or dropped: retried, then reported as ConnectionFailure."""
+
+
+def _retry_after(value: str | None) -> float | None:
+    try:
+        return max(0.0, float(value)) if value else None
+    except ValueError:
+        return None  # an HTTP-date Retry-After: fall back to our own backoff
+
+
+class _SonarTransport(RequestsHTTPTransport):
+    """gql's requests transport, classifying HTTP statuses before gql looks at the body.
+
+    Why: gql accepts a 5xx whose body happens to hold `errors` as a GraphQL answer, and drops the
+    Retry-After of a 429. The status decides retry or stop; the body only explains it.
+    """
+
+    def _prepare_result(self, response: requests.Response) -> Any:
+        status = response.status_code
+        if status in (401, 403):
+            raise ConnectionFailure(
+                f"Sonar rejected the token ({status}) at {self.url}",
+                fix="set ETL_SONAR_TOKEN to a valid Sonar personal access token",
+            )
+        if status == 429:
+            raise RetryableError(
+                f"Sonar rate limit reached (429) at {self.url}",
+                fix="lower the request rate or wait",
+                retry_after=_retry_after(response.headers.get("Retry-After")),
+            )
+        if status >= 500:
+            raise RetryableError(f"Sonar answered {status} at {self.url}", fix="check Sonar's health, then resume")
+        if status >= 400:
+            body = " ".join(response.text.split())[:160]
+            raise ConfigError(f"Sonar refused the request ({status}): {body}", fix="check ETL_SONAR_URL")
+        return super()._prepare_result(response)
+
+
+def _wait(max_wait: float) -> Callable[[RetryCallState], float]:
+    """Honour Retry-After when Sonar sends one, else back off exponentially with jitter."""
+    backoff = wait_exponential_jitter(multiplier=0.1, max=max_wait, jitter=0.1)
+
+    def wait(state: RetryCallState) -> float:
+        exc = state.outcome.exception() if state.outcome else None
+        if isinstance(exc, RetryableError) and exc.retry_after is not None:
+            return min(exc.retry_after, max_wait)
+        return float(backoff(state))
+
+    return wait
+
+
+def _log_retry(state: RetryCallState) -> None:
+    exc = state.outcome.exception() if state.outcome else None
+    logger.info("Sonar request failed, retrying (attempt {}): {}", state.attempt_number, exc)
+
+
+class SonarClient:
+    """One authenticated GraphQL session with Sonar; retries transient failures, never user errors."""
+
+    def __init__(
+        self, url: str, token: str, *, timeout: float = 60.0, attempts: int = 6, max_wait: float = 30.0
+    ) -> None:
+        self.url = url
+        transport = _SonarTransport(
+            url=url,
+            headers={"Authorization": f"Bearer {token}", "Accept": "application/json"},
+            timeout=int(timeout),
+            retries=0,
+        )
+        self._client = Client(transport=transport, fetch_schema_from_transport=False)
+        self._session = self._client.connect_sync()  # type: ignore[no-untyped-call]
+        self._retrying = Retrying(
+            retry=retry_if_exception_type(RetryableError),
+            stop=stop_after_attempt(attempts),
+            wait=_wait(max_wait),
+            before_sleep=_log_retry,
+            reraise=True,
+        )
+        self.requests = 0
+
+    def close(self) -> None:
+        """Release the HTTP connection pool."""
+        self._client.close_sync()  # type: ignore[no-untyped-call]
+
+    def execute(self, doc: DocumentNode, variables: dict[str, Any]) -> dict[str, Any]:
+        """Run one query (with retries) and return its `data`."""
+        try:
+            result: dict[str, Any] = self._retrying(self._once, doc, variables)
+        except _Unreachable as exc:
+            raise ConnectionFailure(
+                f"cannot reach Sonar at {self.url}: {exc.message}",
+                fix="check ETL_SONAR_URL (or url under sonar in etl.toml) and that Sonar is up",
+            ) from exc
+        return result
+
+    def _once(self, doc: DocumentNode, variables: dict[str, Any]) -> dict[str, Any]:
+        self.requests += 1
+        try:
+            data: dict[str, Any] = self._session.execute(GraphQLRequest(doc, variable_values=variables))
+        except TransportConnectionFailed as exc:
+            raise _Unreachable(_connection_reason(str(exc))) from exc
+        except TransportQueryError as exc:
+            message = (exc.errors or [{}])[0].get("message", str(exc))
+            raise ConfigError(
+                f"Sonar refused the query {_operation(doc)}: {message}",
+                fix="the Sonar instance's schema differs from the one the extractor was built for",
+            ) from exc
+        except TransportProtocolError as exc:
+            raise ConnectionFailure(
+                f"Sonar at {self.url} did not answer with GraphQL JSON",
+                fix="ETL_SONAR_URL must end in /api/graphql",
+            ) from exc
+        return data
+
+
+_REASONS = (
+    ("refused", "connection refused"),
+    ("timed out", "timed out"),
+    ("Name or service not known", "unknown host"),
+    ("nodename nor servname", "unknown host"),
+    ("RemoteDisconnected", "connection dropped by the server"),
+    ("Connection aborted", "connection dropped by the server"),
+    ("reset by peer", "connection reset"),
+)
+
+
+def _connection_reason(text: str) -> str:
+    """A short reason from requests' long connection error text."""
+    for needle, reason in _REASONS:
+        if needle in text:
+            return reason
+    return " ".join(text.split())[:120]
+
+
+def _operation(doc: DocumentNode) -> str:
+    name = getattr(doc.definitions[0], "name", None)
+    return name.value if name is not None else "?"
+
+
+@dataclass(frozen=True)
+class Page:
+    """One page of one entity, as Sonar returned it."""
+
+    entity: str
+    records: list[Record]
+    number: int
+
+    @property
+    def ids(self) -> list[str]:
+        """The page's record ids, as strings."""
+        return [str(r["id"]) for r in self.records]
+
+
+# --- references: which parents a selection of customers needs -----------------------------------
+
+REFERENCES: dict[str, tuple[tuple[str, str], ...]] = {
+    "account": (
+        ("company_id", "company"),
+        ("account_status_id", "account_status"),
+        ("account_type_id", "account_type"),
+        ("account_groups.id", "account_group"),
+        ("custom_field_data.custom_field_id", "custom_field"),
+        ("ip_assignments.subnet_id", "subnet"),
+        ("ip_assignments.ip_pool_id", "ip_pool"),
+    ),
+    "account_service": (
+        ("service_id", "service"),
+        ("ip_assignments.subnet_id", "subnet"),
+        ("ip_assignments.ip_pool_id", "ip_pool"),
+    ),
+    "inventory_item": (("inventory_model_id", "inventory_model"),),
+    "inventory_model": (
+        ("manufacturer_id", "manufacturer"),
+        ("inventory_model_category_id", "inventory_model_category"),
+        ("default_vendor_id", "vendor"),
+    ),
+    "ip_pool": (("subnet_id", "subnet"),),
+    "subnet": (("supernet_id", "supernet"),),
+    "service": (("company_id", "company"),),
+    "user": (("role_id", "role"),),
+}
+"""entity -> (path in its record, parent entity). A dotted path walks into a list or a connection."""
+
+PARENT_ORDER: tuple[str, ...] = (
+    "inventory_model", "manufacturer", "inventory_model_category", "vendor",
+    "ip_pool", "subnet", "supernet", "service", "company",
+    "account_status", "account_type", "account_group", "custom_field", "user", "role",
+)  # fmt: skip
+"""Parents fetched by id for a customer selection, children before their own parents."""
+
+
+def _values_at(record: Any, path: Sequence[str]) -> Iterator[Any]:
+    if isinstance(record, dict) and "entities" in record and path and path[0] != "entities":
+        record = record["entities"]
+    if isinstance(record, list):
+        for item in record:
+            yield from _values_at(item, path)
+        return
+    if not path:
+        yield record
+    elif isinstance(record, dict):
+        yield from _values_at(record.get(path[0]), path[1:])
+
+
+def references(entity: str, record: Record) -> Iterator[tuple[str, str]]:
+    """The (parent entity, parent id) pairs a record points at; a pure function, for the planner."""
+    for path, parent in REFERENCES.get(entity, ()):
+        for value in _values_at(record, path.split(".")):
+            if value is not None and value != "":
+                yield parent, str(value)
+
+
+@dataclass
+class ReferenceSet:
+    """Parent ids referenced by what was extracted so far, and which of them were fetched."""
+
+    wanted: dict[str, set[str]] = field(default_factory=dict)
+    found: dict[str, set[str]] = field(default_factory=dict)
+
+    def add(self, page: Page) -> None:
+        """Remember the page's records as found and their parents as wanted."""
+        if page.entity in PARENT_ORDER:  # children are never looked up: keep memory flat
+            self.found.setdefault(page.entity, set()).update(page.ids)
+        for record in page.records:
+            for parent, parent_id in references(page.entity, record):
+                self.wanted.setdefault(parent, set()).add(parent_id)
+
+    def pending(self, entity: str) -> list[str]:
+        """Referenced ids of an entity not fetched yet, in numeric order."""
+        missing = self.wanted.get(entity, set()) - self.found.get(entity, set())
+        return sorted(missing, key=lambda i: (len(i), i))
+
+
+# --- the extractor ---------------------------------------------------------------------------------
+
+
+class SonarExtractor:
+    """Every read the pipeline needs from Sonar: selections, by id, by parent, id scans and counts."""
+
+    def __init__(self, client: SonarClient, *, page_size: int = DEFAULT_PAGE_SIZE) -> None:
+        if not 1 <= page_size <= MAX_PAGE_SIZE:
+            raise ConfigError(f"page size {page_size} is outside 1..{MAX_PAGE_SIZE}", fix="use 100 to 1000")
+        self.client = client
+        self.page_size = page_size
+        self._statuses: list[Record] | None = None
+
+    @classmethod
+    def from_settings(cls, settings: Any, **options: Any) -> SonarExtractor:
+        """Build from `etl.config.Settings`, refusing a missing URL or token in one line."""
+        if not settings.sonar_url:
+            raise ConfigError("the Sonar URL is not set", fix="set ETL_SONAR_URL (or url under sonar in etl.toml)")
+        if not settings.sonar_token:
+            raise ConfigError("the Sonar token is not set", fix="set ETL_SONAR_TOKEN (environment or keyring)")
+        token = settings.sonar_token.reveal() if hasattr(settings.sonar_token, "reveal") else settings.sonar_token
+        page_size = options.pop("page_size", DEFAULT_PAGE_SIZE)
+        return cls(SonarClient(settings.sonar_url, str(token), **options), page_size=page_size)
+
+    def close(self) -> None:
+        """Release the HTTP session."""
+        self.client.close()
+
+    def __enter__(self) -> SonarExtractor:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.close()
+
+    # --- the page walk ------------------------------------------------------------------------
+
+    def _walk(
+        self,
+        entity: str,
+        *,
+        doc: DocumentNode | None = None,
+        matches: Sequence[tuple[str, str]] = (),
+        status_ids: Sequence[str] = (),
+        dates: Sequence[Sequence[dict[str, Any]]] = ((),),
+        include_archived: bool | None = None,
+        limit: int | None = None,
+        page_size: int | None = None,
+    ) -> Iterator[list[Record]]:
+        """Keyset pages of one filter: page 1 of `id > last`, until page_info says nothing is left."""
+        root = q.root_field(entity)
+        doc = doc or q.document(entity)
+        size = page_size or self.page_size
+        after: str | None = None
+        remaining = limit
+        while remaining is None or remaining > 0:
+            per_page = min(size, remaining) if remaining is not None else size
+            variables: dict[str, Any] = {
+                "paginator": {"page": 1, "records_per_page": per_page},
+                "sorter": [{"attribute": "id", "direction": "ASC"}],
+                "search": q.build_searches(matches=matches, status_ids=status_ids, dates=dates, after_id=after),
+            }
+            if include_archived is not None and entity in q.ARCHIVABLE:
+                variables["include_archived"] = include_archived
+            connection = self.client.execute(doc, variables)[root]
+            records: list[Record] = connection["entities"]
+            if records:
+                if after is not None and int(records[0]["id"]) <= int(after):
+                    raise ConnectionFailure(
+                        f"Sonar ignored the id filter on {root}", fix="report this Sonar version"
+                    )
+                yield records
+                after = str(records[-1]["id"])
+                remaining = None if remaining is None else remaining - len(records)
+            if not records or connection["page_info"]["total_pages"] <= 1:
+                return
+
+    def _walk_matching(
+        self, entity: str, column: str, values: Iterable[str], **kwargs: Any
+    ) -> Iterator[list[Record]]:
+        """Pages of records whose `column` equals one of `values`, batched so each request stays small."""
+        limit = kwargs.pop("limit", None)
+        per_request = q.ids_per_request(len(kwargs.get("status_ids", ())), len(kwargs.get("dates", ((),))))
+        for batch in q.batches(values, per_request):
+            for records in self._walk(
+                entity, matches=[(column, v) for v in batch], limit=limit, **kwargs
+            ):
+                yield records
+                limit = None if limit is None else limit - len(records)
+            if limit is not None and limit <= 0:
+                return
+
+    def _pages(self, entity: str, chunks: Iterable[list[Record]]) -> Iterator[Page]:
+        for number, records in enumerate(chunks, start=1):
+            if entity == "account_service":
+                records = self._with_account(records)
+            yield Page(entity, records, number)
+
+    # --- account statuses and the selection ----------------------------------------------------
+
+    def account_statuses(self) -> list[Record]:
+        """Sonar's account statuses (fetched once per extractor)."""
+        if self._statuses is None:
+            self._statuses = [r for rs in self._walk("account_status") for r in rs]
+        return self._statuses
+
+    def status_ids(self, names: Sequence[str]) -> list[str]:
+        """Resolve status names (case-insensitive) to ids, or say which name Sonar does not know."""
+        by_name = {str(s["name"]).lower(): str(s["id"]) for s in self.account_statuses()}
+        unknown = [n for n in names if n.lower() not in by_name]
+        if unknown:
+            known = ", ".join(sorted(str(s["name"]) for s in self.account_statuses()))
+            raise ConfigError(f"unknown account status {unknown[0]!r}", fix=f"Sonar has: {known}")
+        return [by_name[n.lower()] for n in names]
+
+    def _passes(self, selection: Selection) -> list[list[str]]:
+        """Status id groups fetched one after the other: active statuses first when asked."""
+        chosen = self.status_ids(selection.statuses) if selection.statuses else []
+        if not selection.active_first:
+            return [chosen]
+        statuses = [s for s in self.account_statuses() if not chosen or str(s["id"]) in chosen]
+        active = [str(s["id"]) for s in statuses if s.get("activates_account")]
+        inactive = [str(s["id"]) for s in statuses if not s.get("activates_account")]
+        return [group for group in (active, inactive) if group]
+
+    def _account_chunks(self, selection: Selection) -> Iterator[list[Record]]:
+        dates = q.date_window(selection.since, selection.until)
+        remaining = selection.limit
+        for status_ids in self._passes(selection):
+            options: dict[str, Any] = {
+                "status_ids": status_ids,
+                "dates": dates,
+                "include_archived": selection.include_archived,
+                "limit": remaining,
+            }
+            if selection.customer_ids:
+                chunks = self._walk_matching("account", "id", selection.customer_ids, **options)
+            else:
+                chunks = self._walk("account", **options)
+            for records in chunks:
+                yield records
+                remaining = None if remaining is None else remaining - len(records)
+            if remaining is not None and remaining <= 0:
+                return
+
+    def account_pages(self, selection: Selection) -> Iterator[Page]:
+        """Accounts of a selection, active ones first (when asked), at most `limit` of them."""
+        return self._pages("account", self._account_chunks(selection))
+
+    # --- what the pipeline calls ---------------------------------------------------------------
+
+    def pages(self, entity: str, selection: Selection | None = None) -> Iterator[Page]:
+        """Every record of an entity; accounts follow the selection (active first, archived or not)."""
+        if entity == "account":
+            return self.account_pages(selection or Selection())
+        return self._pages(entity, self._walk(entity))
+
+    def fetch_by_ids(self, entity: str, ids: Iterable[str]) -> Iterator[Page]:
+        """Re-extract specific records (resume, referenced parents); archived accounts included."""
+        archived = True if entity in q.ARCHIVABLE else None
+        return self.fetch_where(entity, "id", ids, include_archived=archived)
+
+    def fetch_where(
+        self, entity: str, column: str, values: Iterable[str], *, include_archived: bool | None = None
+    ) -> Iterator[Page]:
+        """Records whose `column` is one of `values`, e.g. account services by `account_id`."""
+        chunks = self._walk_matching(entity, column, [str(v) for v in values], include_archived=include_archived)
+        return self._pages(entity, chunks)
+
+    def scan_ids(self, entity: str, include_archived: bool = True) -> Iterator[str]:
+        """Every id of an entity (id-only pages of 1000), to find records deleted or archived in Sonar."""
+        archived = include_archived if entity in q.ARCHIVABLE else None
+        for records in self._walk(
+            entity, doc=q.id_document(entity), include_archived=archived, page_size=MAX_PAGE_SIZE
+        ):
+            for record in records:
+                yield str(record["id"])
+
+    def count(self, entity: str, selection: Selection | None = None) -> int:
+        """How many records a fetch would return (one `records_per_page: 1` request per id batch)."""
+        if entity != "account" or selection is None:
+            return self._count(entity, include_archived=False if entity in q.ARCHIVABLE else None)
+        status_ids = self.status_ids(selection.statuses) if selection.statuses else []
+        options: dict[str, Any] = {
+            "status_ids": status_ids,
+            "dates": q.date_window(selection.since, selection.until),
+            "include_archived": selection.include_archived,
+        }
+        if selection.customer_ids:
+            per_request = q.ids_per_request(len(status_ids), len(options["dates"]))
+            total = sum(
+                self._count("account", matches=[("id", i) for i in batch], **options)
+                for batch in q.batches(selection.customer_ids, per_request)
+            )
+        else:
+            total = self._count("account", **options)
+        return min(total, selection.limit) if selection.limit else total
+
+    def _count(self, entity: str, **options: Any) -> int:
+        archived = options.pop("include_archived", None)
+        variables: dict[str, Any] = {
+            "paginator": {"page": 1, "records_per_page": 1},
+            "search": q.build_searches(**options),
+        }
+        if archived is not None and entity in q.ARCHIVABLE:
+            variables["include_archived"] = archived
+        data = self.client.execute(q.id_document(entity), variables)
+        return int(data[q.root_field(entity)]["page_info"]["total_count"])
+
+    def _with_account(self, records: list[Record]) -> list[Record]:
+        """Fold each service's account (status, IP assignments) into it; Sonar assigns IPs to accounts."""
+        account_ids = sorted({str(r["account_id"]) for r in records}, key=int)
+        accounts: dict[str, Record] = {}
+        for chunk in self._walk_matching(
+            "account_service_accounts", "id", account_ids,
+            doc=q.document("account_service_accounts"), include_archived=True, page_size=MAX_PAGE_SIZE,
+        ):  # fmt: skip
+            accounts.update((str(a["id"]), a) for a in chunk)
+        enriched = []
+        for record in records:
+            account = accounts.get(str(record["account_id"]), {})
+            assignments = (account.get("ip_assignments") or {}).get("entities") or []
+            enriched.append({**record, "account": account or None, "ip_assignments": assignments})
+        return enriched
+
+
+# --- extraction into staging and the ledger ---------------------------------------------------------
+
+
+class PageRecorder:
+    """Stages a page and records its items as `extracted` (with their source hash), in that order.
+
+    Why this order: the ledger must never claim an item is extracted unless its record is on disk;
+    a crash between the two leaves a staged page without items, which a resume simply extracts again.
+    """
+
+    def __init__(self, ledger: Ledger, stager: StagingWriter, run_id: int) -> None:
+        self.ledger = ledger
+        self.stager = stager
+        self.run_id = run_id
+
+    def __call__(self, page: Page) -> None:
+        """Stage the page, then record its items."""
+        hashes = [source_hash(r) for r in page.records]
+        self.stager.write(page.entity, page.records, hashes)
+        pairs = list(zip(page.ids, hashes, strict=True))
+        new = self.ledger.add_items(
+            self.run_id, page.entity, pairs, state=ItemState.EXTRACTED, phase=PHASES.get(page.entity, "")
+        )
+        if new < len(pairs):
+            self._refresh(page.entity, pairs)
+
+    def _refresh(self, entity: str, pairs: list[tuple[str, str]]) -> None:
+        """Items already in the run (resume, re-extract) move to `extracted` with their new hash."""
+        for source_id, digest in pairs:
+            item = self.ledger.item(self.run_id, entity, source_id)
+            if item is None or (item.state == ItemState.EXTRACTED and item.source_hash == digest):
+                continue
+            if is_legal(ItemState(item.state), ItemState.EXTRACTED):
+                self.ledger.move(
+                    self.run_id, entity, source_id, ItemState.EXTRACTED, source_hash=digest, detail="re-extracted"
+                )
+            else:
+                logger.debug("{} {} stays {}: already past extraction", entity, source_id, item.state)
+
+    def missing(self, entity: str, ids: Sequence[str]) -> None:
+        """Note parents a selection references that Sonar did not return (deleted, or not a plan)."""
+        for source_id in ids:
+            self.ledger.event(
+                self.run_id, "referenced by the selection but not returned by Sonar", entity, source_id
+            )
+
+
+PageSink = Callable[[Page], None]
+
+
+def extract(
+    extractor: SonarExtractor,
+    selection: Selection,
+    sink: PageSink,
+    *,
+    entities: Sequence[str] | None = None,
+    on_missing: Callable[[str, Sequence[str]], None] | None = None,
+) -> dict[str, int]:
+    """Extract a selection, handing each page to `sink` (stage + ledger) before going on.
+
+    Everything (`selection.is_everything`): every entity in full, in phase order. A customer selection:
+    its accounts, their services and equipment page by page, then only the parents they reference.
+    Returns records extracted per entity.
+    """
+    wanted = set(entities or q.entities())
+    unknown = wanted - set(q.entities())
+    if unknown:
+        raise ConfigError(f"unknown entity {sorted(unknown)[0]!r}", fix=f"use any of {', '.join(q.entities())}")
+    counts: dict[str, int] = {}
+
+    def deliver(page: Page) -> None:
+        if page.entity in wanted:
+            sink(page)
+            counts[page.entity] = counts.get(page.entity, 0) + len(page.records)
+
+    if selection.is_everything:
+        for entity in q.entities():
+            if entity in wanted:
+                for page in extractor.pages(entity, selection):
+                    deliver(page)
+        return counts
+    refs = ReferenceSet()
+    for page in extractor.account_pages(selection):
+        deliver(page)
+        refs.add(page)
+        _extract_children(extractor, page, deliver, refs, wanted)
+    for entity in PARENT_ORDER:
+        ids = refs.pending(entity)
+        for page in extractor.fetch_by_ids(entity, ids):
+            deliver(page)
+            refs.add(page)
+        missing = refs.pending(entity)
+        if missing and on_missing is not None and entity in wanted:
+            on_missing(entity, missing)
+    return counts
+
+
+def _extract_children(
+    extractor: SonarExtractor, accounts: Page, deliver: PageSink, refs: ReferenceSet, wanted: set[str]
+) -> None:
+    """One page of accounts' services and the equipment attached to those services."""
+    if not wanted & {"account_service", "inventory_item", *PARENT_ORDER}:
+        return
+    for services in extractor.fetch_where("account_service", "account_id", accounts.ids):
+        deliver(services)
+        refs.add(services)
+        if wanted & {"inventory_item", "inventory_model", "manufacturer", "inventory_model_category", "vendor"}:
+            for items in extractor.fetch_where("inventory_item", "account_service_id", services.ids):
+                deliver(items)
+                refs.add(items)
+
+
+class Progress(Protocol):
+    """What `extract_to_staging` reports to a progress display (the CLI's Rich bars)."""
+
+    def start(self, entity: str, total: int | None) -> None:
+        """An entity's expected record count (None when unknown until its parents are read)."""
+
+    def advance(self, entity: str, records: int) -> None:
+        """A page of `records` was staged and recorded."""
+
+
+def expected_totals(
+    extractor: SonarExtractor, selection: Selection, entities: Sequence[str] | None = None
+) -> dict[str, int | None]:
+    """Record counts for progress and ETA: every entity for `--all`; for a selection only its accounts.
+
+    Counting first also fails fast (bad token, unreachable URL, unknown status) before a run is opened.
+    """
+    wanted = [e for e in q.entities() if entities is None or e in entities]
+    if selection.is_everything:
+        return {e: extractor.count(e, selection if e == "account" else None) for e in wanted}
+    totals: dict[str, int | None] = dict.fromkeys(wanted)
+    if "account" in totals:
+        totals["account"] = extractor.count("account", selection)
+    else:
+        extractor.count("account", selection)
+    return totals
+
+
+@dataclass(frozen=True)
+class ExtractResult:
+    """What an extract run did: its ledger run id and the records staged per entity."""
+
+    run_id: int
+    counts: dict[str, int]
+
+
+def extract_to_staging(
+    extractor: SonarExtractor,
+    ledger: Ledger,
+    staging_dir: Path,
+    selection: Selection,
+    *,
+    entities: Sequence[str] | None = None,
+    progress: Progress | None = None,
+    kind: str = "extract",
+) -> ExtractResult:
+    """`etl extract`: open a ledger run, stage and record every page of the selection, close the run."""
+    totals = expected_totals(extractor, selection, entities)
+    run_id = ledger.start_run(
+        kind, selection=selection.to_json(), options={"entities": list(totals), "page_size": extractor.page_size}
+    )
+    recorder = PageRecorder(ledger, StagingWriter(staging_dir, run_id), run_id)
+    for entity, total in totals.items():
+        if progress is not None:
+            progress.start(entity, total)
+
+    def sink(page: Page) -> None:
+        recorder(page)
+        if progress is not None:
+            progress.advance(page.entity, len(page.records))
+
+    try:
+        counts = extract(extractor, selection, sink, entities=list(totals), on_missing=recorder.missing)
+    except KeyboardInterrupt:
+        ledger.finish_run(run_id, RunStatus.INTERRUPTED, "interrupted during extraction")
+        raise
+    except Exception as exc:
+        message = exc.one_line() if isinstance(exc, EtlError) else f"{type(exc).__name__}: {exc}"
+        ledger.finish_run(run_id, RunStatus.FAILED, message)
+        raise
+    ledger.finish_run(run_id, RunStatus.SUCCEEDED, f"extracted {sum(counts.values())} records")
+    return ExtractResult(run_id, counts)
+
+
+__all__ = [
+    "PARENT_ORDER",
+    "PHASES",
+    "ExtractResult",
+    "Page",
+    "PageRecorder",
+    "PageSink",
+    "Progress",
+    "ReferenceSet",
+    "SonarClient",
+    "SonarExtractor",
+    "expected_totals",
+    "extract",
+    "extract_to_staging",
+    "references",
+]

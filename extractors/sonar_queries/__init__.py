@@ -1,0 +1,207 @@
+"""The Sonar GraphQL queries, one `.graphql` file per entity, and the variables that steer them.
+
+Why files and not strings in code: a query file can be read, diffed and validated against the real
+schema by a test (tests/test_sonar_queries_contract.py) on its own. Why the id-only queries are
+derived from those files instead of written twice: the fixed arguments (e.g. `type: DATA` on services)
+must be the same for a full fetch, an id scan and a count, or the three would disagree.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+from functools import cache
+from itertools import product
+from pathlib import Path
+from typing import Any
+
+from graphql import DocumentNode, FieldNode, NameNode, OperationDefinitionNode, SelectionSetNode, parse, print_ast
+
+QUERY_DIR = Path(__file__).resolve().parent
+
+ROOT_FIELDS: dict[str, str] = {
+    "company": "companies",
+    "role": "roles",
+    "user": "users",
+    "account_group": "account_groups",
+    "account_status": "account_statuses",
+    "account_type": "account_types",
+    "custom_field": "custom_fields",
+    "service": "services",
+    "supernet": "supernets",
+    "subnet": "subnets",
+    "ip_pool": "ip_pools",
+    "inventory_location": "inventory_locations",
+    "manufacturer": "manufacturers",
+    "vendor": "vendors",
+    "inventory_model_category": "inventory_model_categories",
+    "inventory_model": "inventory_models",
+    "inventory_item": "inventory_items",
+    "account": "accounts",
+    "account_service": "account_services",
+}
+"""Ledger entity name (names.md) -> Sonar root query field, in phase order."""
+
+AUXILIARY_QUERIES = ("account_service_accounts",)
+"""Queries that enrich an entity rather than define one (an account service's account status and IPs)."""
+
+ARCHIVABLE = frozenset({"account", "account_service_accounts"})
+"""Entities whose root field takes `include_archived`."""
+
+MAX_SEARCHES = 240
+"""How many `Search` objects (OR'ed) one request carries at most; id lists are batched below this."""
+
+
+def entities() -> tuple[str, ...]:
+    """Every entity the extractor knows, in phase order."""
+    return tuple(ROOT_FIELDS)
+
+
+def _check(name: str) -> None:
+    if name not in ROOT_FIELDS and name not in AUXILIARY_QUERIES:
+        from etl.errors import ConfigError
+
+        known = ", ".join(ROOT_FIELDS)
+        raise ConfigError(f"unknown Sonar entity {name!r}", fix=f"use one of {known}")
+
+
+@cache
+def query_text(name: str) -> str:
+    """The text of one query file (an entity name or an auxiliary query name)."""
+    _check(name)
+    return (QUERY_DIR / f"{name}.graphql").read_text(encoding="utf-8")
+
+
+@cache
+def document(name: str) -> DocumentNode:
+    """The parsed query of an entity (parsed once per process)."""
+    return parse(query_text(name))
+
+
+def _root_field(doc: DocumentNode) -> FieldNode:
+    operation = doc.definitions[0]
+    assert isinstance(operation, OperationDefinitionNode)
+    root = operation.selection_set.selections[0]
+    assert isinstance(root, FieldNode)
+    return root
+
+
+@cache
+def id_document(entity: str) -> DocumentNode:
+    """The entity's query with `entities { id }` only: for id scans and counts.
+
+    Derived from the entity's file so its fixed arguments (filters like `type: DATA`) are identical.
+    """
+    doc = copy.deepcopy(document(entity))
+    operation = doc.definitions[0]
+    assert isinstance(operation, OperationDefinitionNode)
+    operation.name = NameNode(value=f"{entity}_ids")
+    root = _root_field(doc)
+    assert root.selection_set is not None
+    for selection in root.selection_set.selections:
+        if isinstance(selection, FieldNode) and selection.name.value == "entities":
+            selection.selection_set = SelectionSetNode(
+                selections=(FieldNode(name=NameNode(value="id"), arguments=(), directives=()),)
+            )
+    return doc
+
+
+def id_query_text(entity: str) -> str:
+    """The id-only query as text (for the contract test and for reading)."""
+    return print_ast(id_document(entity))
+
+
+def root_field(entity: str) -> str:
+    """The Sonar root field an entity's query reads."""
+    _check(entity)
+    return ROOT_FIELDS.get(entity, "accounts")
+
+
+# --- variables -------------------------------------------------------------------------------
+
+
+def _eq(attribute: str, value: str) -> dict[str, Any]:
+    return {"attribute": attribute, "search_value": str(value), "operator": "EQ"}
+
+
+def date_window(since: datetime | None, until: datetime | None) -> list[list[dict[str, Any]]]:
+    """Alternatives (OR'ed) for "created or updated within [since, until]"."""
+    if since is None and until is None:
+        return [[]]
+    alternatives = []
+    for column in ("created_at", "updated_at"):
+        conditions = []
+        if since is not None:
+            conditions.append({"attribute": column, "search_value": since.isoformat(), "operator": "GTE"})
+        if until is not None:
+            conditions.append({"attribute": column, "search_value": until.isoformat(), "operator": "LTE"})
+        alternatives.append(conditions)
+    return alternatives
+
+
+def build_searches(
+    *,
+    matches: Sequence[tuple[str, str]] = (),
+    status_ids: Sequence[str] = (),
+    dates: Sequence[Sequence[dict[str, Any]]] = ((),),
+    after_id: str | None = None,
+) -> list[dict[str, Any]] | None:
+    """Sonar `search` variable: the cross product of the alternatives, each one `Search` object.
+
+    Why a cross product: inside one `Search` conditions are AND'ed, between `Search` objects OR'ed, so
+    "(id 1 or id 2) and (status 3 or 4) and created-or-updated in the window" is every combination.
+
+    Args:
+        matches: (column, value) equality alternatives, e.g. the requested ids.
+        status_ids: account status id alternatives.
+        dates: datetime condition alternatives (from `date_window`).
+        after_id: keyset position: only records with a larger id (added to every alternative).
+    """
+    match_alts = [[_eq(column, value)] for column, value in matches] or [[]]
+    status_alts = [[_eq("account_status_id", s)] for s in status_ids] or [[]]
+    after = [{"attribute": "id", "search_value": str(after_id), "operator": "GT"}] if after_id else []
+    searches = []
+    for match, status, when in product(match_alts, status_alts, dates):
+        search: dict[str, Any] = {}
+        integers = [*match, *status, *after]
+        if integers:
+            search["integer_fields"] = integers
+        if when:
+            search["datetime_fields"] = list(when)
+        if search:
+            searches.append(search)
+    return searches or None
+
+
+def batches(values: Iterable[str], size: int) -> Iterable[list[str]]:
+    """Split values into lists of at most `size` (ids per request)."""
+    batch: list[str] = []
+    for value in values:
+        batch.append(value)
+        if len(batch) >= size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
+def ids_per_request(status_count: int, date_alternatives: int) -> int:
+    """How many ids fit one request so the cross product stays under MAX_SEARCHES."""
+    return max(1, MAX_SEARCHES // (max(1, status_count) * max(1, date_alternatives)))
+
+
+__all__ = [
+    "ARCHIVABLE",
+    "ROOT_FIELDS",
+    "batches",
+    "build_searches",
+    "date_window",
+    "document",
+    "entities",
+    "id_document",
+    "id_query_text",
+    "ids_per_request",
+    "query_text",
+    "root_field",
+]

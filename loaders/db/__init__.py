@@ -1,0 +1,1 @@
+"""Database destinations, one module per engine family, behind `loaders.databases.Destination`."""

@@ -1,0 +1,45 @@
+"""Storage backends, one module each (local, s3, gs, az, sftp), behind the `FileBackend` protocol."""
+
+from __future__ import annotations
+
+from urllib.parse import unquote, urlsplit
+
+from etl.errors import ConfigError
+from loaders.file_backends.base import FileBackend
+
+
+def locate(url: str) -> tuple[FileBackend, str]:
+    """The backend for a URL (or plain path) and the path inside it.
+
+    Backends are imported on demand so that a local copy never loads boto3 or the Azure SDK.
+    """
+    parts = urlsplit(url)
+    scheme = parts.scheme if len(parts.scheme) > 1 else "file"  # "C:" is a drive, not a scheme
+    path = unquote(parts.path)
+    if scheme == "file":
+        from loaders.file_backends.local import LocalBackend
+
+        return LocalBackend(), (path if url.startswith("file://") else url)
+    if scheme in ("http", "https"):
+        from loaders.file_backends.http import HTTPBackend
+
+        return HTTPBackend(), url
+    if not parts.netloc:
+        raise ConfigError(f"{scheme} URL {url!r} has no bucket/host", fix=f"write it as {scheme}://NAME/path")
+    if scheme == "s3":
+        from loaders.file_backends.s3 import S3Backend
+
+        return S3Backend(parts.netloc), path.lstrip("/")
+    if scheme in ("gs", "gcs"):
+        from loaders.file_backends.gcs import GCSBackend
+
+        return GCSBackend(parts.netloc), path.lstrip("/")
+    if scheme in ("az", "azure"):
+        from loaders.file_backends.azure import AzureBackend
+
+        return AzureBackend(parts.netloc), path.lstrip("/")
+    if scheme == "sftp":
+        from loaders.file_backends.sftp import SFTPBackend
+
+        return SFTPBackend(parts.netloc), path
+    raise ConfigError(f"unknown storage scheme {scheme!r} in {url!r}", fix="use a path, s3://, gs://, az:// or sftp://")

@@ -1,0 +1,564 @@
+"""Load Splynx payloads under the write-ahead rule, so that `kill -9` at any instant is safe.
+
+For one item (see /work/shared/DESIGN.md, "The write-ahead rule"):
+
+1. validate locally (required fields, formats, references, also checked against Splynx) — nothing is
+   written for a record that is wrong;
+2. commit `loading` with the request about to be sent;
+3. POST if `id_map` does not know the record, PUT (update in place) if it does;
+4. commit the id in `id_map` at once, do the follow-up writes (customer info, billing), commit `loaded`;
+5. read the record back and compare what we wrote; commit `verified`, or fail it naming the field.
+
+An item found in `loading` (a crash), or failed with an uncertain write, is first looked up in Splynx by
+its migration marker (`additional_attributes[sonar_id]`) and adopted if it is there. A POST that lost its
+answer (`UncertainWrite`) is resolved the same way at once. The marker definition is `is_unique`, so even
+a run that lost its ledger cannot create a second copy: Splynx refuses it and we adopt the first.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from contextlib import contextmanager
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from etl.errors import ConnectionFailure, LedgerError, RecordError, RecordProblem, RetryableError
+from loaders.splynx_client import NotFound, SplynxClient, UncertainWrite, ValidationRefused
+from loaders.splynx_targets import FORMAT_CHECKS, MARKER_FIELD, MARKER_MODULES, Target, target
+from loaders.splynx_verify import differences
+from state.ledger import Ledger
+from state.states import ItemState
+from transformers.payload import SplynxPayload
+
+S = ItemState
+SECRET_WORDS = ("password", "secret", "token")
+Step = Callable[[str, "LoadItem"], None]
+
+
+@dataclass(frozen=True)
+class LoadItem:
+    """One ledger item and the payload to write for it.
+
+    Attributes:
+        parent_refs: path parameters still to resolve through `id_map` just before loading, e.g.
+            ``{"customer_id": ("account", "17")}`` for a service whose customer loads in the same run.
+    """
+
+    run_id: int
+    entity: str
+    source_id: str
+    payload: SplynxPayload
+    source_hash: str | None = None
+    parent_refs: Mapping[str, tuple[str, str]] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class LoadResult:
+    """Where one item ended: its state, Splynx id, what was done, and the problem if it failed."""
+
+    entity: str
+    source_id: str
+    state: ItemState
+    dest_id: str | None = None
+    action: str | None = None
+    problem: RecordProblem | None = None
+
+
+class LoadStats:
+    """Time spent in the ledger versus in total, across threads, for the benchmark's ledger share."""
+
+    def __init__(self) -> None:
+        self.ledger_s = 0.0
+        self.item_s = 0.0
+        self.items = 0
+        self._lock = threading.Lock()
+
+    @contextmanager
+    def ledger(self) -> Iterator[None]:
+        """Count the wrapped block as ledger time."""
+        start = time.perf_counter()
+        try:
+            yield
+        finally:
+            with self._lock:
+                self.ledger_s += time.perf_counter() - start
+
+    def add_item(self, seconds: float) -> None:
+        """Count one finished item and its wall time."""
+        with self._lock:
+            self.item_s += seconds
+            self.items += 1
+
+    @property
+    def ledger_share(self) -> float:
+        """Fraction of per-item time spent in the ledger."""
+        return self.ledger_s / self.item_s if self.item_s else 0.0
+
+
+class SplynxLoader:
+    """Writes payloads to Splynx through a `SplynxClient`, checkpointing every step in the ledger.
+
+    Args:
+        client: the shared client (its rate limiter and concurrency bound apply to all workers).
+        ledger: the ledger the items live in.
+        verify: read each record back after writing it.
+        on_step: called at named points (`before_write`, `after_write`, `after_map`, `after_loaded`);
+            the crash tests use it to stop a loader inside each window.
+        check_references: check each referenced id exists in Splynx before writing (cached).
+    """
+
+    def __init__(
+        self,
+        client: SplynxClient,
+        ledger: Ledger,
+        *,
+        verify: bool = True,
+        on_step: Step | None = None,
+        check_references: bool = True,
+        stats: LoadStats | None = None,
+        post_attempts: int = 3,
+    ) -> None:
+        self.client = client
+        self.ledger = ledger
+        self.verify = verify
+        self.on_step = on_step
+        self.check_references = check_references
+        self.stats = stats or LoadStats()
+        self.post_attempts = post_attempts
+        self._known: set[tuple[str, str]] = set()
+        self._snapshot: dict[tuple[str, int, str, str], Any] = {}
+        self._known_lock = threading.Lock()
+
+    # -- setup and rollback ------------------------------------------------------------------------
+
+    def ensure_marker_fields(self, modules: Iterable[str] | None = None) -> list[str]:
+        """Create the `sonar_id` additional field on each module (idempotent); returns those created."""
+        created = []
+        for module in modules if modules is not None else MARKER_MODULES:
+            path = f"admin/config/additional-fields/{module}"
+            try:
+                self.client.get(f"{path}--{MARKER_FIELD}")
+                continue
+            except NotFound:
+                pass
+            try:
+                self.client.create(path, _marker_definition())
+                created.append(module)
+            except ValidationRefused as exc:
+                if not any(f == "name" and "taken" in m for f, m in exc.errors):
+                    raise
+        return created
+
+    def delete(self, target_key: str, dest_id: str, parent: Mapping[str, str] | None = None) -> bool:
+        """Delete one record for rollback; True if deleted now, False if it was already gone."""
+        return self.client.delete(target(target_key).item_path(dest_id, parent or {}))
+
+    def find_by_marker(self, payload: SplynxPayload) -> str | None:
+        """The id of the record carrying this payload's marker, or None."""
+        tgt = target(payload.target)
+        if tgt.module is None or tgt.put_only:
+            return None
+        rows = self.client.list(tgt.collection_path(payload.parent), additional={MARKER_FIELD: payload.marker})
+        rows = [r for r in rows if (r.get("additional_attributes") or {}).get(MARKER_FIELD) == payload.marker]
+        return min((r["id"] for r in rows), key=_id_order) if rows else None
+
+    # -- many items --------------------------------------------------------------------------------
+
+    def load_many(
+        self,
+        work: Iterable[LoadItem | Sequence[LoadItem]],
+        *,
+        workers: int = 4,
+        stop_on_error: bool = True,
+    ) -> list[LoadResult]:
+        """Load items on a thread pool; a sequence is a group loaded in order (a customer, then its services).
+
+        A group stops at its first failure (its later items depend on the earlier ones). With
+        `stop_on_error`, no new group starts once an item failed. A connection failure or an
+        exhausted retry stops everything and is raised after the running groups finish.
+        """
+        results: list[LoadResult] = []
+        stop = threading.Event()
+        fatal: list[BaseException] = []
+        groups = [[w] if isinstance(w, LoadItem) else list(w) for w in work]
+        self._prefetch([item for group in groups for item in group])
+        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="splynx-load") as pool:
+            running: set[Future[list[LoadResult]]] = set()
+            for group in groups:
+                if stop.is_set():
+                    break
+                running.add(pool.submit(self._load_group, group, stop))
+                if len(running) >= workers * 2:
+                    done, running = wait(running, return_when=FIRST_COMPLETED)
+                    self._collect(done, results, fatal, stop, stop_on_error)
+            done, _ = wait(running)
+            self._collect(done, results, fatal, stop, stop_on_error)
+        if fatal:
+            raise fatal[0]
+        return results
+
+    def _prefetch(self, items: list[LoadItem]) -> None:
+        """Read the items' states and id_map entries in a few queries instead of two per item.
+
+        The snapshot is taken before this process touches the items and each entry is used once,
+        so it is as fresh as a per-item read; `load()` called on its own reads the ledger directly.
+        """
+        with self.stats.ledger():
+            for run_id, entity in {(i.run_id, i.entity) for i in items}:
+                for row in self.ledger.items(run_id, entity=entity):
+                    self._snapshot[("item", run_id, entity, row.source_id)] = row
+            for entity in {i.entity for i in items}:
+                wanted = {i.source_id for i in items if i.entity == entity}
+                mapped = self.ledger.id_map(entity)
+                for source_id in wanted:
+                    self._snapshot[("map", 0, entity, source_id)] = (
+                        mapped[source_id].dest_id if source_id in mapped else None
+                    )
+
+    def _collect(
+        self,
+        done: set[Future[list[LoadResult]]],
+        results: list[LoadResult],
+        fatal: list[BaseException],
+        stop: threading.Event,
+        stop_on_error: bool,
+    ) -> None:
+        for future in done:
+            error = future.exception()
+            if error is not None:
+                fatal.append(error)
+                stop.set()
+                continue
+            group_results = future.result()
+            results.extend(group_results)
+            if stop_on_error and any(r.state == S.FAILED for r in group_results):
+                stop.set()
+
+    def _load_group(self, group: list[LoadItem], stop: threading.Event) -> list[LoadResult]:
+        out: list[LoadResult] = []
+        for item in group:
+            if stop.is_set() and not out:
+                break
+            result = self.load(item)
+            out.append(result)
+            if result.state == S.FAILED:
+                break
+        return out
+
+    # -- one item ----------------------------------------------------------------------------------
+
+    def load(self, item: LoadItem) -> LoadResult:
+        """Take one item from wherever it stands to `verified` (or `failed`), checkpointing each step."""
+        start = time.perf_counter()
+        try:
+            return self._load(item)
+        finally:
+            self.stats.add_item(time.perf_counter() - start)
+
+    def _load(self, item: LoadItem) -> LoadResult:
+        current = self._snapshot.pop(("item", item.run_id, item.entity, item.source_id), None)
+        if current is None:
+            with self.stats.ledger():
+                current = self.ledger.item(item.run_id, item.entity, item.source_id)
+        if current is None:
+            raise LedgerError(f"{item.entity} {item.source_id} is not an item of run {item.run_id}")
+        state = ItemState(current.state)
+        if state in (S.VERIFIED, S.SKIPPED, S.ROLLED_BACK):
+            return LoadResult(item.entity, item.source_id, state, current.dest_id, current.action)
+        if state in (S.PENDING, S.EXTRACTED):
+            raise LedgerError(f"{item.entity} {item.source_id} is {state}: transform it before loading")
+        try:
+            if state == S.LOADED:
+                return self._verify_step(item, self._resolved(item).payload, current.dest_id or "", "loaded")
+            return self._write_path(item, state)
+        except RecordError as exc:
+            return self._failed(item, exc.problem)
+        except (ConnectionFailure, RetryableError) as exc:
+            code = "uncertain_write" if isinstance(exc, UncertainWrite) else "splynx_unavailable"
+            self._failed(item, RecordProblem(code, exc.message, fix=exc.fix))
+            raise
+
+    def _write_path(self, item: LoadItem, state: ItemState) -> LoadResult:
+        """Steps 1-5 for an item in transformed, failed or loading."""
+        if state == S.FAILED:
+            self._move(item, S.TRANSFORMED, detail="retrying the load")
+        item = self._resolved(item)
+        payload, tgt = item.payload, target(item.payload.target)
+        self.validate(payload)
+        existing = self._snapshot.pop(("map", 0, item.entity, item.source_id), "?")
+        if existing == "?":
+            with self.stats.ledger():
+                existing = self.ledger.dest_id(item.entity, item.source_id)
+        action = "update" if existing or tgt.put_only else "create"
+        if state != S.LOADING:
+            self._move(item, S.LOADING, request=_redacted(self._body(payload)), action=action)
+        self._step("before_write", item)
+        unsure = state in (S.LOADING, S.FAILED)
+        dest_id, action = self._write(item, tgt, existing, unsure)
+        self._step("after_write", item)
+        self._map(item, dest_id)
+        self._step("after_map", item)
+        self._write_extras(payload, dest_id)
+        self._move(item, S.LOADED, dest_id=dest_id, action=action)
+        self._step("after_loaded", item)
+        return self._verify_step(item, payload, dest_id, action)
+
+    def _write(self, item: LoadItem, tgt: Target, existing: str | None, unsure: bool) -> tuple[str, str]:
+        """Send the POST or PUT; returns (Splynx id, action: create, update or adopt)."""
+        payload = item.payload
+        if tgt.put_only:
+            self.client.update(tgt.item_path(None, payload.parent), self._body(payload))
+            return _last_segment(tgt.item_path(None, payload.parent)), "update"
+        if existing:
+            self.client.update(tgt.item_path(existing, payload.parent), self._body(payload))
+            return existing, "update"
+        if unsure:
+            found = self.find_by_marker(payload)
+            if found is not None:
+                self._event(item, f"adopted Splynx {tgt.key} {found} found by marker {payload.marker}")
+                return found, "adopt"
+        return self._create(item, tgt)
+
+    def _create(self, item: LoadItem, tgt: Target) -> tuple[str, str]:
+        """POST, resolving a lost answer or a marker clash by looking the record up by its marker."""
+        payload = item.payload
+        for attempt in range(1, self.post_attempts + 1):
+            try:
+                return self.client.create(tgt.collection_path(payload.parent), self._body(payload)), "create"
+            except UncertainWrite:
+                if attempt == self.post_attempts:
+                    raise
+            except ValidationRefused as exc:
+                if not _marker_taken(exc):
+                    raise
+            found = self.find_by_marker(payload)
+            if found is not None:
+                self._event(item, f"adopted Splynx {tgt.key} {found}: its create was applied but unanswered")
+                return found, "adopt"
+        raise AssertionError("unreachable")  # pragma: no cover - the loop returns or raises
+
+    def _write_extras(self, payload: SplynxPayload, dest_id: str) -> None:
+        for extra in payload.extras:
+            self.client.update(self._extra_path(extra, dest_id), extra.body)
+
+    def _extra_path(self, extra: SplynxPayload, dest_id: str) -> str:
+        tgt = target(extra.target)
+        parent = {**{name: dest_id for name in tgt.params()}, **extra.parent}
+        return tgt.item_path(None, parent)
+
+    # -- verification ------------------------------------------------------------------------------
+
+    def _verify_step(self, item: LoadItem, payload: SplynxPayload, dest_id: str, action: str) -> LoadResult:
+        if not self.verify:
+            return LoadResult(item.entity, item.source_id, S.LOADED, dest_id, action)
+        problem = self.check_record(payload, dest_id)
+        if problem is not None:
+            return self._failed(item, problem, dest_id)
+        self._move(item, S.VERIFIED, dest_id=dest_id)
+        return LoadResult(item.entity, item.source_id, S.VERIFIED, dest_id, action)
+
+    def check_record(self, payload: SplynxPayload, dest_id: str) -> RecordProblem | None:
+        """Read a record (and its follow-ups) back; the first field that differs from what we wrote."""
+        tgt = target(payload.target)
+        path = tgt.item_path(None if tgt.put_only else dest_id, payload.parent)
+        checks = [(tgt, path, self._body(payload))]
+        checks += [(target(e.target), self._extra_path(e, dest_id), e.body) for e in payload.extras]
+        for check_target, check_path, body in checks:
+            try:
+                found = self.client.get(check_path)
+            except NotFound:
+                return RecordProblem(
+                    "verify_missing",
+                    f"Splynx has no record at {check_path} right after we wrote it",
+                    fix="check the Splynx audit log for a deletion, then resume",
+                )
+            diffs = differences(body, found, check_target.write_only | check_target.ignore_on_verify)
+            if diffs:
+                name, sent, got = diffs[0]
+                listed = ", ".join(d[0] for d in diffs)
+                return RecordProblem(
+                    "verify_mismatch",
+                    f"Splynx {check_target.key} {dest_id} does not hold what we wrote: {listed} differ "
+                    f"({name}: sent {_show(name, sent)}, read back {_show(name, got)})",
+                    field=name,
+                    value=_show(name, got),
+                    fix=f"check how Splynx stores `{name}` (units, rounding, allowed values), "
+                    "correct it with `etl fix` and resume",
+                )
+        return None
+
+    # -- validation --------------------------------------------------------------------------------
+
+    def validate(self, payload: SplynxPayload) -> None:
+        """Refuse, before any write, a payload Splynx would refuse: RecordError naming field, value and fix."""
+        tgt = target(payload.target)
+        body = payload.body
+        for name in tgt.required:
+            if _blank(body.get(name)):
+                raise _invalid(
+                    "missing_field",
+                    f"{tgt.key} needs `{name}`",
+                    name,
+                    body.get(name),
+                    f"set `{name}` in Sonar or with `etl fix ENTITY ID --set {name}=...`",
+                )
+        for name, fmt in tgt.formats.items():
+            value = body.get(name)
+            if not _blank(value) and not FORMAT_CHECKS[fmt].match(str(value)):
+                raise _invalid(
+                    "bad_format",
+                    f"{tgt.key} `{name}` is not a valid {fmt}",
+                    name,
+                    value,
+                    f"correct `{name}` to a valid {fmt} with `etl fix` or in Sonar",
+                )
+        for name, allowed in tgt.choices.items():
+            value = body.get(name)
+            if not _blank(value) and str(value) not in allowed:
+                raise _invalid(
+                    "bad_choice",
+                    f"{tgt.key} `{name}` must be one of {', '.join(allowed)}",
+                    name,
+                    value,
+                    f"map `{name}` to one of {', '.join(allowed)}",
+                )
+        for name, ref in tgt.references.items():
+            for value in _as_list(body.get(name)):
+                self._check_reference(tgt, name, ref, value)
+
+    def _check_reference(self, tgt: Target, name: str, ref: str, value: Any) -> None:
+        text = str(value).strip()
+        if text in ("", "0"):
+            return
+        if not text.isdigit():
+            raise _invalid(
+                "bad_reference",
+                f"{tgt.key} `{name}` must be a Splynx id",
+                name,
+                value,
+                f"load the {ref} first so its Splynx id is known",
+            )
+        if not self.check_references or (ref, text) in self._known:
+            return
+        try:
+            self.client.get(target(ref).item_path(text, {}))
+        except NotFound:
+            raise _invalid(
+                "unknown_reference",
+                f"{tgt.key} `{name}` points at {ref} {text}, which Splynx does not have",
+                name,
+                value,
+                f"load that {ref} first (or fix `{name}`), then resume",
+            ) from None
+        with self._known_lock:
+            self._known.add((ref, text))
+
+    # -- helpers -----------------------------------------------------------------------------------
+
+    def _body(self, payload: SplynxPayload) -> dict[str, Any]:
+        """The body with the migration marker added, for targets that can carry it."""
+        tgt = target(payload.target)
+        if tgt.module is None:
+            return dict(payload.body)
+        extra = dict(payload.body.get("additional_attributes") or {})
+        extra[MARKER_FIELD] = payload.marker
+        return {**payload.body, "additional_attributes": extra}
+
+    def _resolved(self, item: LoadItem) -> LoadItem:
+        """Fill path parameters that point at records loaded earlier in this run."""
+        if not item.parent_refs:
+            return item
+        parent = dict(item.payload.parent)
+        for name, (entity, source_id) in item.parent_refs.items():
+            with self.stats.ledger():
+                dest = self.ledger.dest_id(entity, source_id)
+            if dest is None:
+                raise _invalid(
+                    "missing_parent",
+                    f"{item.entity} {item.source_id} needs {entity} {source_id}, which is not in Splynx yet",
+                    name,
+                    source_id,
+                    f"load {entity} {source_id} first (fix its own failure), then resume",
+                )
+            parent[name] = dest
+        return replace(item, payload=replace(item.payload, parent=parent))
+
+    def _move(self, item: LoadItem, to: ItemState, **kwargs: Any) -> None:
+        with self.stats.ledger():
+            self.ledger.move(item.run_id, item.entity, item.source_id, to, **kwargs)
+
+    def _map(self, item: LoadItem, dest_id: str) -> None:
+        with self.stats.ledger():
+            self.ledger.map(item.entity, item.source_id, dest_id, run_id=item.run_id, source_hash=item.source_hash)
+
+    def _event(self, item: LoadItem, detail: str) -> None:
+        with self.stats.ledger():
+            self.ledger.event(item.run_id, detail, entity=item.entity, source_id=item.source_id)
+
+    def _failed(self, item: LoadItem, problem: RecordProblem, dest_id: str | None = None) -> LoadResult:
+        with self.stats.ledger():
+            self.ledger.fail(item.run_id, item.entity, item.source_id, problem)
+        return LoadResult(item.entity, item.source_id, S.FAILED, dest_id, None, problem)
+
+    def _step(self, name: str, item: LoadItem) -> None:
+        if self.on_step is not None:
+            self.on_step(name, item)
+
+
+def _marker_definition() -> dict[str, Any]:
+    return {
+        "name": MARKER_FIELD,
+        "title": "Sonar ID",
+        "type": "string",
+        "is_unique": 1,
+        "is_required": 0,
+        "is_add": 1,
+        "searchable": 1,
+        "show_in_list": 0,
+        "readonly": 0,
+        "disabled": 0,
+    }
+
+
+def _marker_taken(exc: ValidationRefused) -> bool:
+    """Splynx refused a create because another record already carries our marker."""
+    return any(f == f"additional_attributes.{MARKER_FIELD}" and "taken" in m for f, m in exc.errors)
+
+
+def _invalid(code: str, message: str, name: str, value: Any, fix: str) -> RecordError:
+    return RecordError(RecordProblem(code, message, field=name, value=_show(name, value), fix=fix))
+
+
+def _blank(value: Any) -> bool:
+    return value is None or (isinstance(value, str) and not value.strip()) or value == []
+
+
+def _as_list(value: Any) -> list[Any]:
+    if value is None:
+        return []
+    return list(value) if isinstance(value, list | tuple) else [value]
+
+
+def _show(name: str, value: Any) -> str | None:
+    if value is None:
+        return None
+    return "***" if any(w in name.lower() for w in SECRET_WORDS) else repr(value)
+
+
+def _redacted(body: Mapping[str, Any]) -> dict[str, Any]:
+    """The request as stored in the ledger: secrets replaced, everything else as sent."""
+    return {
+        k: ("***" if any(w in k.lower() for w in SECRET_WORDS) else _redacted(v) if isinstance(v, Mapping) else v)
+        for k, v in body.items()
+    }
+
+
+def _last_segment(path: str) -> str:
+    return path.rstrip("/").rsplit("/", 1)[-1]
+
+
+def _id_order(value: str) -> tuple[int, str]:
+    return (int(value), value) if value.isdigit() else (1 << 62, value)

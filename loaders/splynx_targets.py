@@ -1,0 +1,208 @@
+"""The registry of Splynx targets the loader writes: where each lives and what "correct" means for it.
+
+Why a table: the loader's algorithm (validate, write ahead, POST or PUT, adopt by marker, verify)
+is the same for every target; only paths, the additional-fields module that carries the migration
+marker, required fields, formats and references differ. Adding a target is adding a row here.
+Target keys are the ones fixed in /work/notes/names.md.
+"""
+
+from __future__ import annotations
+
+import re
+import string
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from etl.errors import ConfigError
+
+MARKER_FIELD = "sonar_id"
+
+EMAIL = "email"
+DATE = "date"
+IPV4 = "ipv4"
+
+FORMAT_CHECKS: dict[str, re.Pattern[str]] = {
+    EMAIL: re.compile(r"^[^@\s,;]+@[^@\s,;]+\.[^@\s,;]+$"),
+    DATE: re.compile(r"^\d{4}-\d{2}-\d{2}$"),
+    IPV4: re.compile(r"^(25[0-5]|2[0-4]\d|1?\d?\d)(\.(25[0-5]|2[0-4]\d|1?\d?\d)){3}$"),
+}
+
+
+@dataclass(frozen=True)
+class Target:
+    """One kind of Splynx record the loader can write.
+
+    Attributes:
+        key: registry key (`customer`, `internet_service`, ...).
+        collection: collection path template (POST/search), None for PUT-only targets.
+        item: item path template; `{id}` is the record's Splynx id, other names come from `parent`.
+        module: additional-fields module holding the `sonar_id` marker, None if the target has none.
+        required: fields that must be present and non-blank before we create.
+        formats: field -> format name (email, date, ipv4) checked locally.
+        choices: field -> allowed values, checked locally (Splynx would 422 anyway, but later).
+        references: field -> target key the value (or each list element) must exist in.
+        write_only: fields Splynx accepts but never returns (skipped by verification).
+        ignore_on_verify: fields Splynx rewrites on its own (skipped by verification).
+    """
+
+    key: str
+    collection: str | None
+    item: str
+    module: str | None
+    required: tuple[str, ...] = ()
+    formats: Mapping[str, str] = field(default_factory=dict)
+    choices: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    references: Mapping[str, str] = field(default_factory=dict)
+    write_only: frozenset[str] = frozenset({"password"})
+    ignore_on_verify: frozenset[str] = frozenset()
+
+    @property
+    def put_only(self) -> bool:
+        """Records that always exist with their parent (customer info, billing): updated, never created."""
+        return self.collection is None
+
+    def collection_path(self, parent: Mapping[str, str]) -> str:
+        """The collection path for POST and marker searches."""
+        if self.collection is None:
+            raise ConfigError(f"Splynx target {self.key} cannot be created, only updated")
+        return _fill(self.collection, parent, self.key)
+
+    def item_path(self, dest_id: str | None, parent: Mapping[str, str]) -> str:
+        """The item path for GET/PUT/DELETE of one record."""
+        return _fill(self.item, {**parent, "id": dest_id or ""}, self.key)
+
+    def params(self) -> set[str]:
+        """Path parameters the templates need besides `id`."""
+        names = {n for t in (self.collection or "", self.item) for _, n, _, _ in string.Formatter().parse(t) if n}
+        return names - {"id"}
+
+
+def _fill(template: str, values: Mapping[str, Any], key: str) -> str:
+    try:
+        return template.format(**{k: str(v) for k, v in values.items()})
+    except KeyError as exc:
+        raise ConfigError(
+            f"Splynx target {key} needs path parameter {exc.args[0]}", fix="set it in the payload's parent"
+        ) from None
+
+
+CUSTOMER_STATUSES = ("new", "active", "blocked", "disabled")
+SERVICE_STATUSES = ("active", "stopped", "disabled", "hidden", "pending")
+
+TARGETS: dict[str, Target] = {
+    t.key: t
+    for t in (
+        Target(
+            "partner",
+            "admin/administration/partners",
+            "admin/administration/partners/{id}",
+            "partners",
+            required=("name",),
+        ),
+        Target(
+            "administrator",
+            "admin/administration/administrators",
+            "admin/administration/administrators/{id}",
+            "admins",
+            required=("login", "name", "email"),
+            formats={"email": EMAIL},
+            references={"partner_id": "partner"},
+        ),
+        Target(
+            "location",
+            "admin/administration/locations",
+            "admin/administration/locations/{id}",
+            "locations",
+            required=("name",),
+        ),
+        Target(
+            "internet_tariff",
+            "admin/tariffs/internet",
+            "admin/tariffs/internet/{id}",
+            "tariffs_internet",
+            required=("title", "speed_download", "speed_upload", "partners_ids"),
+            references={"partners_ids": "partner", "available_for_locations": "location"},
+        ),
+        Target(
+            "ipv4_network",
+            "admin/networking/ipv4",
+            "admin/networking/ipv4/{id}",
+            "ipv4_networks",
+            required=("network", "mask", "title", "location_id"),
+            formats={"network": IPV4},
+            choices={"network_type": ("rootnet", "endnet"), "type_of_usage": ("pool", "static", "management")},
+            references={"location_id": "location"},
+        ),
+        Target(
+            "ipv4_ip",
+            None,
+            "admin/networking/ipv4-ip/{network_id}--{ip}",
+            None,
+            references={"customer_id": "customer"},
+        ),
+        Target(
+            "inventory_vendor",
+            "admin/inventory/vendors",
+            "admin/inventory/vendors/{id}",
+            "inventory_vendors",
+            required=("name",),
+        ),
+        Target(
+            "inventory_product",
+            "admin/inventory/products",
+            "admin/inventory/products/{id}",
+            "inventory_products",
+            required=("name",),
+            references={"vendor_id": "inventory_vendor"},
+        ),
+        Target(
+            "inventory_item",
+            "admin/inventory/items",
+            "admin/inventory/items/{id}",
+            "inventory_items",
+            required=("product_id",),
+            references={"product_id": "inventory_product"},
+        ),
+        Target(
+            "customer",
+            "admin/customers/customer",
+            "admin/customers/customer/{id}",
+            "customers",
+            required=("name", "partner_id", "location_id"),
+            formats={"email": EMAIL, "billing_email": EMAIL, "date_add": DATE},
+            choices={"status": CUSTOMER_STATUSES, "category": ("person", "company")},
+            references={"partner_id": "partner", "location_id": "location"},
+            ignore_on_verify=frozenset({"customer_labels"}),
+        ),
+        Target("customer_info", None, "admin/customers/customer-info/{customer_id}", None, formats={"birthday": DATE}),
+        Target("customer_billing", None, "admin/customers/customer-billing/{customer_id}", None),
+        Target(
+            "internet_service",
+            "admin/customers/customer/{customer_id}/internet-services",
+            "admin/customers/customer/{customer_id}/internet-services--{id}",
+            "services_internet",
+            required=("tariff_id", "status", "description", "start_date"),
+            formats={"start_date": DATE, "ipv4": IPV4},
+            choices={"status": SERVICE_STATUSES},
+            references={"tariff_id": "internet_tariff"},
+        ),
+        Target(
+            "additional_field",
+            "admin/config/additional-fields/{module}",
+            "admin/config/additional-fields/{module}--{id}",
+            None,
+            required=("name", "title", "type"),
+        ),
+    )
+}
+
+MARKER_MODULES: tuple[str, ...] = tuple(sorted({t.module for t in TARGETS.values() if t.module}))
+
+
+def target(key: str) -> Target:
+    """Look a target up, or raise ConfigError naming the known ones."""
+    try:
+        return TARGETS[key]
+    except KeyError:
+        raise ConfigError(f"unknown Splynx target {key!r}", fix=f"use one of: {', '.join(sorted(TARGETS))}") from None

@@ -1,0 +1,264 @@
+"""The Splynx loader under the write-ahead rule, against the simulator and both ledger backends."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from etl.errors import ConnectionFailure
+from etl.sandbox.splynx import SplynxSimulator
+from loaders.splynx import LoadItem, SplynxLoader
+from loaders.splynx_client import SplynxClient
+from state.ledger import Ledger
+from state.states import ItemState
+from tests.fixtures.loader import (
+    MARKER_MODULES,
+    account_item,
+    make_client,
+    markers,
+    service_payload,
+    start_load_run,
+)
+from tests.fixtures.services import free_port
+from tests.fixtures.splynx import API_SECRET
+
+CUSTOMERS = "admin/customers/customer"
+
+
+class Crash(BaseException):
+    """Stands in for `kill -9` at a named step: nothing after it runs, nothing is cleaned up."""
+
+
+def crash_at(step: str):  # type: ignore[no-untyped-def]
+    def hook(name: str, _item: LoadItem) -> None:
+        if name == step:
+            raise Crash(step)
+
+    return hook
+
+
+def state_of(ledger: Ledger, run_id: int, source_id: str, entity: str = "account") -> ItemState:
+    item = ledger.item(run_id, entity, source_id)
+    assert item is not None
+    return ItemState(item.state)
+
+
+def test_create_writes_the_record_its_follow_ups_and_verifies(
+    splynx_loader: SplynxLoader, ledger: Ledger, splynx_sim: SplynxSimulator
+) -> None:
+    run_id = start_load_run(ledger, "account", ["1"])
+    result = splynx_loader.load(account_item(run_id, 1))
+    assert (result.state, result.action) == (ItemState.VERIFIED, "create")
+    assert ledger.dest_id("account", "1") == result.dest_id
+    assert markers(splynx_sim) == ["account:1"]
+    info = [r for r in splynx_sim.rows("admin/customers/customer-info") if str(r["id"]) == result.dest_id]
+    assert info[0]["passport"] == "P-1"
+    item = ledger.item(run_id, "account", "1")
+    assert item is not None and json.loads(item.request or "{}")["name"] == "Customer 1"
+    assert [e for e in ledger.counts(run_id)["account"]] == ["verified"]
+
+
+def test_second_run_with_a_changed_payload_updates_in_place(
+    splynx_loader: SplynxLoader, ledger: Ledger, splynx_sim: SplynxSimulator
+) -> None:
+    first_run = start_load_run(ledger, "account", ["7"])
+    created = splynx_loader.load(account_item(first_run, 7))
+    second_run = start_load_run(ledger, "account", ["7"])
+    updated = splynx_loader.load(account_item(second_run, 7, city="Shelbyville", name="Customer Seven"))
+    assert (updated.state, updated.action, updated.dest_id) == (ItemState.VERIFIED, "update", created.dest_id)
+    rows = splynx_sim.rows(CUSTOMERS)
+    assert len(rows) == 1 and rows[0]["city"] == "Shelbyville" and rows[0]["name"] == "Customer Seven"
+
+
+def test_a_record_changed_behind_our_back_fails_verification_clearly(
+    loader_client: SplynxClient, ledger: Ledger, splynx_sim: SplynxSimulator
+) -> None:
+    meddler = make_client(splynx_sim)
+
+    def edit_after_load(step: str, item: LoadItem) -> None:
+        if step == "after_loaded":
+            meddler.update(f"{CUSTOMERS}/{ledger.dest_id('account', item.source_id)}", {"city": "Ogdenville"})
+
+    loader = SplynxLoader(loader_client, ledger, on_step=edit_after_load)
+    loader.ensure_marker_fields(MARKER_MODULES)
+    run_id = start_load_run(ledger, "account", ["3"])
+    result = loader.load(account_item(run_id, 3))
+    assert result.state == ItemState.FAILED and result.problem is not None
+    assert result.problem.code == "verify_mismatch" and result.problem.field == "city"
+    assert "Springfield" in result.problem.message and "Ogdenville" in result.problem.message
+    # resuming puts the record back with a PUT, never a second create
+    again = SplynxLoader(loader_client, ledger).load(account_item(run_id, 3))
+    assert (again.state, again.action) == (ItemState.VERIFIED, "update")
+    assert markers(splynx_sim) == ["account:3"]
+
+
+@pytest.mark.parametrize("step", ["after_write", "after_map", "after_loaded"])
+def test_resume_after_a_crash_adopts_or_finishes_without_a_duplicate(
+    loader_client: SplynxClient, ledger: Ledger, splynx_sim: SplynxSimulator, step: str
+) -> None:
+    crashing = SplynxLoader(loader_client, ledger, on_step=crash_at(step))
+    crashing.ensure_marker_fields(MARKER_MODULES)
+    run_id = start_load_run(ledger, "account", ["5"])
+    with pytest.raises(Crash):
+        crashing.load(account_item(run_id, 5))
+    assert markers(splynx_sim) == ["account:5"]
+    result = SplynxLoader(loader_client, ledger).load(account_item(run_id, 5))
+    assert result.state == ItemState.VERIFIED
+    assert markers(splynx_sim) == ["account:5"]
+    if step == "after_write":
+        assert result.action == "adopt"
+
+
+def test_resume_of_an_item_left_loading_before_its_post_creates_it_once(
+    loader_client: SplynxClient, ledger: Ledger, splynx_sim: SplynxSimulator
+) -> None:
+    crashing = SplynxLoader(loader_client, ledger, on_step=crash_at("before_write"))
+    crashing.ensure_marker_fields(MARKER_MODULES)
+    run_id = start_load_run(ledger, "account", ["6"])
+    with pytest.raises(Crash):
+        crashing.load(account_item(run_id, 6))
+    assert state_of(ledger, run_id, "6") == ItemState.LOADING and markers(splynx_sim) == []
+    result = SplynxLoader(loader_client, ledger).load(account_item(run_id, 6))
+    assert (result.state, result.action) == (ItemState.VERIFIED, "create")
+    assert markers(splynx_sim) == ["account:6"]
+
+
+def test_a_post_committed_but_unanswered_is_adopted_not_repeated(
+    loader_client: SplynxClient, ledger: Ledger, splynx_sim: SplynxSimulator
+) -> None:
+    def drop_the_post(step: str, _item: LoadItem) -> None:
+        if step == "before_write":
+            splynx_sim.faults.drop_next = 1
+
+    loader = SplynxLoader(loader_client, ledger, on_step=drop_the_post)
+    loader.ensure_marker_fields(MARKER_MODULES)
+    run_id = start_load_run(ledger, "account", ["8"])
+    result = loader.load(account_item(run_id, 8))
+    assert (result.state, result.action) == (ItemState.VERIFIED, "adopt")
+    assert markers(splynx_sim) == ["account:8"]
+    assert ledger.dest_id("account", "8") == result.dest_id
+
+
+def test_a_lost_ledger_cannot_create_a_second_copy(
+    splynx_loader: SplynxLoader, ledger: Ledger, splynx_sim: SplynxSimulator
+) -> None:
+    run_id = start_load_run(ledger, "account", ["9"])
+    first = splynx_loader.load(account_item(run_id, 9))
+    ledger.unmap("account", "9")  # as if the ledger had been lost: the marker's uniqueness still holds
+    other_run = start_load_run(ledger, "account", ["9"])
+    second = splynx_loader.load(account_item(other_run, 9))
+    assert (second.state, second.action, second.dest_id) == (ItemState.VERIFIED, "adopt", first.dest_id)
+    assert markers(splynx_sim) == ["account:9"]
+
+
+@pytest.mark.parametrize(
+    ("changes", "code", "field"),
+    [
+        ({"name": " "}, "missing_field", "name"),
+        ({"email": "nobody-at-example"}, "bad_format", "email"),
+        ({"status": "sleeping"}, "bad_choice", "status"),
+        ({"partner_id": 4242}, "unknown_reference", "partner_id"),
+    ],
+    ids=["missing", "format", "choice", "reference"],
+)
+def test_a_record_wrong_before_any_write_fails_with_field_value_and_fix(
+    splynx_loader: SplynxLoader,
+    ledger: Ledger,
+    splynx_sim: SplynxSimulator,
+    changes: dict[str, object],
+    code: str,
+    field: str,
+) -> None:
+    run_id = start_load_run(ledger, "account", ["11"])
+    result = splynx_loader.load(account_item(run_id, 11, **changes))
+    assert result.state == ItemState.FAILED and result.problem is not None
+    assert (result.problem.code, result.problem.field) == (code, field)
+    assert result.problem.fix and result.problem.value is not None
+    item = ledger.item(run_id, "account", "11")
+    assert item is not None and (item.error_code, item.error_field, item.attempts) == (code, field, 0)
+    assert splynx_sim.rows(CUSTOMERS) == []
+
+
+def test_a_record_splynx_rejects_fails_and_leaves_nothing_behind(
+    splynx_loader: SplynxLoader, ledger: Ledger, splynx_sim: SplynxSimulator
+) -> None:
+    run_id = start_load_run(ledger, "account", ["12", "13"])
+    assert splynx_loader.load(account_item(run_id, 12, login="taken")).state == ItemState.VERIFIED
+    result = splynx_loader.load(account_item(run_id, 13, login="taken"))
+    assert result.state == ItemState.FAILED and result.problem is not None
+    assert (result.problem.code, result.problem.field, result.problem.value) == ("splynx_validation", "login", "taken")
+    assert ledger.dest_id("account", "13") is None
+    assert markers(splynx_sim) == ["account:12"]
+
+
+@pytest.mark.parametrize("fault", ["bad-credentials", "unreachable"])
+def test_connection_problems_stop_the_load_and_leave_the_ledger_consistent(
+    ledger: Ledger, splynx_sim: SplynxSimulator, fault: str
+) -> None:
+    SplynxLoader(make_client(splynx_sim), ledger).ensure_marker_fields(MARKER_MODULES)
+    if fault == "bad-credentials":
+        client = make_client(splynx_sim, secret="wrong-secret")
+    else:
+        client = SplynxClient(f"http://127.0.0.1:{free_port()}", "k", "s", attempts=2, max_wait_s=0.01)
+    run_id = start_load_run(ledger, "account", ["21"])
+    with pytest.raises(ConnectionFailure) as caught:
+        SplynxLoader(client, ledger).load(account_item(run_id, 21))
+    assert API_SECRET not in caught.value.one_line() and "wrong-secret" not in caught.value.one_line()
+    item = ledger.item(run_id, "account", "21")
+    assert item is not None and item.state == ItemState.FAILED and item.error_code == "splynx_unavailable"
+    assert ledger.dest_id("account", "21") is None and splynx_sim.rows(CUSTOMERS) == []
+    resumed = SplynxLoader(make_client(splynx_sim), ledger).load(account_item(run_id, 21))
+    assert resumed.state == ItemState.VERIFIED and markers(splynx_sim) == ["account:21"]
+
+
+def test_load_many_loads_groups_in_order_on_threads(
+    splynx_loader: SplynxLoader, ledger: Ledger, splynx_sim: SplynxSimulator
+) -> None:
+    tariff = splynx_loader.client.create(
+        "admin/tariffs/internet",
+        {"title": "Fiber 100", "partners_ids": [1], "speed_download": 102400, "speed_upload": 51200},
+    )
+    ids = [str(n) for n in range(100, 130)]
+    run_id = start_load_run(ledger, "account", ids)
+    ledger.add_items(run_id, "account_service", [(i, None) for i in ids], state=ItemState.TRANSFORMED)
+    groups = [
+        [
+            account_item(run_id, n),
+            LoadItem(
+                run_id, "account_service", n, service_payload(n, tariff), parent_refs={"customer_id": ("account", n)}
+            ),
+        ]
+        for n in ids
+    ]
+    results = splynx_loader.load_many(groups, workers=6)
+    assert len(results) == 60 and {r.state for r in results} == {ItemState.VERIFIED}
+    assert sorted(markers(splynx_sim)) == sorted(f"account:{n}" for n in ids)
+    services = splynx_sim.rows("admin/customers/customer/0/internet-services")
+    by_customer = {str(s["customer_id"]) for s in services}
+    assert by_customer == {ledger.dest_id("account", n) for n in ids}
+    assert ledger.counts(run_id) == {"account": {"verified": 30}, "account_service": {"verified": 30}}
+
+
+def test_load_many_stops_starting_groups_after_a_failure(splynx_loader: SplynxLoader, ledger: Ledger) -> None:
+    ids = [str(n) for n in range(200, 240)]
+    run_id = start_load_run(ledger, "account", ids)
+    work = [account_item(run_id, n, email="broken" if n == "200" else f"c{n}@example.com") for n in ids]
+    results = splynx_loader.load_many(work, workers=2, stop_on_error=True)
+    assert any(r.state == ItemState.FAILED and r.source_id == "200" for r in results)
+    assert len(results) < len(ids)
+    assert ledger.counts(run_id)["account"].get("transformed", 0) > 0
+
+
+def test_delete_for_rollback_counts_already_gone_as_done(splynx_loader: SplynxLoader, ledger: Ledger) -> None:
+    run_id = start_load_run(ledger, "account", ["31"])
+    dest = splynx_loader.load(account_item(run_id, 31)).dest_id
+    assert dest is not None
+    assert splynx_loader.delete("customer", dest) is True
+    assert splynx_loader.delete("customer", dest) is False
+
+
+def test_marker_fields_are_created_once(loader_client: SplynxClient, ledger: Ledger) -> None:
+    loader = SplynxLoader(loader_client, ledger)
+    assert loader.ensure_marker_fields(MARKER_MODULES) == MARKER_MODULES
+    assert loader.ensure_marker_fields(MARKER_MODULES) == []

@@ -1,0 +1,674 @@
+"""Transformers: Sonar records (as the queries return them) -> Splynx payloads, failures, overrides."""
+
+from __future__ import annotations
+
+import copy
+import json
+from typing import Any
+
+import pytest
+
+from etl.sandbox import splynx_schema
+from tests.fixtures.sonar_records import (
+    AccountFactory,
+    AccountServiceFactory,
+    AddressFactory,
+    CompanyFactory,
+    ContactFactory,
+    CustomFieldFactory,
+    InventoryItemFactory,
+    InventoryLocationFactory,
+    InventoryModelFactory,
+    IpPoolFactory,
+    ManufacturerFactory,
+    PhoneFactory,
+    ServiceFactory,
+    SubnetFactory,
+    SupernetFactory,
+    UserFactory,
+    connection,
+)
+from transformers.context import TransformContext
+from transformers.registry import (
+    NOT_MIGRATED,
+    TARGETS,
+    TRANSFORMERS,
+    additional_field_definitions,
+    transform_record,
+)
+from transformers.splynx_fields import FIELDS, MODULES
+from transformers.validation import SkipRecord, ValidationError
+
+FACTORIES: dict[str, Any] = {
+    "company": CompanyFactory, "user": UserFactory, "custom_field": CustomFieldFactory, "service": ServiceFactory,
+    "supernet": SupernetFactory, "subnet": SubnetFactory, "ip_pool": IpPoolFactory,
+    "inventory_location": InventoryLocationFactory, "manufacturer": ManufacturerFactory,
+    "inventory_model": InventoryModelFactory, "inventory_item": InventoryItemFactory, "account": AccountFactory,
+    "account_service": AccountServiceFactory,
+}  # fmt: skip
+
+
+def problem_of(excinfo: pytest.ExceptionInfo[ValidationError]) -> tuple[str, str | None]:
+    return excinfo.value.problem.code, excinfo.value.problem.field
+
+
+# -- every entity -----------------------------------------------------------------------------------
+
+
+def test_every_migrated_entity_has_a_factory_and_a_transformer() -> None:
+    assert set(FACTORIES) == set(TRANSFORMERS)
+
+
+@pytest.mark.parametrize("entity", sorted(FACTORIES))
+def test_payload_carries_the_migration_marker_in_body_and_payload(entity: str, transform_ctx: TransformContext) -> None:
+    record = FACTORIES[entity](id="7")
+    payload = transform_record(entity, record, transform_ctx)
+    assert payload.marker == f"{entity}:7"
+    assert payload.target == TARGETS[entity]
+    if payload.target in MODULES:  # definitions and PUT-only extras carry no additional attributes
+        assert payload.body["additional_attributes"]["sonar_id"] == payload.marker
+
+
+@pytest.mark.parametrize("entity", sorted(FACTORIES))
+def test_same_record_gives_the_same_payload(entity: str, transform_ctx: TransformContext) -> None:
+    record = FACTORIES[entity]()
+    assert transform_record(entity, record, transform_ctx) == transform_record(
+        entity, copy.deepcopy(record), transform_ctx
+    )
+
+
+@pytest.mark.parametrize("entity", sorted(FACTORIES))
+def test_transform_and_overrides_never_mutate_the_record(entity: str, transform_ctx: TransformContext) -> None:
+    record = FACTORIES[entity]()
+    before = copy.deepcopy(record)
+    payload = transform_record(entity, record, transform_ctx, {"additional_attributes.sonar_note": "x"})
+    assert record == before
+    again = transform_record(entity, record, transform_ctx)
+    assert "sonar_note" not in again.body.get("additional_attributes", {})
+    assert payload.body is not again.body
+
+
+@pytest.mark.parametrize("entity", sorted(FACTORIES))
+def test_every_additional_attribute_written_has_a_definition(entity: str, transform_ctx: TransformContext) -> None:
+    definitions = additional_field_definitions()
+    payload = transform_record(entity, FACTORIES[entity](), transform_ctx)
+    if payload.target not in MODULES:
+        return
+    defined = {d["name"] for d in definitions[MODULES[payload.target]]}
+    custom = {"sonar_legacy_id", "sonar_paperless_billing"}  # created by the custom_field migration
+    assert set(payload.body["additional_attributes"]) - custom <= defined
+
+
+def test_definitions_put_the_unique_marker_first_on_every_module_we_write() -> None:
+    definitions = additional_field_definitions()
+    assert set(definitions) == set(MODULES.values())
+    for defs in definitions.values():
+        assert defs[0]["name"] == "sonar_id" and defs[0]["is_unique"] is True
+        assert len({d["name"] for d in defs}) == len(defs)
+
+
+@pytest.mark.parametrize("entity", sorted(NOT_MIGRATED))
+def test_lookup_entities_are_skipped_with_a_reason(entity: str, transform_ctx: TransformContext) -> None:
+    with pytest.raises(SkipRecord) as excinfo:
+        transform_record(entity, {"id": "1", "name": "x"}, transform_ctx)
+    assert excinfo.value.reason
+
+
+def test_local_field_rules_match_the_splynx_simulator() -> None:
+    entity_of = {
+        "partner": splynx_schema.PARTNERS, "location": splynx_schema.LOCATIONS,
+        "administrator": splynx_schema.ADMINISTRATORS, "internet_tariff": splynx_schema.TARIFFS_INTERNET,
+        "ipv4_network": splynx_schema.IPV4_NETWORKS, "inventory_vendor": splynx_schema.VENDORS,
+        "inventory_product": splynx_schema.PRODUCTS, "inventory_item": splynx_schema.ITEMS,
+        "customer": splynx_schema.CUSTOMERS, "customer_info": splynx_schema.CUSTOMER_INFO,
+        "customer_billing": splynx_schema.CUSTOMER_BILLING, "internet_service": splynx_schema.INTERNET_SERVICES,
+        "additional_field": splynx_schema.ADDITIONAL_FIELDS,
+    }  # fmt: skip
+    assert set(entity_of) == set(FIELDS)
+    for target, rules in FIELDS.items():
+        for rule in rules:
+            theirs = entity_of[target].field(rule.name)
+            assert theirs is not None, (target, rule.name)
+            assert rule.max_len == theirs.max_len, (target, rule.name)
+            if theirs.required:
+                assert rule.required, (target, rule.name)
+            if theirs.choices and rule.choices:
+                assert {str(c) for c in theirs.choices} == set(rule.choices), (target, rule.name)
+        required = {f.name for f in entity_of[target].fields if f.required and f.writable}
+        assert required <= {r.name for r in rules if r.required}, target
+
+
+# -- FOUNDATION -------------------------------------------------------------------------------------
+
+
+def test_company_becomes_a_partner(transform_ctx: TransformContext) -> None:
+    payload = transform_record("company", CompanyFactory(id="2", name="  Prairie   Business Networks "), transform_ctx)
+    assert payload.body == {"name": "Prairie Business Networks", "additional_attributes": {"sonar_id": "company:2"}}
+
+
+def test_user_becomes_an_administrator_with_mapped_role_and_injected_password(
+    transform_ctx: TransformContext,
+) -> None:
+    record = UserFactory(
+        username="jane.doe",
+        name="Jane Doe",
+        email_address="Jane.Doe@Example-ISP.NET",
+        mobile_number="(316) 555-0100",
+        role={"id": "3", "name": "Billing"},
+    )
+    ctx = TransformContext(
+        dest_id=transform_ctx.dest_id,
+        role_map={"billing": "financial-manager"},
+        password_factory=lambda: "Pw-123456789",
+    )
+    body = transform_record("user", record, ctx).body
+    assert body["login"] == "jane.doe"
+    assert body["email"] == "Jane.Doe@example-isp.net"
+    assert body["role_name"] == "financial-manager"
+    assert body["phone"] == "3165550100"
+    assert body["password"] == "Pw-123456789"
+
+
+def test_super_admin_becomes_super_administrator_and_unknown_roles_administrator(
+    transform_ctx: TransformContext,
+) -> None:
+    assert (
+        transform_record("user", UserFactory(super_admin=True), transform_ctx).body["role_name"]
+        == "super-administrator"
+    )
+    assert (
+        transform_record("user", UserFactory(role={"id": "9", "name": "Intern"}), transform_ctx).body["role_name"]
+        == "administrator"
+    )
+
+
+def test_default_password_is_random_and_strong(sonar_id_map: Any) -> None:
+    ctx = TransformContext(dest_id=sonar_id_map.dest_id)
+    first = transform_record("user", UserFactory(id="1"), ctx).body["password"]
+    second = transform_record("user", UserFactory(id="1"), ctx).body["password"]
+    assert first != second and len(first) >= 20
+
+
+def test_disabled_user_is_skipped(transform_ctx: TransformContext) -> None:
+    with pytest.raises(SkipRecord, match="disabled"):
+        transform_record("user", UserFactory(enabled=False), transform_ctx)
+
+
+def test_user_without_email_fails_naming_the_field(transform_ctx: TransformContext) -> None:
+    with pytest.raises(ValidationError) as excinfo:
+        transform_record("user", UserFactory(id="5", email_address=""), transform_ctx)
+    assert problem_of(excinfo) == ("required", "email")
+    assert "etl fix user 5 --set email=someone@example.com" in str(excinfo.value.fix)
+
+
+def test_account_custom_field_becomes_a_customers_additional_field(transform_ctx: TransformContext) -> None:
+    payload = transform_record(
+        "custom_field", CustomFieldFactory(name="Paperless billing!", type="BOOLEAN", unique=False), transform_ctx
+    )
+    assert payload.parent == {"module": "customers"}
+    assert payload.body["name"] == "sonar_paperless_billing"
+    assert payload.body["type"] == "boolean"
+    assert payload.body["is_unique"] is False
+
+
+def test_custom_field_with_options_becomes_a_select(transform_ctx: TransformContext) -> None:
+    body = transform_record("custom_field", CustomFieldFactory(enum_options=["Gold", " Silver "]), transform_ctx).body
+    assert (body["type"], body["select_values"]) == ("select", "Gold,Silver")
+
+
+def test_custom_field_of_another_entity_is_skipped(transform_ctx: TransformContext) -> None:
+    with pytest.raises(SkipRecord, match="Contact"):
+        transform_record("custom_field", CustomFieldFactory(entity_type="Contact"), transform_ctx)
+
+
+def test_data_service_becomes_a_tariff(transform_ctx: TransformContext) -> None:
+    record = ServiceFactory(
+        name="Fiber 300",
+        amount=6999,
+        company_id="2",
+        data_service_detail={
+            "download_speed_kilobits_per_second": 300_000,
+            "upload_speed_kilobits_per_second": 50_000,
+            "technology_code": "FIBER",
+        },
+    )
+    body = transform_record("service", record, transform_ctx).body
+    assert body["title"] == "Fiber 300"
+    assert body["price"] == "69.99"
+    assert (body["speed_download"], body["speed_upload"]) == (300_000, 50_000)
+    assert body["partners_ids"] == ["12"]
+    assert body["available_for_locations"] == ["1"]
+    assert body["billing_types"] == ["recurring"] and body["customer_categories"] == ["person", "company"]
+    assert body["with_vat"] is False and body["show_on_customer_portal"] is True
+
+
+def test_tariff_is_offered_to_shared_partners_and_disabled_plans_are_hidden(sonar_id_map: Any) -> None:
+    ctx = TransformContext(dest_id=sonar_id_map.dest_id, tariff_partner_ids=("12", "11"))
+    body = transform_record("service", ServiceFactory(company_id=None, enabled=False), ctx).body
+    assert body["partners_ids"] == ["1", "11", "12"]
+    assert body["show_on_customer_portal"] is False
+
+
+def test_non_data_service_is_skipped(transform_ctx: TransformContext) -> None:
+    with pytest.raises(SkipRecord, match="RECURRING"):
+        transform_record("service", ServiceFactory(type="RECURRING", data_service_detail=None), transform_ctx)
+
+
+def test_service_without_speeds_fails_and_an_override_fixes_it(transform_ctx: TransformContext) -> None:
+    record = ServiceFactory(id="4", data_service_detail=None)
+    with pytest.raises(ValidationError) as excinfo:
+        transform_record("service", record, transform_ctx)
+    assert problem_of(excinfo) == ("required", "speed_download")
+    fixed = transform_record("service", record, transform_ctx, {"speed_download": 10000, "speed_upload": 1000})
+    assert fixed.body["speed_download"] == 10000
+
+
+def test_service_of_an_unmigrated_company_is_a_missing_parent(transform_ctx: TransformContext) -> None:
+    with pytest.raises(ValidationError) as excinfo:
+        transform_record("service", ServiceFactory(company_id="99"), transform_ctx)
+    assert problem_of(excinfo) == ("missing_parent", "partner_id")
+    assert excinfo.value.problem.value == "99"
+    assert "FOUNDATION" in str(excinfo.value.fix)
+
+
+# -- NETWORK ----------------------------------------------------------------------------------------
+
+
+def test_supernet_becomes_a_rootnet(transform_ctx: TransformContext) -> None:
+    body = transform_record("supernet", SupernetFactory(), transform_ctx).body
+    assert (body["network"], body["mask"], body["network_type"]) == ("198.18.0.0", 15, "rootnet")
+    assert (body["location_id"], body["network_category"]) == ("1", 1)
+
+
+@pytest.mark.parametrize(("kind", "usage"), [("ACCOUNT", "static"), ("MIXED", "static"), ("NETWORK", "management")])
+def test_subnet_without_pools_is_an_endnet_typed_by_its_use(
+    kind: str, usage: str, transform_ctx: TransformContext
+) -> None:
+    body = transform_record("subnet", SubnetFactory(type=kind), transform_ctx).body
+    assert (body["network_type"], body["type_of_usage"]) == ("endnet", usage)
+
+
+def test_subnet_holding_smaller_pools_is_a_rootnet_and_the_pool_an_endnet(transform_ctx: TransformContext) -> None:
+    record = SubnetFactory(ip_pools=connection({"id": "1", "ip_range": "198.18.0.10-198.18.0.200"}))
+    assert transform_record("subnet", record, transform_ctx).body["network_type"] == "rootnet"
+    pool = transform_record("ip_pool", IpPoolFactory(ip_range="198.18.0.10-198.18.0.200"), transform_ctx).body
+    assert (pool["network"], pool["mask"], pool["type_of_usage"]) == ("198.18.0.0", 24, "pool")
+    assert pool["additional_attributes"]["sonar_ip_range"] == "198.18.0.10-198.18.0.200"
+
+
+def test_pool_filling_its_subnet_is_folded_into_the_subnet(transform_ctx: TransformContext) -> None:
+    whole = "198.18.0.10-198.18.63.254"
+    subnet = SubnetFactory(ip_pools=connection({"id": "1", "ip_range": whole}))
+    assert transform_record("subnet", subnet, transform_ctx).body["network_type"] == "endnet"
+    with pytest.raises(SkipRecord, match="whole subnet"):
+        transform_record("ip_pool", IpPoolFactory(ip_range=whole), transform_ctx)
+
+
+def test_pool_with_a_broken_range_names_the_field(transform_ctx: TransformContext) -> None:
+    with pytest.raises(ValidationError) as excinfo:
+        transform_record("ip_pool", IpPoolFactory(ip_range="not-a-range"), transform_ctx)
+    assert problem_of(excinfo) == ("invalid_ip_range", "network")
+
+
+# -- INVENTORY --------------------------------------------------------------------------------------
+
+
+def test_inventory_location_and_manufacturer_become_location_and_vendor(transform_ctx: TransformContext) -> None:
+    assert (
+        transform_record("inventory_location", InventoryLocationFactory(), transform_ctx).body["name"]
+        == "Main Warehouse"
+    )
+    assert transform_record("manufacturer", ManufacturerFactory(), transform_ctx).target == "inventory_vendor"
+
+
+def test_inventory_model_takes_its_manufacturer_as_vendor(transform_ctx: TransformContext) -> None:
+    body = transform_record("inventory_model", InventoryModelFactory(), transform_ctx).body
+    assert body["vendor_id"] == "41"
+    assert body["additional_attributes"]["sonar_model_name"] == "LTU-LR"
+
+
+def test_inventory_model_of_an_unmigrated_manufacturer_is_a_missing_parent(transform_ctx: TransformContext) -> None:
+    with pytest.raises(ValidationError) as excinfo:
+        transform_record("inventory_model", InventoryModelFactory(manufacturer_id="5"), transform_ctx)
+    assert problem_of(excinfo) == ("missing_parent", "vendor_id")
+
+
+def test_inventory_item_takes_mac_as_barcode_and_serial_from_field_data(transform_ctx: TransformContext) -> None:
+    body = transform_record("inventory_item", InventoryItemFactory(id="10"), transform_ctx).body
+    assert body["product_id"] == "51"
+    assert body["barcode"] == "02:01:00:00:00:0A"
+    assert body["serial_number"] == "SN100000010"
+    assert (body["status"], body["mark"]) == ("assigned", "used")
+    assert body["additional_attributes"]["sonar_location"] == "Address:6"
+
+
+@pytest.mark.parametrize(
+    ("status", "holder", "expected"),
+    [
+        ("FUNCTIONAL", "InventoryLocation", ("stock", "new")),
+        ("FAILED", "Address", ("returned", "broken")),
+        ("LOST", "InventoryLocation", ("internal_usage", "broken")),
+    ],
+)
+def test_inventory_item_status_maps_to_status_and_mark(
+    status: str, holder: str, expected: tuple[str, str], transform_ctx: TransformContext
+) -> None:
+    body = transform_record(
+        "inventory_item", InventoryItemFactory(status=status, inventoryitemable_type=holder), transform_ctx
+    ).body
+    assert (body["status"], body["mark"]) == expected
+
+
+def test_inventory_item_of_an_unmigrated_model_is_a_missing_parent(transform_ctx: TransformContext) -> None:
+    with pytest.raises(ValidationError) as excinfo:
+        transform_record("inventory_item", InventoryItemFactory(inventory_model_id="8"), transform_ctx)
+    assert problem_of(excinfo) == ("missing_parent", "product_id")
+
+
+# -- CUSTOMERS --------------------------------------------------------------------------------------
+
+
+def realistic_account() -> dict[str, Any]:
+    return AccountFactory(
+        id="1",
+        name="Rogers,  Gonzalez and Rasmussen",
+        company_id="2",
+        account_type={"id": "2", "name": "Commercial", "type": "COMMERCIAL"},
+        contacts=connection(
+            ContactFactory(
+                name="Ann Other",
+                primary=False,
+                username=None,
+                role="Billing",
+                email_address=None,
+                phone_numbers=connection(PhoneFactory(number="4055550101")),
+            ),
+            ContactFactory(
+                name="Shannon Cunningham",
+                username="shannon.c1",
+                email_address=" Shannon@Yahoo.COM ",
+                phone_numbers=connection(PhoneFactory(number="(405) 395-1701", extension="12")),
+            ),
+        ),
+        addresses=connection(
+            AddressFactory(type="MAILING", line1="PO Box 12", city="Tulsa", zip="74101", latitude=None),
+            AddressFactory(
+                type="PHYSICAL",
+                line1="26015 Matthew  Wall",
+                line2="Apt 4",
+                city="Ryantown",
+                zip="68050",
+                subdivision="US_NE",
+                latitude=42.268616,
+                longitude=-99.414102,
+            ),
+        ),
+        account_groups=connection({"id": "2", "name": "VIP"}, {"id": "1", "name": "North Tower"}),
+        custom_field_data=connection(
+            {
+                "id": "1",
+                "custom_field_id": "1",
+                "value": "LEG-000001",
+                "custom_field": {"id": "1", "name": "Legacy ID", "type": "TEXT"},
+            },
+            {
+                "id": "2",
+                "custom_field_id": "2",
+                "value": "true",
+                "custom_field": {"id": "2", "name": "Paperless billing", "type": "BOOLEAN"},
+            },
+        ),
+    )
+
+
+def test_account_becomes_a_customer(transform_ctx: TransformContext) -> None:
+    payload = transform_record("account", realistic_account(), transform_ctx)
+    body = payload.body
+    assert body["name"] == "Rogers, Gonzalez and Rasmussen"
+    assert body["login"] == "shannon.c1"
+    assert body["email"] == body["billing_email"] == "Shannon@yahoo.com"
+    assert body["phone"] == "4053951701 ext 12"
+    assert body["category"] == "company"
+    assert body["status"] == "active"
+    assert (body["partner_id"], body["location_id"]) == ("12", "1")
+    assert (body["street_1"], body["zip_code"], body["city"]) == ("26015 Matthew Wall, Apt 4", "68050", "Ryantown")
+    assert body["gps"] == "42.268616,-99.414102"
+    assert body["date_add"] == "2021-03-04"
+
+
+def test_account_facts_without_a_splynx_field_become_additional_attributes(transform_ctx: TransformContext) -> None:
+    attributes = transform_record("account", realistic_account(), transform_ctx).body["additional_attributes"]
+    assert attributes["sonar_id"] == "account:1"
+    assert attributes["sonar_groups"] == "North Tower, VIP"
+    assert attributes["sonar_state"] == "NE"
+    assert attributes["sonar_next_bill_date"] == "2025-07-01"
+    assert attributes["sonar_next_recurring_charge"] == "79.99"
+    assert attributes["sonar_legacy_id"] == "LEG-000001"
+    assert attributes["sonar_paperless_billing"] == "1"
+    others = json.loads(attributes["sonar_contacts"])
+    assert others == [{"name": "Ann Other", "role": "Billing", "email": None, "phones": ["4055550101"]}]
+
+
+def test_account_brings_customer_info_and_billing_as_follow_up_writes(transform_ctx: TransformContext) -> None:
+    info, billing = transform_record("account", realistic_account(), transform_ctx).extras
+    assert (info.target, info.body, info.marker) == (
+        "customer_info",
+        {"contact_person": "Shannon Cunningham"},
+        "account:1",
+    )
+    assert billing.target == "customer_billing"
+    assert (billing.body["billing_date"], billing.body["billing_due"], billing.body["grace_period"]) == (5, 14, 7)
+    assert (billing.body["billing_street_1"], billing.body["billing_city"]) == ("PO Box 12", "Tulsa")
+
+
+def test_account_without_username_email_or_address_still_migrates(transform_ctx: TransformContext) -> None:
+    record = AccountFactory(
+        id="42",
+        contacts=connection(ContactFactory(username=None, email_address=None)),
+        addresses=connection(),
+        geopoint="(35.4676, -97.5164)",
+        activation_date=None,
+    )
+    body = transform_record("account", record, transform_ctx).body
+    assert body["login"] == "sonar42"
+    assert "email" not in body and "street_1" not in body
+    assert body["gps"] == "35.4676,-97.5164"
+    assert body["date_add"] == "2021-03-04"
+
+
+@pytest.mark.parametrize(
+    ("name", "activates", "expected"),
+    [
+        ("Suspended", False, "blocked"),
+        ("Terminated", False, "disabled"),
+        ("Trial", True, "active"),
+        ("Collections", False, "blocked"),
+    ],
+)
+def test_account_status_goes_through_the_status_map(
+    name: str, activates: bool, expected: str, transform_ctx: TransformContext
+) -> None:
+    record = AccountFactory(account_status={"id": "3", "name": name, "activates_account": activates})
+    assert transform_record("account", record, transform_ctx).body["status"] == expected
+
+
+def test_invalid_email_fails_and_an_override_fixes_it(transform_ctx: TransformContext) -> None:
+    record = AccountFactory(id="123", contacts=connection(ContactFactory(email_address="not an email")))
+    with pytest.raises(ValidationError) as excinfo:
+        transform_record("account", record, transform_ctx)
+    assert problem_of(excinfo) == ("invalid_email", "email")
+    assert excinfo.value.problem.value == "not an email"
+    assert "`etl fix account 123 --set email=someone@example.com`" in str(excinfo.value.fix)
+    fixed = transform_record("account", record, transform_ctx, {"email": "someone@example.com", "billing_email": None})
+    assert fixed.body["email"] == "someone@example.com" and "billing_email" not in fixed.body
+
+
+def test_over_long_name_fails_and_an_override_fixes_it(transform_ctx: TransformContext) -> None:
+    record = AccountFactory(
+        id="4",
+        name="Northwest Regional Agricultural Cooperative " * 7,
+        contacts=connection(ContactFactory(name="Derrick Bruce")),
+    )
+    with pytest.raises(ValidationError) as excinfo:
+        transform_record("account", record, transform_ctx)
+    assert problem_of(excinfo) == ("too_long", "name")
+    assert "255" in excinfo.value.message and len(excinfo.value.one_line()) < 400
+    fixed = transform_record("account", record, transform_ctx, {"name": "NW Regional Ag Coop"})
+    assert fixed.body["name"] == "NW Regional Ag Coop"
+
+
+def test_overrides_reach_additional_attributes_and_follow_up_writes(transform_ctx: TransformContext) -> None:
+    payload = transform_record(
+        "account",
+        realistic_account(),
+        transform_ctx,
+        {"additional_attributes.sonar_groups": "Gold", "customer_billing.billing_date": 9},
+    )
+    assert payload.body["additional_attributes"]["sonar_groups"] == "Gold"
+    assert payload.extras[1].body["billing_date"] == 9
+
+
+def test_invalid_override_in_a_follow_up_write_names_the_dotted_field(transform_ctx: TransformContext) -> None:
+    with pytest.raises(ValidationError) as excinfo:
+        transform_record("account", realistic_account(), transform_ctx, {"customer_billing.billing_date": "fifth"})
+    assert problem_of(excinfo) == ("invalid_integer", "customer_billing.billing_date")
+
+
+def test_account_of_an_unmigrated_company_or_custom_field_is_a_missing_parent(
+    transform_ctx: TransformContext,
+) -> None:
+    with pytest.raises(ValidationError) as excinfo:
+        transform_record("account", AccountFactory(company_id="7"), transform_ctx)
+    assert problem_of(excinfo) == ("missing_parent", "partner_id")
+    record = AccountFactory(custom_field_data=connection({"id": "9", "custom_field_id": "3", "value": "x"}))
+    with pytest.raises(ValidationError) as excinfo:
+        transform_record("account", record, transform_ctx)
+    assert problem_of(excinfo) == ("missing_parent", "additional_attributes")
+
+
+def test_account_service_becomes_an_internet_service_of_its_customer(transform_ctx: TransformContext) -> None:
+    record = AccountServiceFactory(
+        id="5",
+        price_override=3999,
+        price_override_reason="Loyalty",
+        ip_assignments=[{"id": "2", "subnet": "198.18.0.11/32", "subnet_id": "1"}],
+    )
+    payload = transform_record("account_service", record, transform_ctx)
+    assert payload.parent == {"customer_id": "31"}
+    body = payload.body
+    assert (body["tariff_id"], body["description"], body["status"]) == ("21", "Fiber 100", "active")
+    assert (body["start_date"], body["end_date"], body["quantity"]) == ("2021-03-04", "0000-00-00", 1)
+    assert body["unit_price"] == "39.99"
+    assert body["login"] == "sonar-svc-5"
+    assert (body["taking_ipv4"], body["ipv4"]) == (1, "198.18.0.11")
+    assert body["additional_attributes"]["sonar_price_override_reason"] == "Loyalty"
+
+
+def test_account_service_without_ip_takes_none_and_follows_a_blocked_account(
+    transform_ctx: TransformContext,
+) -> None:
+    record = AccountServiceFactory(
+        name_override="Fiber 100 (promo)",
+        account={
+            "id": "1",
+            "account_status": {"id": "3", "name": "Suspended", "activates_account": False},
+            "ip_assignments": {"entities": []},
+        },
+    )
+    body = transform_record("account_service", record, transform_ctx).body
+    assert (body["taking_ipv4"], "ipv4" in body) == (0, False)
+    assert body["status"] == "stopped"
+    assert body["description"] == "Fiber 100 (promo)"
+
+
+def test_account_service_of_an_unmigrated_tariff_names_tariff_id(transform_ctx: TransformContext) -> None:
+    with pytest.raises(ValidationError) as excinfo:
+        transform_record("account_service", AccountServiceFactory(id="8", service_id="6"), transform_ctx)
+    code, field = problem_of(excinfo)
+    assert (code, field, excinfo.value.problem.value) == ("missing_parent", "tariff_id", "6")
+    assert "account_service 8" in excinfo.value.message
+
+
+def test_non_data_account_service_is_skipped(transform_ctx: TransformContext) -> None:
+    record = AccountServiceFactory(
+        service={"id": "8", "name": "Static IP Address", "type": "RECURRING", "amount": 1000}
+    )
+    with pytest.raises(SkipRecord, match="RECURRING"):
+        transform_record("account_service", record, transform_ctx)
+
+
+# -- against the Splynx simulator -------------------------------------------------------------------
+
+
+PATHS = {
+    "partner": "admin/administration/partners", "administrator": "admin/administration/administrators",
+    "additional_field": "admin/config/additional-fields/{module}", "internet_tariff": "admin/tariffs/internet",
+    "ipv4_network": "admin/networking/ipv4", "location": "admin/administration/locations",
+    "inventory_vendor": "admin/inventory/vendors", "inventory_product": "admin/inventory/products",
+    "inventory_item": "admin/inventory/items", "customer": "admin/customers/customer",
+    "internet_service": "admin/customers/customer/{customer_id}/internet-services",
+}  # fmt: skip
+
+
+def load_into_simulator(
+    client: Any, modules: list[str], records: list[tuple[str, dict[str, Any]]]
+) -> dict[tuple[str, str], str]:
+    """Create the definitions of `modules`, then each record in order, feeding the real ids back."""
+    definitions = additional_field_definitions()
+    for module in modules:
+        for definition in definitions[module]:
+            response = client.post(f"admin/config/additional-fields/{module}", json=definition)
+            assert response.status_code == 201, (module, response.text)
+    ids: dict[tuple[str, str], str] = {}
+    ctx = TransformContext(dest_id=lambda e, s: ids.get((e, str(s))), password_factory=lambda: "Pw-0123456789")
+    for entity, record in records:
+        payload = transform_record(entity, record, ctx)
+        response = client.post(PATHS[payload.target].format(**payload.parent), json=payload.body)
+        assert response.status_code == 201, (entity, response.text)
+        answer = response.json()
+        ids[(entity, str(record["id"]))] = str(answer.get("id", answer.get("name")))
+        for extra in payload.extras:
+            path = f"admin/customers/{extra.target.replace('_', '-')}/{ids[(entity, str(record['id']))]}"
+            assert client.put(path, json=extra.body).status_code == 202, (extra.target, path)
+    return ids
+
+
+def test_payloads_are_accepted_by_the_splynx_simulator(splynx_client: Any) -> None:
+    modules = list(additional_field_definitions())
+    records = [
+        ("company", CompanyFactory(id="1")),
+        ("user", UserFactory(id="1")),
+        ("custom_field", CustomFieldFactory(id="1")),
+        ("service", ServiceFactory(id="1")),
+        ("custom_field", CustomFieldFactory(id="2", name="Paperless billing", type="BOOLEAN", unique=False)),
+        ("inventory_location", InventoryLocationFactory(id="1")),
+        ("manufacturer", ManufacturerFactory(id="1")),
+        ("inventory_model", InventoryModelFactory(id="1")),
+        ("inventory_item", InventoryItemFactory(id="1")),
+        ("account", realistic_account() | {"company_id": "1"}),
+        ("account_service", AccountServiceFactory(id="1")),
+    ]
+    ids = load_into_simulator(splynx_client, modules, records)
+    customer = splynx_client.get(f"admin/customers/customer/{ids[('account', '1')]}").json()
+    assert customer["additional_attributes"]["sonar_legacy_id"] == "LEG-000001"
+    assert customer["additional_attributes"]["sonar_paperless_billing"] == "1"
+    assert customer["additional_attributes"]["sonar_id"] == "account:1"
+    billing = splynx_client.get(f"admin/customers/customer-billing/{ids[('account', '1')]}").json()
+    assert str(billing["billing_date"]) == "5"
+
+
+def test_network_payloads_and_a_static_ip_service_are_accepted_by_the_splynx_simulator(splynx_client: Any) -> None:
+    records = [
+        ("company", CompanyFactory(id="1")),
+        ("service", ServiceFactory(id="1")),
+        ("supernet", SupernetFactory(id="1")),
+        ("subnet", SubnetFactory(id="1")),
+        ("ip_pool", IpPoolFactory(id="1")),
+        ("account", AccountFactory(id="1")),
+        ("account_service", AccountServiceFactory(id="1", ip_assignments=[{"subnet": "198.18.0.11/32"}])),
+    ]
+    ids = load_into_simulator(splynx_client, list(additional_field_definitions()), records)
+    service = splynx_client.get(
+        f"admin/customers/customer/{ids[('account', '1')]}/internet-services--{ids[('account_service', '1')]}"
+    ).json()
+    assert service["ipv4"] == "198.18.0.11"

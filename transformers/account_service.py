@@ -1,0 +1,90 @@
+"""Sonar account service (a customer's DATA plan, with its IP assignment) -> Splynx internet service.
+
+Only services whose Sonar service is DATA become internet services (their plan is a migrated tariff);
+recurring extras and one-time fees are skipped. The service's status follows its account's: active
+unless the account's status maps to something else (blocked -> stopped, disabled -> disabled,
+new -> pending). A static address comes from the service's IP assignments, else from the account's
+assignments that name this service; without one the service takes no IPv4 (`taking_ipv4` 0).
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import Any
+
+from transformers.additional_fields import definition
+from transformers.context import TransformContext
+from transformers.payload import SplynxPayload
+from transformers.records import Record, entities, nested, parent, payload, source_id
+from transformers.rules import cents_to_decimal, clean_text, customer_status, host_address, splynx_date
+from transformers.validation import SkipRecord, Subject
+
+ENTITY = "account_service"
+TARGET = "internet_service"
+ADDITIONAL_FIELDS: dict[str, list[dict[str, Any]]] = {
+    "services_internet": [
+        definition("sonar_price_override_reason", "Sonar price override reason"),
+        definition("sonar_next_bill_date", "Sonar next bill date", "date"),
+    ],
+}
+SERVICE_STATUS = {"active": "active", "blocked": "stopped", "disabled": "disabled", "new": "pending"}
+
+
+def service_status(record: Record, ctx: TransformContext) -> str:
+    """The Splynx service status implied by the account's status, `active` when the account is unknown."""
+    status = nested(nested(record, "account"), "account_status")
+    if not status:
+        return "active"
+    return SERVICE_STATUS[customer_status(status.get("name"), status.get("activates_account"), ctx.status_map)]
+
+
+def static_ip(record: Record) -> str | None:
+    """The service's static IPv4: its own assignment, else the account's assignment for this service."""
+    own = entities(record.get("ip_assignments"))
+    mine = [
+        a
+        for a in entities(nested(record, "account").get("ip_assignments"))
+        if str(a.get("account_service_id")) == str(record["id"])
+    ]
+    for assignment in own + mine:
+        subnet = str(assignment.get("subnet") or "")
+        if subnet and ":" not in subnet:
+            return host_address(subnet)
+    return None
+
+
+def transform(record: Record, ctx: TransformContext) -> SplynxPayload:
+    """Tariff, description, status, dates, price and IP of one subscription."""
+    sid = source_id(record)
+    subject = Subject(ENTITY, sid)
+    service = nested(record, "service")
+    if service and service.get("type") != "DATA":
+        raise SkipRecord(f"account service {sid} is a {service.get('type')} service; only DATA services migrate")
+    customer_id = parent(ctx, subject, "customer_id", "account", record.get("account_id"))
+    ip = static_ip(record)
+    body: dict[str, Any] = {
+        "tariff_id": parent(ctx, subject, "tariff_id", "service", record.get("service_id")),
+        "description": clean_text(record.get("name_override"))
+        or clean_text(service.get("name"))
+        or f"Sonar service {record.get('service_id')}",
+        "status": service_status(record, ctx),
+        "quantity": int(record.get("quantity") or 1),
+        "start_date": splynx_date(record.get("created_at")),
+        "end_date": "0000-00-00",
+        "login": f"sonar-svc-{sid}",
+        "taking_ipv4": 1 if ip else 0,
+    }
+    if ip:
+        body["ipv4"] = ip
+    if record.get("price_override") is not None:
+        body["unit_price"] = cents_to_decimal(int(record["price_override"]))
+    result = payload(
+        TARGET,
+        ENTITY,
+        record,
+        ctx,
+        body,
+        sonar_price_override_reason=clean_text(record.get("price_override_reason")),
+        sonar_next_bill_date=splynx_date(record.get("next_bill_date")),
+    )
+    return replace(result, parent={"customer_id": customer_id})

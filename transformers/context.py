@@ -1,0 +1,68 @@
+"""What a transformer may know besides the record: the id map, the status map and a few defaults.
+
+Why a frozen context instead of globals: a transformer stays a pure function of (record, context), so
+the same input always gives the same payload and tests can build any situation without a ledger.
+The one thing that cannot be a pure function, a new administrator's password, comes in as a factory.
+"""
+
+from __future__ import annotations
+
+import secrets
+import string
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
+
+from etl.config import DEFAULT_STATUS_MAP
+
+PASSWORD_ALPHABET = string.ascii_letters + string.digits + "!#%*+-=?@_"
+PASSWORD_LENGTH = 24
+
+DEFAULT_ROLE_MAP: Mapping[str, str] = MappingProxyType({"administrator": "administrator"})
+SUPER_ADMIN_ROLE = "super-administrator"
+FALLBACK_ROLE = "administrator"
+
+
+def random_password() -> str:
+    """A strong throw-away password: Splynx needs one to create an administrator.
+
+    Sonar passwords cannot be read, so migrated administrators must reset theirs in Splynx; this value
+    is never logged, stored in the ledger, or shown (the loader redacts `password` fields).
+    """
+    while True:
+        candidate = "".join(secrets.choice(PASSWORD_ALPHABET) for _ in range(PASSWORD_LENGTH))
+        if any(c.isdigit() for c in candidate) and any(c.isupper() for c in candidate):
+            return candidate
+
+
+@dataclass(frozen=True)
+class TransformContext:
+    """Everything outside the record a transformer may consult.
+
+    Attributes:
+        dest_id: (ledger entity, Sonar id) -> Splynx id from the ledger's id_map, or None.
+        status_map: lower-cased Sonar account status name -> Splynx customer status.
+        default_partner_id: Splynx partner for records whose Sonar company is unknown or absent.
+        default_location_id: Splynx location every customer, tariff and network is placed in.
+        marker_field: additional attribute holding the migration marker.
+        role_map: lower-cased Sonar role name -> Splynx administrator `role_name`.
+        tariff_partner_ids: partners every tariff is offered to besides its own company's, so an account of
+            one company can keep a plan defined by another (Splynx refuses a service whose tariff is not
+            offered to the customer's partner). The pipeline passes the ids of all migrated companies.
+        password_factory: produces a new administrator's password (tests pass a constant).
+    """
+
+    dest_id: Callable[[str, str], str | None]
+    status_map: Mapping[str, str] = field(default_factory=lambda: MappingProxyType(dict(DEFAULT_STATUS_MAP)))
+    default_partner_id: str = "1"
+    default_location_id: str = "1"
+    marker_field: str = "sonar_id"
+    role_map: Mapping[str, str] = field(default_factory=lambda: DEFAULT_ROLE_MAP)
+    tariff_partner_ids: tuple[str, ...] = ()
+    password_factory: Callable[[], str] = random_password
+
+    @classmethod
+    def from_id_map(cls, id_map: Mapping[tuple[str, str], str], **options: object) -> TransformContext:
+        """A context over a plain {(entity, sonar id): splynx id} dict, handy for tests and dry runs."""
+        frozen = dict(id_map)
+        return cls(dest_id=lambda entity, source_id: frozen.get((entity, str(source_id))), **options)  # type: ignore[arg-type]

@@ -1,0 +1,89 @@
+"""Sonar inventory item -> Splynx inventory item.
+
+Barcode and serial number come from the item's model field data: the MAC address field (Sonar's
+primary, globally unique identifier) is the barcode, a field named like "serial" the serial number.
+Sonar's status and whereabouts become Splynx's status and mark:
+
+| Sonar status | where             | Splynx status    | mark   |
+|--------------|-------------------|------------------|--------|
+| FUNCTIONAL   | inventory location| stock            | new    |
+| FUNCTIONAL   | anywhere else     | assigned         | used   |
+| FAILED       | any               | returned         | broken |
+| LOST         | any               | internal_usage   | broken |
+
+Where the item is (`InventoryLocation:1`, `Address:6`) and the account service it serves are kept as
+additional attributes: Splynx's customer link needs the customer, which Sonar knows only via the address.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from transformers.additional_fields import definition
+from transformers.context import TransformContext
+from transformers.payload import SplynxPayload
+from transformers.records import Record, entities, nested, parent, payload, source_id
+from transformers.rules import clean_text
+from transformers.validation import Subject
+
+ENTITY = "inventory_item"
+TARGET = "inventory_item"
+ADDITIONAL_FIELDS: dict[str, list[dict[str, Any]]] = {
+    "inventory_items": [
+        definition("sonar_location", "Sonar location"),
+        definition("sonar_account_service", "Sonar account service"),
+        definition("sonar_status", "Sonar status"),
+    ],
+}
+IN_STOCK = "InventoryLocation"
+
+
+def status_and_mark(status: Any, holder_type: Any) -> tuple[str, str]:
+    """Splynx (status, mark) for a Sonar item status and the type of record holding the item."""
+    if status == "FAILED":
+        return "returned", "broken"
+    if status == "LOST":
+        return "internal_usage", "broken"
+    return ("stock", "new") if holder_type == IN_STOCK else ("assigned", "used")
+
+
+def identifiers(record: Record) -> tuple[str | None, str | None]:
+    """(barcode, serial number) from the model field data: the MAC address and the serial field."""
+    barcode = serial = None
+    for datum in entities(record.get("inventory_model_field_data")):
+        field = nested(datum, "inventory_model_field")
+        value = clean_text(datum.get("value"))
+        if field.get("type") == "MAC_ADDRESS" and barcode is None:
+            barcode = value.upper() if value else None
+        elif "serial" in str(field.get("name", "")).lower() and serial is None:
+            serial = value
+    return barcode, serial
+
+
+def transform(record: Record, ctx: TransformContext) -> SplynxPayload:
+    """Product, identifiers, status and mark; whereabouts as facts."""
+    sid = source_id(record)
+    status, mark = status_and_mark(record.get("status"), record.get("inventoryitemable_type"))
+    barcode, serial = identifiers(record)
+    body: dict[str, Any] = {
+        "product_id": parent(
+            ctx, Subject(ENTITY, sid), "product_id", "inventory_model", record.get("inventory_model_id")
+        ),
+        "status": status,
+        "mark": mark,
+    }
+    if barcode:
+        body["barcode"] = barcode
+    if serial:
+        body["serial_number"] = serial
+    holder = f"{record.get('inventoryitemable_type')}:{record.get('inventoryitemable_id')}"
+    return payload(
+        TARGET,
+        ENTITY,
+        record,
+        ctx,
+        body,
+        sonar_location=holder,
+        sonar_account_service=record.get("account_service_id"),
+        sonar_status=record.get("status"),
+    )

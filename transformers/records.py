@@ -1,0 +1,78 @@
+"""Reading Sonar records as the extractor's GraphQL queries return them, and the parts every payload shares.
+
+Sonar records arrive exactly as GraphQL returns them: ids as strings, to-one relations as nested dicts
+(or None), to-many relations as connections ``{"entities": [...]}``. Staged data may flatten a connection
+to a plain list, so `entities()` accepts both.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from transformers.context import TransformContext
+from transformers.payload import SplynxPayload
+from transformers.validation import Subject, missing_parent
+
+Record = Mapping[str, Any]
+
+
+def entities(value: Any) -> list[Record]:
+    """The records of a to-many relation: a connection dict, a plain list, or nothing."""
+    if value is None:
+        return []
+    if isinstance(value, Mapping):
+        value = value.get("entities") or []
+    return [item for item in value if isinstance(item, Mapping)]
+
+
+def nested(record: Record, key: str) -> Record:
+    """A to-one relation, or an empty mapping when Sonar returned null or the query did not ask for it."""
+    value = record.get(key)
+    return value if isinstance(value, Mapping) else {}
+
+
+def source_id(record: Record) -> str:
+    """The Sonar id as the string the ledger keys on."""
+    return str(record["id"])
+
+
+def optional_id(value: Any) -> str | None:
+    """A foreign key that may be null: its string form, or None."""
+    return None if value is None or value == "" else str(value)
+
+
+def marker(entity: str, record_id: str) -> str:
+    """The migration marker stored in Splynx: ``<entity>:<sonar id>``."""
+    return f"{entity}:{record_id}"
+
+
+def attributes(ctx: TransformContext, entity: str, record_id: str, **facts: Any) -> dict[str, str]:
+    """Additional attributes: the marker first, then every non-blank fact as a string."""
+    values = {ctx.marker_field: marker(entity, record_id)}
+    values.update({name: str(value) for name, value in facts.items() if value is not None and value != ""})
+    return values
+
+
+def parent(ctx: TransformContext, subject: Subject, field: str, parent_entity: str, parent_sonar_id: Any) -> str:
+    """The Splynx id of a record this one refers to; `missing_parent` when it was never migrated."""
+    parent_id = str(parent_sonar_id)
+    found = ctx.dest_id(parent_entity, parent_id)
+    if found is None:
+        raise missing_parent(subject, field, parent_entity, parent_id)
+    return found
+
+
+def partner_for(ctx: TransformContext, subject: Subject, company_id: Any) -> str:
+    """The Splynx partner of a Sonar company; the default partner when the record has no company."""
+    company = optional_id(company_id)
+    return ctx.default_partner_id if company is None else parent(ctx, subject, "partner_id", "company", company)
+
+
+def payload(
+    target: str, entity: str, record: Record, ctx: TransformContext, body: dict[str, Any], **facts: Any
+) -> SplynxPayload:
+    """A payload whose body carries the migration marker (plus `facts` as additional attributes)."""
+    sid = source_id(record)
+    full = {**body, "additional_attributes": attributes(ctx, entity, sid, **facts)}
+    return SplynxPayload(target, full, marker(entity, sid))

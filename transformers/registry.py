@@ -1,0 +1,220 @@
+"""One entry point for the pipeline: transform a record, apply the user's overrides, validate the result.
+
+Why overrides apply to the Splynx body: the user fixes what Splynx refuses, and error messages name
+Splynx fields, so `etl fix account 4 --set name="Short Name"` patches exactly the field the message named.
+Dotted keys reach inside: `additional_attributes.sonar_groups=VIP` patches one additional attribute,
+`customer_billing.billing_date=5` a field of a follow-up write. Validation runs after the overrides, so
+an override can repair any value problem; a missing parent cannot be overridden (migrate it first).
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Callable, Mapping
+from dataclasses import replace
+from types import ModuleType
+from typing import Any
+
+from transformers import (
+    account,
+    account_service,
+    company,
+    custom_field,
+    inventory_item,
+    inventory_location,
+    inventory_model,
+    ip_pool,
+    manufacturer,
+    service,
+    subnet,
+    supernet,
+    user,
+)
+from transformers.additional_fields import marker_definition
+from transformers.context import TransformContext
+from transformers.payload import SplynxPayload
+from transformers.records import Record
+from transformers.splynx_fields import (
+    BOOL,
+    DATE,
+    DECIMAL,
+    EMAIL,
+    ENUM,
+    ENUMS,
+    FIELDS,
+    INT,
+    INTS,
+    IPV4,
+    MODULES,
+    FieldRule,
+)
+from transformers.validation import (
+    SkipRecord,
+    Subject,
+    check_date,
+    check_email,
+    check_enum,
+    check_integer,
+    check_ipv4,
+    check_max_length,
+    check_required,
+    fail,
+    fix_hint,
+)
+
+Transform = Callable[[Record, TransformContext], SplynxPayload]
+
+_MODULES: tuple[ModuleType, ...] = (
+    company,
+    user,
+    custom_field,
+    service,
+    supernet,
+    subnet,
+    ip_pool,
+    inventory_location,
+    manufacturer,
+    inventory_model,
+    inventory_item,
+    account,
+    account_service,
+)
+TRANSFORMERS: dict[str, Transform] = {m.ENTITY: m.transform for m in _MODULES}
+"""Ledger entity name -> transform function."""
+
+TARGETS: dict[str, str] = {m.ENTITY: m.TARGET for m in _MODULES}
+"""Ledger entity name -> Splynx target key."""
+
+NOT_MIGRATED: dict[str, str] = {
+    "role": "roles are folded into administrators through the role map",
+    "account_group": "account groups are folded into customers as the sonar_groups attribute",
+    "account_status": "account statuses are folded into customers through the status map",
+    "account_type": "account types are folded into customers as their category",
+    "vendor": "Sonar vendors (suppliers) are not migrated in this version",
+    "inventory_model_category": "Splynx product categories are not migrated in this version",
+}
+"""Ledger entities that are lookups or out of scope: transform_record skips them with this reason."""
+
+EXAMPLES = {
+    EMAIL: "someone@example.com",
+    DATE: "2024-01-31",
+    IPV4: "10.0.0.5",
+    INT: "1",
+    INTS: "1",
+    DECIMAL: "12.34",
+    BOOL: "1",
+}
+
+
+def transform_record(
+    entity: str, record: Record, ctx: TransformContext, overrides: Mapping[str, Any] | None = None
+) -> SplynxPayload:
+    """Transform one Sonar record, apply overrides to the Splynx body, and validate what would be sent.
+
+    Raises:
+        SkipRecord: the record is deliberately not migrated (lookups, non-DATA services...).
+        ValidationError: the record (after overrides) is something Splynx would refuse.
+    """
+    if entity in NOT_MIGRATED:
+        raise SkipRecord(NOT_MIGRATED[entity])
+    transform = TRANSFORMERS.get(entity)
+    if transform is None:
+        raise SkipRecord(f"no transformer for entity {entity!r}")
+    result = apply_overrides(transform(record, ctx), overrides or {})
+    subject = Subject(entity, str(record.get("id")))
+    for part in (result, *result.extras):
+        validate_body(subject, part.target, part.body, "" if part is result else f"{part.target}.")
+    return result
+
+
+def apply_overrides(result: SplynxPayload, overrides: Mapping[str, Any]) -> SplynxPayload:
+    """A copy of the payload with `field=value` patches applied (None deletes the field)."""
+    body = copy.deepcopy(result.body)
+    extras = {extra.target: copy.deepcopy(extra.body) for extra in result.extras}
+    for key, value in overrides.items():
+        head, dot, rest = key.partition(".")
+        if dot and head in extras:
+            _patch(extras[head], rest, value)
+        else:
+            _patch(body, key, value)
+    patched_extras = tuple(replace(extra, body=extras[extra.target]) for extra in result.extras)
+    return replace(result, body=body, extras=patched_extras)
+
+
+def _patch(body: dict[str, Any], key: str, value: Any) -> None:
+    head, dot, rest = key.partition(".")
+    if dot:
+        inner = body.get(head)
+        if not isinstance(inner, dict):
+            inner = body[head] = {}
+        _patch(inner, rest, value)
+    elif value is None:
+        body.pop(key, None)
+    else:
+        body[key] = value
+
+
+def validate_body(subject: Subject, target: str, body: Mapping[str, Any], prefix: str = "") -> None:
+    """Check the body against Splynx's rules for the target; raise the first problem as ValidationError."""
+    for rule in FIELDS.get(target, ()):
+        _check_field(subject, rule, prefix + rule.name, body.get(rule.name))
+    attributes = body.get("additional_attributes")
+    if attributes is not None and target in MODULES:
+        _check_attributes(subject, attributes)
+
+
+def _check_field(subject: Subject, rule: FieldRule, name: str, value: Any) -> None:
+    if rule.required:
+        check_required(subject, name, value, EXAMPLES.get(rule.kind, rule.choices[0] if rule.choices else "..."))
+    if rule.max_len is not None:
+        check_max_length(subject, name, value, rule.max_len)
+    if rule.kind == EMAIL:
+        check_email(subject, name, value)
+    elif rule.kind == DATE:
+        check_date(subject, name, value, allow_zero=rule.allow_zero_date)
+    elif rule.kind == IPV4:
+        check_ipv4(subject, name, value)
+    elif rule.kind in (ENUM, ENUMS):
+        check_enum(subject, name, value, rule.choices)
+    elif rule.kind == INT:
+        check_integer(subject, name, value)
+    elif rule.kind == INTS and value is not None:
+        for element in value if isinstance(value, list) else str(value).split(","):
+            check_integer(subject, name, element)
+
+
+def _check_attributes(subject: Subject, attributes: Any) -> None:
+    field = "additional_attributes"
+    if not isinstance(attributes, Mapping):
+        raise fail(
+            subject,
+            "invalid_attributes",
+            field,
+            attributes,
+            f"{field} must be a name -> value object",
+            fix_hint(subject, f"{field}.NAME", "value"),
+        )
+    for name, value in attributes.items():
+        if isinstance(value, (dict, list)):
+            raise fail(
+                subject,
+                "invalid_attributes",
+                f"{field}.{name}",
+                value,
+                f"{field}.{name} must be text, not {type(value).__name__}",
+                fix_hint(subject, f"{field}.{name}", "value"),
+            )
+
+
+def additional_field_definitions(marker_field: str = "sonar_id") -> dict[str, list[dict[str, Any]]]:
+    """Per Splynx module, the additional-field definitions to create before loading (marker first)."""
+    definitions: dict[str, list[dict[str, Any]]] = {}
+    for target in TARGETS.values():
+        module = MODULES.get(target)
+        if module is not None and module not in definitions:
+            definitions[module] = [marker_definition(marker_field)]
+    for mod in _MODULES:
+        for module, extra in mod.ADDITIONAL_FIELDS.items():
+            known = {d["name"] for d in definitions.setdefault(module, [marker_definition(marker_field)])}
+            definitions[module].extend(copy.deepcopy(d) for d in extra if d["name"] not in known)
+    return definitions

@@ -1,0 +1,197 @@
+"""Normalisation rules shared by the entity transformers: each is small, total and property-tested.
+
+Why separate from the entity modules: the same phone, e-mail, money or date rule applies wherever the
+value appears, and a rule proven once (idempotent, lossless, round-trips) is proven everywhere.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import ipaddress
+import re
+from collections.abc import Mapping
+from decimal import Decimal
+
+SPLYNX_CUSTOMER_STATUSES = ("new", "active", "blocked", "disabled")
+PERSON_TYPES = frozenset({"RESIDENTIAL", "SENIOR_CITIZEN"})
+COMPANY_TYPES = frozenset({"COMMERCIAL", "GOVERNMENT", "INDUSTRIAL"})
+CENT = Decimal("0.01")
+
+_SPACES = re.compile(r"\s+")
+_EXTENSION = re.compile(r"^(?P<main>.*?)\s*(?:ext\.?|extension|x|#)\s*(?P<ext>\d+)\s*$", re.IGNORECASE)
+_GEOPOINT = re.compile(r"^\(?\s*(-?\d+(?:\.\d+)?)\s*,\s*(-?\d+(?:\.\d+)?)\s*\)?$")
+
+
+# -- text -----------------------------------------------------------------------------------------
+
+
+def clean_text(value: object) -> str | None:
+    """Collapse runs of whitespace to one space and trim; blank becomes None."""
+    if value is None:
+        return None
+    text = _SPACES.sub(" ", str(value)).strip()
+    return text or None
+
+
+def split_name(full_name: str) -> tuple[str, str]:
+    """First word and the rest, for Splynx fields that want a first and a last name."""
+    cleaned = clean_text(full_name) or ""
+    first, _, last = cleaned.partition(" ")
+    return first, last
+
+
+def join_name(first: str, last: str) -> str:
+    """The inverse of split_name for whitespace-normalised names."""
+    return " ".join(part for part in (first, last) if part)
+
+
+def slug(name: str, prefix: str = "sonar_", limit: int = 64) -> str:
+    """A Splynx additional-field name: lower-case letters, digits and underscores, prefixed."""
+    body = re.sub(r"[^a-z0-9]+", "_", name.lower()).strip("_")
+    return (prefix + body)[:limit].rstrip("_") if body else ""
+
+
+# -- contact data ---------------------------------------------------------------------------------
+
+
+def normalize_phone(number: object, extension: object = None) -> str | None:
+    """Digits only, a leading `+` kept, an extension written ` ext N`; blank becomes None.
+
+    Idempotent (a normalised number normalises to itself) and digit-preserving (no digit is lost or
+    added), so it is safe to apply to data that was already cleaned by hand.
+    """
+    text = str(number or "").strip()
+    ext = re.sub(r"\D", "", str(extension or ""))
+    match = _EXTENSION.match(text)
+    if match and not ext:
+        text, ext = match["main"], match["ext"]
+    elif match:
+        text = match["main"] + match["ext"]
+    digits = re.sub(r"\D", "", text)
+    if not digits:  # only an extension: that is the number
+        digits, ext = ext, ""
+    if not digits:
+        return None
+    plus = "+" if text.lstrip().startswith("+") else ""
+    return f"{plus}{digits} ext {ext}" if ext else f"{plus}{digits}"
+
+
+def normalize_email(value: object) -> str | None:
+    """Trimmed, domain lower-cased (the local part is case-sensitive in principle); blank becomes None."""
+    text = str(value or "").strip()
+    if not text:
+        return None
+    local, at, domain = text.rpartition("@")
+    return f"{local}@{domain.lower()}" if at else text
+
+
+# -- addresses ------------------------------------------------------------------------------------
+
+
+def street(line1: object, line2: object) -> str | None:
+    """Sonar's two address lines as Splynx's single street field."""
+    parts = [p for p in (clean_text(line1), clean_text(line2)) if p]
+    return ", ".join(parts) or None
+
+
+def state_code(subdivision: object) -> str | None:
+    """Sonar's `US_TX` subdivision enum as the state or province code `TX`."""
+    text = clean_text(subdivision)
+    if text is None:
+        return None
+    return text.split("_", 1)[1] if "_" in text else text
+
+
+def gps(latitude: object, longitude: object) -> str | None:
+    """Splynx's "lat,lng" text from two coordinates; None when either is missing."""
+    if latitude is None or longitude is None or latitude == "" or longitude == "":
+        return None
+    return f"{Decimal(str(latitude)).normalize():f},{Decimal(str(longitude)).normalize():f}"
+
+
+def gps_from_geopoint(geopoint: object) -> str | None:
+    """Sonar's Geopoint "(lat, lon)" as "lat,lng"."""
+    match = _GEOPOINT.match(str(geopoint or "").strip())
+    return gps(match[1], match[2]) if match else None
+
+
+# -- money, speeds, dates -------------------------------------------------------------------------
+
+
+def cents_to_decimal(cents: int) -> str:
+    """Integer cents as a decimal string with two places ("12.34"); exact, never through float."""
+    return str((Decimal(int(cents)) * CENT).quantize(CENT))
+
+
+def decimal_to_cents(amount: str) -> int:
+    """The inverse of cents_to_decimal."""
+    return int((Decimal(amount) / CENT).to_integral_exact())
+
+
+def speed_kbps(kilobits_per_second: object) -> int:
+    """Sonar's kbit/s as Splynx's kbps: the same unit, as a positive int (ValueError otherwise)."""
+    if isinstance(kilobits_per_second, bool):
+        raise ValueError(f"not a speed: {kilobits_per_second!r}")
+    speed = int(str(kilobits_per_second))
+    if speed <= 0:
+        raise ValueError(f"speed must be positive, got {speed}")
+    return speed
+
+
+def splynx_date(value: object) -> str | None:
+    """A Sonar Date or Datetime (ISO 8601, with offset) as Splynx's YYYY-MM-DD, in the value's own offset."""
+    text = str(value or "").strip()
+    if not text:
+        return None
+    if len(text) == 10:
+        return dt.date.fromisoformat(text).isoformat()
+    return dt.datetime.fromisoformat(text.replace("Z", "+00:00")).date().isoformat()
+
+
+# -- lookups folded into records ------------------------------------------------------------------
+
+
+def customer_status(name: object, activates_account: object, status_map: Mapping[str, str]) -> str:
+    """A Sonar account status as a Splynx customer status.
+
+    The configured map wins (names compared lower-cased); an unmapped status becomes `active` when it
+    activates the account in Sonar and `blocked` otherwise, so the rule is total and never invents a
+    status Splynx does not have.
+    """
+    mapped = status_map.get(str(name or "").strip().lower())
+    if mapped in SPLYNX_CUSTOMER_STATUSES:
+        return mapped
+    return "active" if activates_account is True else "blocked"
+
+
+def customer_category(account_type: object) -> str:
+    """Sonar's account type enum as Splynx's category: companies for business types, else a person."""
+    return "company" if str(account_type or "").upper() in COMPANY_TYPES else "person"
+
+
+# -- IPv4 -----------------------------------------------------------------------------------------
+
+
+def split_cidr(cidr: str) -> tuple[str, int]:
+    """Split `10.0.0.0/24` into ("10.0.0.0", 24); host bits are cleared (Splynx wants the network address)."""
+    network = ipaddress.IPv4Network(cidr.strip(), strict=False)
+    return str(network.network_address), network.prefixlen
+
+
+def covering_cidr(first: str, last: str) -> ipaddress.IPv4Network:
+    """The smallest single network that contains every address from `first` to `last`."""
+    low, high = sorted((int(ipaddress.IPv4Address(first)), int(ipaddress.IPv4Address(last))))
+    prefix = 32 - (low ^ high).bit_length()
+    mask = (0xFFFFFFFF << (32 - prefix)) & 0xFFFFFFFF
+    return ipaddress.IPv4Network((low & mask, prefix))
+
+
+def covering_cidr_of_range(ip_range: str) -> ipaddress.IPv4Network:
+    """Sonar's IpRange "a.b.c.d-e.f.g.h" (or a single address) as its covering network."""
+    first, _, last = ip_range.strip().partition("-")
+    return covering_cidr(first.strip(), (last or first).strip())
+
+
+def host_address(assigned: str) -> str:
+    """An IP assignment's "10.0.0.5/32" as the bare address "10.0.0.5"."""
+    return str(ipaddress.IPv4Interface(assigned.strip()).ip)

@@ -1,0 +1,174 @@
+"""What Splynx accepts in each field we write: required, kind, length, allowed values.
+
+Why a local copy of Splynx's rules: a record that Splynx would refuse should fail before the write, with
+a fix hint in Splynx field names, not as a 422 halfway through a run. The table matches the Splynx
+simulator (etl/sandbox/splynx_schema.py); tests/test_transformers.py checks the two agree.
+Only fields our transformers write (or a user may plausibly override) are listed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+STR, EMAIL, DATE, IPV4, ENUM, ENUMS, INT, INTS, DECIMAL, BOOL = (
+    "str",
+    "email",
+    "date",
+    "ipv4",
+    "enum",
+    "enums",
+    "int",
+    "ints",
+    "decimal",
+    "bool",
+)
+CUSTOMER_STATUSES = ("new", "active", "blocked", "disabled")
+SERVICE_STATUSES = ("active", "stopped", "disabled", "hidden", "pending")
+ADMIN_ROLES = ("super-administrator", "administrator", "manager", "engineer", "customer-creator", "financial-manager")
+
+
+@dataclass(frozen=True)
+class FieldRule:
+    """One Splynx attribute as validation sees it."""
+
+    name: str
+    kind: str = STR
+    required: bool = False
+    max_len: int | None = None
+    choices: tuple[str, ...] = ()
+    allow_zero_date: bool = False
+
+
+def _f(
+    name: str,
+    kind: str = STR,
+    *,
+    required: bool = False,
+    max_len: int | None = None,
+    choices: tuple[str, ...] = (),
+    zero: bool = False,
+) -> FieldRule:
+    return FieldRule(name, kind, required, max_len, choices, zero)
+
+
+FIELDS: dict[str, tuple[FieldRule, ...]] = {
+    "partner": (_f("name", required=True, max_len=128),),
+    "location": (_f("name", required=True, max_len=128),),
+    "administrator": (
+        _f("partner_id", INT),
+        _f("role_name", ENUM, choices=ADMIN_ROLES),
+        _f("login", required=True, max_len=64),
+        _f("name", required=True, max_len=128),
+        _f("email", EMAIL, required=True, max_len=128),
+        _f("phone", max_len=64),
+        _f("password", required=True, max_len=128),
+    ),
+    "internet_tariff": (
+        _f("title", required=True, max_len=64),
+        _f("service_name", max_len=128),
+        _f("partners_ids", INTS, required=True),
+        _f("price", DECIMAL),
+        _f("speed_download", INT, required=True),
+        _f("speed_upload", INT, required=True),
+        _f("billing_types", ENUMS, choices=("recurring", "prepaid", "prepaid_monthly")),
+        _f("customer_categories", ENUMS, choices=("person", "company")),
+        _f("available_for_locations", INTS),
+        _f("with_vat", BOOL),
+        _f("hide_on_admin_portal", BOOL),
+        _f("show_on_customer_portal", BOOL),
+    ),
+    "ipv4_network": (
+        _f("network", IPV4, required=True),
+        _f("mask", INT, required=True),
+        _f("title", required=True, max_len=128),
+        _f("location_id", INT, required=True),
+        _f("network_category", INT),
+        _f("network_type", ENUM, choices=("rootnet", "endnet")),
+        _f("type_of_usage", ENUM, choices=("pool", "static", "management")),
+    ),
+    "inventory_vendor": (_f("name", required=True, max_len=128),),
+    "inventory_product": (_f("name", required=True, max_len=128), _f("vendor_id", INT)),
+    "inventory_item": (
+        _f("product_id", INT, required=True),
+        _f("barcode", max_len=64),
+        _f("serial_number", max_len=64),
+        _f("status", ENUM, choices=("stock", "internal_usage", "sold", "rent", "returned", "assigned")),
+        _f("mark", ENUM, choices=("new", "used", "broken")),
+    ),
+    "customer": (
+        _f("login", max_len=64),
+        _f("status", ENUM, choices=CUSTOMER_STATUSES),
+        _f("partner_id", INT, required=True),
+        _f("location_id", INT, required=True),
+        _f("name", required=True, max_len=255),
+        _f("email", EMAIL, max_len=255),
+        _f("billing_email", EMAIL, max_len=255),
+        _f("phone", max_len=255),
+        _f("category", ENUM, choices=("person", "company")),
+        _f("street_1", max_len=255),
+        _f("zip_code", max_len=32),
+        _f("city", max_len=128),
+        _f("date_add", DATE),
+        _f("gps", max_len=64),
+    ),
+    "customer_info": (
+        _f("birthday", DATE, zero=True),
+        _f("company_id", max_len=64),
+        _f("contact_person", max_len=255),
+        _f("vat_id", max_len=64),
+    ),
+    "customer_billing": (
+        _f("billing_date", INT),
+        _f("billing_due", INT),
+        _f("grace_period", INT),
+        _f("billing_person", max_len=255),
+        _f("billing_street_1", max_len=255),
+        _f("billing_zip_code", max_len=32),
+        _f("billing_city", max_len=128),
+        _f("type", ENUM, choices=("recurring", "prepaid", "prepaid_monthly")),
+    ),
+    "internet_service": (
+        _f("tariff_id", INT, required=True),
+        _f("status", ENUM, required=True, choices=SERVICE_STATUSES),
+        _f("description", required=True, max_len=255),
+        _f("quantity", INT),
+        _f("unit_price", DECIMAL),
+        _f("start_date", DATE, required=True),
+        _f("end_date", DATE, zero=True),
+        _f("login", max_len=64),
+        _f("taking_ipv4", ENUM, choices=("0", "1", "2")),
+        _f("ipv4", IPV4),
+    ),
+    "additional_field": (
+        _f("name", required=True, max_len=64),
+        _f("title", required=True, max_len=128),
+        _f(
+            "type",
+            ENUM,
+            required=True,
+            choices=(
+                "string",
+                "integer",
+                "decimal",
+                "numeric",
+                "date",
+                "datetime",
+                "boolean",
+                "select",
+                "select_multiple",
+                "password",
+                "file",
+                "relation",
+                "relation_multiple",
+            ),
+        ),
+    ),
+}
+
+# The additional-fields module whose definitions apply to a target's `additional_attributes`.
+MODULES: dict[str, str] = {
+    "partner": "partners", "administrator": "admins", "location": "locations",
+    "internet_tariff": "tariffs_internet", "ipv4_network": "ipv4_networks",
+    "inventory_vendor": "inventory_vendors", "inventory_product": "inventory_products",
+    "inventory_item": "inventory_items", "customer": "customers", "internet_service": "services_internet",
+}  # fmt: skip
