@@ -24,8 +24,8 @@ import sqlalchemy as sa
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from etl.dbcopy.copier import CopyOptions, copy_database  # noqa: E402
-from state.ledger import Ledger  # noqa: E402
+from etl.dbcopy.copier import CopyOptions, copy_database
+from state.ledger import Ledger
 
 MYSQL = "mysql://root@127.0.0.1:3306"
 POSTGRES = "postgresql://postgres@127.0.0.1:5432"
@@ -40,7 +40,9 @@ def mysql_engine(db: str = "") -> sa.Engine:
 
 
 def pg_engine(db: str = "test") -> sa.Engine:
-    return sa.create_engine(f"{POSTGRES.replace('postgresql://', 'postgresql+psycopg2://')}/{db}", isolation_level="AUTOCOMMIT")
+    return sa.create_engine(
+        f"{POSTGRES.replace('postgresql://', 'postgresql+psycopg2://')}/{db}", isolation_level="AUTOCOMMIT"
+    )
 
 
 def seed(db: str, rows: int) -> None:
@@ -64,13 +66,23 @@ def bulk_baseline(src_db: str, dst_db: str) -> float:
         conn.exec_driver_sql(PG_DDL)
     start = time.perf_counter()
     dump = subprocess.Popen(
-        ["mysql", "-h127.0.0.1", "-uroot", "--batch", "--skip-column-names", src_db, "-e",
-         "SELECT id, login, balance, created, note, active FROM account"],
+        [
+            "mysql",
+            "-h127.0.0.1",
+            "-uroot",
+            "--batch",
+            "--skip-column-names",
+            src_db,
+            "-e",
+            "SELECT id, login, balance, created, note, active FROM account",
+        ],
         stdout=subprocess.PIPE,
     )
     load = subprocess.run(
         ["psql", "-h127.0.0.1", "-Upostgres", "-q", dst_db, "-c", "\\copy account FROM STDIN"],
-        stdin=dump.stdout, check=True, capture_output=True,
+        stdin=dump.stdout,
+        check=True,
+        capture_output=True,
     )
     dump.wait()
     assert dump.returncode == 0 and load.returncode == 0
@@ -101,10 +113,14 @@ def main() -> None:
         assert copied == rows, (copied, rows)
         print(f"rows: {rows}, batch size: {args.batch_size}, batches: {sum(d.batches for d in report.datasets)}")
         print(f"bulk path (mysql --batch | psql \\copy): {bulk:.2f}s = {rows / bulk:,.0f} rows/s")
-        print(f"etl db copy (checkpointed, verified, staged): {report.seconds:.2f}s = {rows / report.seconds:,.0f} rows/s")
+        print(
+            f"etl db copy (checkpointed, verified, staged): {report.seconds:.2f}s = {rows / report.seconds:,.0f} rows/s"
+        )
         print(f"ratio etl db copy / bulk path (rows/s): {bulk / report.seconds:.3f}")
-        print(f"checkpoint overhead (ledger seconds / total): {report.ledger_seconds / report.seconds:.4f}"
-              f" ({report.ledger_seconds:.2f}s)")
+        print(
+            f"checkpoint overhead (ledger seconds / total): {report.ledger_seconds / report.seconds:.4f}"
+            f" ({report.ledger_seconds:.2f}s)"
+        )
     finally:
         with mysql_engine().begin() as conn:
             conn.exec_driver_sql(f"DROP DATABASE IF EXISTS `{src_db}`")

@@ -100,7 +100,9 @@ class PythonEngine:
             return [pool.submit(self._guard, self._sequential, progress)]
         futures = []
         for seq in range(progress.chunks):
-            self._permits.acquire()
+            while not self._permits.acquire(timeout=0.1):
+                if self._error is not None:
+                    return futures
             if self._error is not None:
                 self._permits.release()
                 break
@@ -125,14 +127,18 @@ class PythonEngine:
         job = progress.job
         offset = seq * self.chunk_size
         length = min(self.chunk_size, job.size - offset)
+        if self._error is not None:  # another chunk failed: stop here, leave a clean resume point
+            if permit:
+                self._permits.release()
+            return
         try:
             data, resumed = self._resume_or_copy(progress, seq, offset, length)
+            self.emit({"event": "chunk", "file": job.rel, "chunk": seq, "offset": offset, "len": length,
+                       "sha256": data[1], "resumed": resumed})
         except BaseException:
             if permit:
                 self._permits.release()
             raise
-        self.emit({"event": "chunk", "file": job.rel, "chunk": seq, "offset": offset, "len": length,
-                   "sha256": data[1], "resumed": resumed})
         self._feed(progress, seq, data[0], permit)
 
     def _resume_or_copy(

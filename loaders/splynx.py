@@ -499,6 +499,8 @@ class SplynxLoader:
             self.ledger.event(item.run_id, detail, entity=item.entity, source_id=item.source_id)
 
     def _failed(self, item: LoadItem, problem: RecordProblem, dest_id: str | None = None) -> LoadResult:
+        if problem.fix and "ENTITY ID" in problem.fix:  # the client cannot know which record it was writing
+            problem = replace(problem, fix=problem.fix.replace("ENTITY ID", f"{item.entity} {item.source_id}"))
         with self.stats.ledger():
             self.ledger.fail(item.run_id, item.entity, item.source_id, problem)
         return LoadResult(item.entity, item.source_id, S.FAILED, dest_id, None, problem)

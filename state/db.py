@@ -1,12 +1,16 @@
 """Open the ledger's database: SQLite with WAL and safe pragmas, or PostgreSQL.
 
 Why pragmas matter: WAL lets readers (`etl status`, `etl sql`) run beside a writing pipeline,
-the busy timeout turns lock contention between workers into waiting instead of errors, and
-`synchronous=FULL` makes every committed checkpoint survive power loss, not only `kill -9`.
+the busy timeout turns lock contention between workers into waiting instead of errors. With WAL,
+`synchronous=NORMAL` (the default) keeps every committed checkpoint across `kill -9` and loses at most
+the last commits on power loss; the loader's unique migration marker in Splynx turns such a lost
+`loading` checkpoint into an adoption, never a duplicate. `ETL_LEDGER_SYNC=FULL` trades speed for
+power-loss durability of the ledger itself.
 """
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any
 
@@ -27,10 +31,21 @@ def redact_url(url: str) -> str:
         return "<unparseable URL>"
 
 
+SYNC_MODES = ("NORMAL", "FULL", "EXTRA")
+
+
+def sqlite_sync_mode() -> str:
+    """The SQLite `synchronous` level from ETL_LEDGER_SYNC (NORMAL by default)."""
+    mode = os.environ.get("ETL_LEDGER_SYNC", "NORMAL").upper()
+    if mode not in SYNC_MODES:
+        raise ConfigError(f"ETL_LEDGER_SYNC={mode!r} is not a sync mode", fix=f"use one of {', '.join(SYNC_MODES)}")
+    return mode
+
+
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
-    cursor.execute("PRAGMA synchronous=FULL")
+    cursor.execute(f"PRAGMA synchronous={sqlite_sync_mode()}")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA busy_timeout=30000")
     cursor.close()
@@ -66,6 +81,7 @@ def create_ledger_engine(url: str) -> Engine:
         )
     if backend == "sqlite":
         _check_sqlite_dir(url)
+        sqlite_sync_mode()
         engine = create_engine(parsed, connect_args={"check_same_thread": False, "timeout": 30})
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine

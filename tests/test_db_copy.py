@@ -315,3 +315,27 @@ def test_relational_to_redis_is_refused(copy_ledger: Ledger, tmp_path: Path) -> 
 def test_tampered_batch_error_is_checksum_mismatch() -> None:
     error = ChecksumMismatch("customer", "([10], [20]]", "rows differ")
     assert error.one_line().startswith("customer keys ([10], [20]]: rows differ")
+
+
+@pytest.mark.services
+def test_cli_copy_with_workers_stores_no_password_in_the_ledger(
+    make_db: MakeDb, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from etl.cli import app
+
+    src, dst = make_db("sqlite"), make_db("postgresql")
+    seed_portable(src, rows=12)
+    with_password = dst.replace("postgres@", "postgres:hunter2@")  # trust auth ignores it; we must not keep it
+    monkeypatch.setenv("ETL_HOME", str(tmp_path / "home"))
+    result = CliRunner().invoke(app, ["db", "copy", src, with_password, "--workers", "3", "--batch-size", "5"])
+    assert result.exit_code == 0, result.output
+    assert "hunter2" not in result.output
+    ledger = Ledger.open(f"sqlite:///{tmp_path / 'home' / 'ledger.db'}")
+    try:
+        transfers = ledger.transfers()
+        assert {t.name for t in transfers} == {"region", "customer", "log"}
+        assert all("hunter2" not in t.destination and ":***@" in t.destination for t in transfers)
+        assert all("hunter2" not in (r.selection + r.options + (r.message or "")) for r in ledger.runs())
+    finally:
+        ledger.close()
+    assert len(table_rows(dst, "customer", "id")) == 12

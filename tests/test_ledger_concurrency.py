@@ -83,7 +83,7 @@ def test_two_processes_moving_different_items_lose_no_update(ledger: Ledger, tmp
     assert len(ledger.id_map("customer")) == total
 
     with ledger.reader.connect() as conn:
-        per_item = dict(
+        per_item: dict[str, int] = dict(
             conn.execute(
                 select(EVENT.c.source_id, func.count())
                 .where(EVENT.c.run_id == run_id, EVENT.c.source_id.is_not(None))

@@ -112,7 +112,7 @@ def check_invariants(url: str, run_id: int) -> int:
             assert (history[0].from_state, history[0].to_state) == (None, ItemState.PENDING)
             for before, after in pairwise(history):
                 assert after.from_state == before.to_state
-                assert ItemState(after.to_state) in LEGAL_TRANSITIONS[ItemState(after.from_state)]
+                assert ItemState(str(after.to_state)) in LEGAL_TRANSITIONS[ItemState(str(after.from_state))]
             assert history[-1].to_state == state, f"{item.source_id}: last event ≠ state"
             entered_loading = sum(e.to_state == ItemState.LOADING for e in history)
             assert item.attempts == entered_loading

@@ -55,7 +55,7 @@ def _shape(engine: Engine) -> dict[str, list[tuple[str, str, bool]]]:
     schema = inspect(engine)
     return {
         t: [(c["name"], str(c["type"]), c["nullable"]) for c in schema.get_columns(t)]
-        + [(i["name"], ",".join(i["column_names"]), bool(i["unique"])) for i in schema.get_indexes(t)]
+        + [(str(i["name"]), ",".join(map(str, i["column_names"])), bool(i["unique"])) for i in schema.get_indexes(t)]
         for t in sorted(TABLES)
     }
 

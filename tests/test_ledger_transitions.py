@@ -381,6 +381,6 @@ def test_any_sequence_of_attempts_leaves_the_last_legal_target_and_a_replayable_
         replayed: str | None = None
         for event in events_of(ledger, run_id, sid):
             assert event.from_state == replayed
-            assert replayed is None or ItemState(event.to_state) in LEGAL_TRANSITIONS[ItemState(replayed)]
+            assert replayed is None or ItemState(str(event.to_state)) in LEGAL_TRANSITIONS[ItemState(replayed)]
             replayed = event.to_state
         assert replayed == expected[sid]

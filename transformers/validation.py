@@ -24,6 +24,13 @@ EMAIL_RE = re.compile(
 )
 DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 SHOWN_VALUE_CHARS = 60
+PHASE_OF = {
+    **dict.fromkeys(("company", "user", "custom_field", "service"), "FOUNDATION"),
+    **dict.fromkeys(("supernet", "subnet", "ip_pool"), "NETWORK"),
+    **dict.fromkeys(("inventory_location", "manufacturer", "inventory_model", "inventory_item"), "INVENTORY"),
+    **dict.fromkeys(("account", "account_service"), "CUSTOMERS"),
+}
+"""The phase that migrates each parent entity (see /work/notes/names.md), for fix hints."""
 
 
 class ValidationError(RecordError):
@@ -79,13 +86,14 @@ def fail(subject: Subject, code: str, field: str, value: Any, message: str, fix:
 
 def missing_parent(subject: Subject, field: str, parent_entity: str, parent_id: str) -> ValidationError:
     """The record points at a Sonar record that has no Splynx id yet."""
+    phase = PHASE_OF.get(parent_entity, "FOUNDATION")
     return fail(
         subject,
         "missing_parent",
         field,
         parent_id,
         f"{field} needs {parent_entity} {parent_id}, which has not been migrated to Splynx",
-        f"migrate phase FOUNDATION first (run without --phases), or migrate {parent_entity} {parent_id}",
+        f"migrate {parent_entity} {parent_id} first (phase {phase}: run without --phases, or fix its own failure)",
     )
 
 

@@ -70,8 +70,8 @@ def canonical(value: Any, kind: str) -> bytes:
     if value is None:
         return b"\x00"
     exact = type(value)
-    if exact is str and kind != "json" and kind not in NUMERIC_KINDS:
-        return b"s" + value.encode()
+    if isinstance(value, str) and exact is str and kind != "json" and kind not in NUMERIC_KINDS:
+        return b"s" + value.encode()  # the common cases first: this runs for every value of every row
     if exact is int:
         return b"n" + str(value).encode()
     if kind == "json":

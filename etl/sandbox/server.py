@@ -6,6 +6,7 @@ dropped connections), exactly as they will meet a production Sonar or Splynx.
 
 from __future__ import annotations
 
+import logging
 import random
 import threading
 import time
@@ -15,6 +16,9 @@ from types import TracebackType
 from typing import Any
 
 from werkzeug.serving import BaseWSGIServer, make_server
+
+# One log line per request would drown the tool's own output; errors still show.
+logging.getLogger("werkzeug").setLevel(logging.ERROR)
 
 WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 
