@@ -7,12 +7,13 @@ needs the settings too, and should not have to receive a Typer context to get th
 from __future__ import annotations
 
 from pathlib import Path
-
-from sqlalchemy.engine import make_url
+from typing import TYPE_CHECKING
 
 from etl.config import Settings, load_settings
 from etl.errors import ConfigError, LedgerError
-from state.ledger import Ledger
+
+if TYPE_CHECKING:  # the ledger pulls in SQLAlchemy and Alembic: only commands that need it pay
+    from state.ledger import Ledger
 
 _settings: Settings | None = None
 
@@ -49,6 +50,10 @@ def ensure_home(home: Path) -> Path:
 
 def open_ledger(*, upgrade: bool = True) -> Ledger:
     """Open the configured ledger; on SQLite the workspace is created first."""
+    from sqlalchemy.engine import make_url
+
+    from state.ledger import Ledger
+
     settings = get_settings()
     if settings.ledger_url.startswith("sqlite"):
         path = make_url(settings.ledger_url).database

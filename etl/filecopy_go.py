@@ -6,6 +6,7 @@ puts one in the venv) compiles it once into `<home>/bin/`, and rebuilds when the
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import json
 import os
@@ -65,10 +66,8 @@ def find_binary(cache_dir: Path) -> Path | None:
 
 def _die_with_parent() -> None:
     """A SIGKILLed `etl copy` must not leave its copier running: Linux kills the child too."""
-    try:
+    with contextlib.suppress(OSError):
         ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
-    except OSError:
-        pass
 
 
 def run_go(

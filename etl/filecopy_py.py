@@ -16,6 +16,7 @@ import time
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from etl.errors import EtlError
@@ -52,7 +53,7 @@ class _FileProgress:
 
 
 class PythonEngine:
-    """Copies FileJobs with a thread pool; bounded memory: at most 2×streams chunks held."""
+    """Copies FileJobs with a thread pool; bounded memory: at most 2 x streams chunks held."""
 
     def __init__(self, streams: int, chunk_size: int, emit: Emit) -> None:
         self.streams, self.chunk_size = max(1, streams), chunk_size
@@ -98,7 +99,7 @@ class PythonEngine:
             return []
         if not job.writer.parallel:  # e.g. a GCS resumable session: bytes strictly in order
             return [pool.submit(self._guard, self._sequential, progress)]
-        futures = []
+        futures: list[Future[None]] = []
         for seq in range(progress.chunks):
             while not self._permits.acquire(timeout=0.1):
                 if self._error is not None:
@@ -190,7 +191,7 @@ def read_resume(path: str | None) -> dict[str, dict[int, str]]:
     """The Go binary's resume list format: JSON array or JSON lines of chunk entries."""
     if not path:
         return {}
-    text = sys.stdin.read() if path == "-" else open(path, encoding="utf-8").read()
+    text = sys.stdin.read() if path == "-" else Path(path).read_text(encoding="utf-8")
     text = text.strip()
     rows = json.loads(text) if text.startswith("[") else [json.loads(x) for x in text.splitlines() if x.strip()]
     resume: dict[str, dict[int, str]] = {}

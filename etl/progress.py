@@ -13,23 +13,22 @@ from rich.progress import (
     BarColumn,
     MofNCompleteColumn,
     Progress,
+    ProgressColumn,
+    Task,
     TaskID,
     TextColumn,
     TimeElapsedColumn,
     TimeRemainingColumn,
 )
+from rich.text import Text
 
 
-class RateColumn(TextColumn):
-    """Items per second of a task."""
+class RateColumn(ProgressColumn):
+    """Items per second of a task (Rich's smoothed speed)."""
 
-    def __init__(self) -> None:
-        super().__init__("")
-
-    def render(self, task: object) -> object:  # type: ignore[override]
-        """Show the task's speed."""
-        speed = getattr(task, "speed", None)
-        return self.text_format if speed is None else f"{speed:,.1f}/s"
+    def render(self, task: Task) -> Text:
+        """Show the rate, or nothing before the first item."""
+        return Text(f"{task.speed:,.1f}/s" if task.speed else "", style="progress.data.speed")
 
 
 class ProgressReporter:

@@ -23,7 +23,7 @@ from gql.transport.exceptions import TransportConnectionFailed, TransportProtoco
 from gql.transport.requests import RequestsHTTPTransport
 from graphql import DocumentNode
 from loguru import logger
-from tenacity import RetryCallState, Retrying, retry_if_exception_type, stop_after_attempt, wait_exponential_jitter
+from tenacity import RetryCallState, Retrying, retry_if_exception_type, wait_exponential_jitter
 
 from etl.errors import ConfigError, ConnectionFailure, EtlError, RetryableError
 from etl.selection import Selection
@@ -59,6 +59,10 @@ class _Unreachable(RetryableError):
     """The connection failed or dropped: retried, then reported as ConnectionFailure."""
 
 
+class _RateLimited(RetryableError):
+    """Sonar said 429: waiting is the whole cure, so it gets more attempts than a failure does."""
+
+
 def _retry_after(value: str | None) -> float | None:
     try:
         return max(0.0, float(value)) if value else None
@@ -81,7 +85,7 @@ class _SonarTransport(RequestsHTTPTransport):
                 fix="set ETL_SONAR_TOKEN to a valid Sonar personal access token",
             )
         if status == 429:
-            raise RetryableError(
+            raise _RateLimited(
                 f"Sonar rate limit reached (429) at {self.url}",
                 fix="lower the request rate or wait",
                 retry_after=_retry_after(response.headers.get("Retry-After")),
@@ -107,6 +111,17 @@ def _wait(max_wait: float) -> Callable[[RetryCallState], float]:
     return wait
 
 
+def _stop(attempts: int, rate_limited_attempts: int) -> Callable[[RetryCallState], bool]:
+    """Give up after `attempts` failures, or `rate_limited_attempts` when Sonar only asked us to wait."""
+
+    def stop(state: RetryCallState) -> bool:
+        exc = state.outcome.exception() if state.outcome else None
+        limit = rate_limited_attempts if isinstance(exc, _RateLimited) else attempts
+        return state.attempt_number >= limit
+
+    return stop
+
+
 def _log_retry(state: RetryCallState) -> None:
     exc = state.outcome.exception() if state.outcome else None
     logger.info("Sonar request failed, retrying (attempt {}): {}", state.attempt_number, exc)
@@ -116,7 +131,14 @@ class SonarClient:
     """One authenticated GraphQL session with Sonar; retries transient failures, never user errors."""
 
     def __init__(
-        self, url: str, token: str, *, timeout: float = 60.0, attempts: int = 6, max_wait: float = 30.0
+        self,
+        url: str,
+        token: str,
+        *,
+        timeout: float = 60.0,
+        attempts: int = 6,
+        rate_limited_attempts: int = 30,
+        max_wait: float = 30.0,
     ) -> None:
         self.url = url
         transport = _SonarTransport(
@@ -129,7 +151,7 @@ class SonarClient:
         self._session = self._client.connect_sync()  # type: ignore[no-untyped-call]
         self._retrying = Retrying(
             retry=retry_if_exception_type(RetryableError),
-            stop=stop_after_attempt(attempts),
+            stop=_stop(attempts, rate_limited_attempts),
             wait=_wait(max_wait),
             before_sleep=_log_retry,
             reraise=True,

@@ -12,6 +12,7 @@ import hashlib
 import json
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any, Literal
 
@@ -196,7 +197,7 @@ class FileCopy:
         size, chunk = p.entry.size, self.options.chunk_size
         for seq, sha in list(p.resume.items()):
             off, length = seq * chunk, min(chunk, size - seq * chunk)
-            if not writer.present(seq, off, length, sha, lambda o=off, n=length: reader.read(o, n)):
+            if not writer.present(seq, off, length, sha, partial(reader.read, off, length)):
                 del p.resume[seq]
         return [{"file": p.entry.rel, "chunk": seq, "url": writer.part_url(seq)}
                 for seq in range(chunk_count(size, chunk)) if seq not in p.resume]

@@ -241,27 +241,21 @@ class Ledger:
             new = [(sid, h) for sid, h in wanted.items() if sid not in existing]
             if not new:
                 return 0
-            conn.execute(
-                insert(ITEM),
-                [
-                    dict(
-                        run_id=run_id,
-                        entity=entity,
-                        source_id=sid,
-                        phase=phase,
-                        state=state,
-                        attempts=0,
-                        source_hash=h,
-                        created_at=now,
-                        updated_at=now,
-                    )
-                    for sid, h in new
-                ],
-            )
-            conn.execute(
-                insert(EVENT),
-                [dict(at=now, run_id=run_id, entity=entity, source_id=sid, to_state=state) for sid, _ in new],
-            )
+            rows = [
+                dict(run_id=run_id, entity=entity, source_id=sid, phase=phase, state=state, attempts=0,
+                     source_hash=h, created_at=now, updated_at=now)
+                for sid, h in new
+            ]  # fmt: skip
+            # Another process may add the same ids between the SELECT and here (PostgreSQL, several
+            # workers): such rows are theirs, so they are ignored rather than failing the batch.
+            stmt = self._insert(ITEM).on_conflict_do_nothing(index_elements=["run_id", "entity", "source_id"])
+            inserted = {r[0] for r in conn.execute(stmt.returning(ITEM.c.source_id), rows)}
+            new = [(sid, h) for sid, h in new if sid in inserted]
+            if new:
+                conn.execute(
+                    insert(EVENT),
+                    [dict(at=now, run_id=run_id, entity=entity, source_id=sid, to_state=state) for sid, _ in new],
+                )
         return len(new)
 
     def move(

@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
 
 from etl.cli import app
+from etl.options import build_selection
 from etl.sandbox.sonar import SonarSimulator
+from etl.selection import Selection
 from etl.staging import part_files, read_records
 from state.ledger import Ledger
 from state.states import ItemState, RunStatus
@@ -35,6 +39,16 @@ def invoke(*args: str) -> tuple[int, str]:
 
 def ledger_of(env: dict[str, str]) -> Ledger:
     return Ledger.open(f"sqlite:///{(Path(env['ETL_HOME']) / 'ledger.db').resolve()}")
+
+
+def test_selection_round_trips_through_the_ledgers_json() -> None:
+    selection = build_selection(customer=["3,1"], status=["Active"], since="2024-01-01", until="2024-06-30",
+                                active_first=False, include_archived=True)
+    assert selection.customer_ids == ("3", "1")
+    assert selection.until == datetime(2024, 6, 30, 23, 59, 59, 999999, tzinfo=UTC)  # a bare date is the whole day
+    assert Selection.from_json(json.dumps(selection.to_json())) == selection
+    assert Selection.from_json(None) == Selection() and Selection().is_everything
+    assert not build_selection(limit=5).is_everything
 
 
 def test_extract_customers_stages_them_and_records_an_extract_run(env: dict[str, str]) -> None:

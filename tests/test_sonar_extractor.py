@@ -217,6 +217,18 @@ def test_429_is_retried_honouring_retry_after(sonar_sim: SonarSimulator) -> None
     assert ex.client.requests == 3
 
 
+def test_a_long_429_burst_outlasts_the_failure_budget_but_not_the_rate_limit_budget(
+    sonar_sim: SonarSimulator,
+) -> None:
+    sonar_sim.faults.retry_after_s = 0.01
+    sonar_sim.faults.burst_429 = 8
+    ex = extractor(sonar_sim, attempts=3, rate_limited_attempts=20)
+    assert ex.count("account") == len(store_accounts(sonar_sim))
+    sonar_sim.faults.burst_429 = 50
+    with pytest.raises(RetryableError, match="rate limit"):
+        extractor(sonar_sim, attempts=3, rate_limited_attempts=5).count("account")
+
+
 def test_5xx_is_retried_until_every_page_arrives(sonar_sim: SonarSimulator) -> None:
     sonar_sim.faults.error_rate = 0.3
     ex = extractor(sonar_sim, page_size=5, attempts=10, max_wait=0.02)

@@ -8,7 +8,6 @@ import typer
 from rich.console import Console
 
 from etl.context import get_settings
-from etl.demo import run_demo
 from etl.errors import ConfigError, RunFailed
 from state.states import RunStatus
 
@@ -25,6 +24,8 @@ def demo(
     """
     if not 1 <= customers <= 100_000:
         raise ConfigError(f"--customers {customers} is out of range", fix="use 1 to 100000")
+    from etl.demo import run_demo
+
     settings = get_settings()
     result = run_demo(settings, customers, console, quiet=settings.quiet)
     if result.status != RunStatus.SUCCEEDED:

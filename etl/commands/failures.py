@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
@@ -10,9 +10,10 @@ from rich.table import Table
 
 from etl.context import open_ledger
 from etl.errors import ConfigError
-from etl.report import failures as failed_items
-from state.ledger import Ledger
 from state.states import RunStatus
+
+if TYPE_CHECKING:
+    from state.ledger import Ledger
 
 console = Console()
 
@@ -45,6 +46,8 @@ def failures(
 
     Example: `etl failures 3`.
     """
+    from etl.report import failures as failed_items
+
     ledger = open_ledger(upgrade=False)
     try:
         run_id = resolve_run(ledger, run)

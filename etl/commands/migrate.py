@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
@@ -23,10 +23,11 @@ from etl.options import (
     build_selection,
 )
 from etl.phases import parse_phases
-from etl.pipeline import RunOptions, RunOutcome, open_migration
-from etl.plan import plan as build_plan
-from state.ledger import Ledger
 from state.states import RunStatus
+
+if TYPE_CHECKING:  # the pipeline imports every stage: loaded when a command runs, not for --help
+    from etl.pipeline import RunOutcome
+    from state.ledger import Ledger
 
 console = Console()
 
@@ -89,6 +90,8 @@ def run(
 
     Examples: `etl run --customer 1042`, `etl run --limit 100`, `etl run --all --workers 8`.
     """
+    from etl.pipeline import RunOptions, open_migration
+
     selection = build_selection(
         customer=customer, limit=limit, all_=all_, status=status, since=since, until=until,
         active_first=active_first, include_archived=include_archived,
@@ -121,6 +124,8 @@ def resume(
 
     Example: `etl fix account 1042 --set email=jane@example.com` then `etl resume`.
     """
+    from etl.pipeline import open_migration
+
     settings = get_settings()
     ledger = open_ledger(upgrade=False)
     try:
@@ -153,6 +158,8 @@ def plan(
         customer=customer, limit=limit, all_=all_, status=status, since=since, until=until,
         active_first=active_first, include_archived=include_archived,
     )  # fmt: skip
+    from etl.plan import plan as build_plan
+
     settings = get_settings()
     ledger = open_ledger(upgrade=False)
     try:

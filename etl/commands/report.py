@@ -11,7 +11,6 @@ import typer
 from etl.commands.failures import resolve_run
 from etl.context import open_ledger
 from etl.errors import ConfigError
-from etl.report import render
 
 
 class ReportFormat(StrEnum):
@@ -31,6 +30,8 @@ def report(
 
     Example: `etl report 3 --format html -o run3.html`.
     """
+    from etl.report import render
+
     ledger = open_ledger(upgrade=False)
     try:
         text = render(ledger, resolve_run(ledger, run), fmt.value)

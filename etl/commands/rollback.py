@@ -10,9 +10,6 @@ from rich.console import Console
 from etl.context import get_settings, open_ledger
 from etl.errors import ConfigError
 from etl.phases import rollback_order
-from etl.pipeline import open_migration
-from etl.rollback import created_items
-from etl.rollback import rollback as rollback_run
 from etl.runlock import migration_lock
 
 console = Console()
@@ -26,6 +23,10 @@ def rollback(
 
     Example: `etl rollback 3 --yes`. Interrupted? Run the same command again.
     """
+    from etl.pipeline import open_migration
+    from etl.rollback import created_items
+    from etl.rollback import rollback as rollback_run
+
     settings = get_settings()
     ledger = open_ledger(upgrade=False)
     try:

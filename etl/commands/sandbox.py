@@ -10,7 +10,6 @@ import typer
 from rich.console import Console
 
 from etl.errors import ConfigError
-from etl.sandbox.pair import SandboxPair, export_lines
 
 console = Console(stderr=True)
 sandbox_app = typer.Typer(help="Local Sonar and Splynx simulators.", no_args_is_help=True)
@@ -31,6 +30,8 @@ def up(
     Example: `etl sandbox up --customers 1000 --env-file sandbox.env` then, in another shell,
     `source sandbox.env && etl run --all`.
     """
+    from etl.sandbox.pair import SandboxPair, export_lines
+
     if not 1 <= customers <= 100_000:
         raise ConfigError(f"--customers {customers} is out of range", fix="use 1 to 100000")
     pair = SandboxPair(

@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 import json
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
 from rich.table import Table
 
 from etl.context import open_ledger
-from state.ledger import Ledger
-from state.models import Run
 from state.states import ItemState
+
+if TYPE_CHECKING:
+    from state.ledger import Ledger
+    from state.models import Run
 
 console = Console()
 STATE_ORDER = [s.value for s in ItemState]

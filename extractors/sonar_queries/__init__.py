@@ -8,7 +8,6 @@ must be the same for a full fetch, an id scan and a count, or the three would di
 
 from __future__ import annotations
 
-import copy
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 from functools import cache
@@ -93,7 +92,7 @@ def id_document(entity: str) -> DocumentNode:
 
     Derived from the entity's file so its fixed arguments (filters like `type: DATA`) are identical.
     """
-    doc = copy.deepcopy(document(entity))
+    doc = parse(query_text(entity))  # a fresh tree to edit; the cached one stays intact
     operation = doc.definitions[0]
     assert isinstance(operation, OperationDefinitionNode)
     operation.name = NameNode(value=f"{entity}_ids")

@@ -31,7 +31,7 @@ def azure_errors(what: str) -> Iterator[None]:
             f"{what}: authentication refused", fix="check AZURE_STORAGE_CONNECTION_STRING"
         ) from exc
     except HttpResponseError as exc:
-        code = exc.error_code or exc.status_code
+        code = getattr(exc, "error_code", None) or exc.status_code
         if exc.status_code == 403:
             raise ConnectionFailure(f"{what}: authentication refused ({code})",
                                     fix="check AZURE_STORAGE_CONNECTION_STRING") from exc
@@ -49,7 +49,9 @@ def service_client() -> BlobServiceClient:
     """From AZURE_STORAGE_CONNECTION_STRING, the only place the account key may come from."""
     conn = os.environ.get("AZURE_STORAGE_CONNECTION_STRING")
     if not conn:
-        raise ConfigError("AZURE_STORAGE_CONNECTION_STRING is not set", fix="export the storage account's connection string")
+        raise ConfigError(
+            "AZURE_STORAGE_CONNECTION_STRING is not set", fix="export the storage account's connection string"
+        )
     try:
         return BlobServiceClient.from_connection_string(conn, connection_timeout=10, read_timeout=60)
     except ValueError as exc:

@@ -1,5 +1,6 @@
-"""Google Cloud Storage (google-cloud-storage): range downloads, and resumable uploads whose chunks
-are our chunks. STORAGE_EMULATOR_HOST points it at an emulator.
+"""Google Cloud Storage: range downloads, and resumable uploads whose chunks are our chunks.
+
+google-cloud-storage does the talking; STORAGE_EMULATOR_HOST points it at an emulator.
 
 A resumable session accepts bytes in order only, so this writer is sequential; its session URI is
 kept in the upload state, and on resume GCS itself says how many bytes it already holds.
@@ -32,13 +33,15 @@ def gcs_errors(what: str) -> Iterator[None]:
     except gexc.NotFound as exc:
         raise ConfigError(f"{what}: not found", fix="check the bucket and object name") from exc
     except (gexc.GoogleAPIError, GoogleAuthError, requests.RequestException) as exc:
-        raise ConnectionFailure(f"{what}: {type(exc).__name__}", fix="check credentials / STORAGE_EMULATOR_HOST") from exc
+        raise ConnectionFailure(
+            f"{what}: {type(exc).__name__}", fix="check credentials / STORAGE_EMULATOR_HOST"
+        ) from exc
 
 
 def gcs_client() -> storage.Client:
     """Anonymous against an emulator, application default credentials otherwise."""
     if os.environ.get("STORAGE_EMULATOR_HOST"):
-        return storage.Client(project=os.environ.get("GCLOUD_PROJECT", "etl"), credentials=AnonymousCredentials())
+        return storage.Client(project=os.environ.get("GCLOUD_PROJECT", "etl"), credentials=AnonymousCredentials())  # type: ignore[no-untyped-call]
     return storage.Client()
 
 

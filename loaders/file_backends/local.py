@@ -5,6 +5,7 @@ The partial-file name is the Go engine's too, so a copy started by one engine re
 
 from __future__ import annotations
 
+import contextlib
 import os
 from collections.abc import Callable
 from pathlib import Path
@@ -54,10 +55,8 @@ class LocalWriter:
                 f"cannot write destination {path}: {exc.strerror}", fix="choose a writable destination"
             ) from exc
         if size and hasattr(os, "posix_fallocate"):
-            try:
+            with contextlib.suppress(OSError):  # no fallocate on this filesystem: a sparse file is fine
                 os.posix_fallocate(self._fd, 0, size)
-            except OSError:
-                pass  # no fallocate on this filesystem: a sparse file is fine
         os.ftruncate(self._fd, size)
 
     def present(self, seq: int, offset: int, length: int, sha256: str, source: Callable[[], bytes]) -> bool:
@@ -65,7 +64,7 @@ class LocalWriter:
         return sha256_hex(os.pread(self._fd, length, offset)) == sha256
 
     def write(self, seq: int, offset: int, data: bytes) -> str | None:
-        """pwrite the chunk in place."""
+        """Pwrite the chunk in place."""
         os.pwrite(self._fd, data, offset)
         return None
 
@@ -76,10 +75,8 @@ class LocalWriter:
 
     def close(self) -> None:
         """Keep the partial file for the next run."""
-        try:
+        with contextlib.suppress(OSError):
             os.close(self._fd)
-        except OSError:
-            pass
 
 
 class LocalBackend:

@@ -1,10 +1,12 @@
-"""SFTP (paramiko): one SSH connection, one SFTP channel per thread, writes into a remote
-`<dst>.etl-partial` renamed when complete. Password from ETL_SFTP_PASSWORD or a key file from
+"""SFTP (paramiko): one SSH connection, one SFTP channel per thread, a remote partial file.
+
+Writes go into `<dst>.etl-partial`, renamed when complete. Password from ETL_SFTP_PASSWORD or a key file from
 ETL_SFTP_KEY_FILE; never from the URL, so it cannot reach the ledger or a log.
 """
 
 from __future__ import annotations
 
+import builtins
 import os
 import posixpath
 import stat as statmod
@@ -60,7 +62,7 @@ class SFTPSession:
 
     @property
     def sftp(self) -> paramiko.SFTPClient:
-        """This thread's SFTP channel."""
+        """The SFTP channel of the calling thread."""
         client = getattr(self._local, "sftp", None)
         if client is None:
             client = paramiko.SFTPClient.from_transport(self._transport)
@@ -76,7 +78,7 @@ class SFTPReader:
         self._session, self._path = session, path
 
     def read(self, offset: int, length: int) -> bytes:
-        """seek + read of exactly `length` bytes."""
+        """Seek + read of exactly `length` bytes."""
         with sftp_errors(f"read {self._path}"), self._session.sftp.open(self._path, "rb") as handle:
             handle.seek(offset)
             data = handle.read(length)
@@ -153,11 +155,12 @@ class SFTPBackend:
         with sftp_errors(f"list {path}"):
             attrs = sftp.stat(path)
             if not statmod.S_ISDIR(attrs.st_mode or 0):
-                return [FileEntry(posixpath.basename(path), path, attrs.st_size or 0, f"{attrs.st_size}:{attrs.st_mtime}")]
+                stamp = f"{attrs.st_size}:{attrs.st_mtime}"
+                return [FileEntry(posixpath.basename(path), path, attrs.st_size or 0, stamp)]
             return sorted(self._walk(path, ""), key=lambda e: e.rel)
 
-    def _walk(self, root: str, rel: str) -> list[FileEntry]:
-        entries: list[FileEntry] = []
+    def _walk(self, root: str, rel: str) -> builtins.list[FileEntry]:
+        entries: builtins.list[FileEntry] = []
         for attr in self._session.sftp.listdir_attr(posixpath.join(root, rel)):
             child = posixpath.join(rel, attr.filename) if rel else attr.filename
             if statmod.S_ISDIR(attr.st_mode or 0):

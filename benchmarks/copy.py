@@ -1,0 +1,114 @@
+"""Local copy throughput: Go `etl-copy` vs the Python engine vs `cp` vs `rclone`, as ratios to cp.
+
+    .venv/bin/python benchmarks/copy.py            # one 2 GiB file + 10 000 small files
+    .venv/bin/python benchmarks/copy.py --small    # 64 MiB + 500 small files (CI)
+
+Every tool copies the same warm (page-cached) source into a fresh directory on the same filesystem;
+each figure is the best of --repeat runs. "speed vs cp" = cp's time / the tool's time (1.0 = as fast as cp).
+"""
+
+# ruff: noqa: E402
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+# This file is named like the stdlib's `copy`: drop its folder from the path before anything imports it.
+ROOT = Path(__file__).resolve().parent.parent
+sys.path[0] = str(ROOT)
+
+import argparse
+import os
+import random
+import shutil
+import subprocess
+import tempfile
+import time
+from collections.abc import Callable
+
+from etl.filecopy_go import find_binary
+
+BIN = Path(sys.executable).parent
+
+
+def make_big(path: Path, size: int) -> None:
+    block = random.Random(7).randbytes(8 << 20)
+    with path.open("wb") as out:
+        written = 0
+        while written < size:
+            n = min(len(block), size - written)
+            out.write(block[:n])
+            written += n
+
+
+def make_small(root: Path, count: int) -> None:
+    rnd = random.Random(8)
+    for i in range(count):
+        sub = root / f"d{i % 100:02d}"
+        sub.mkdir(parents=True, exist_ok=True)
+        (sub / f"f{i:05d}.bin").write_bytes(rnd.randbytes(rnd.randint(100, 32_000)))
+
+
+def warm(path: Path) -> None:
+    for p in [path] if path.is_file() else path.rglob("*"):
+        if p.is_file():
+            p.read_bytes()
+
+
+def tools(go: Path | None, streams: int, chunk: str) -> dict[str, Callable[[Path, Path], list[str]]]:
+    table: dict[str, Callable[[Path, Path], list[str]]] = {
+        "cp": lambda s, d: ["cp", "-r", str(s), str(d)],
+        "rclone": lambda s, d: [str(BIN / "rclone"), "copy", str(s), str(d), "--transfers", str(streams),
+                                "--multi-thread-streams", str(streams), "--config", "/dev/null"],
+        "python engine": lambda s, d: [sys.executable, "-m", "etl.filecopy_py", "-streams", str(streams),
+                                       "-chunk-size", chunk, str(s), str(d)],
+    }
+    if go is not None:
+        table["go etl-copy"] = lambda s, d: [str(go), "-streams", str(streams), "-chunk-size", chunk, str(s), str(d)]
+    return table
+
+
+def best_time(cmd: Callable[[Path, Path], list[str]], src: Path, work: Path, repeat: int) -> float:
+    best = float("inf")
+    for i in range(repeat):
+        dst = work / f"dst-{i}"
+        start = time.perf_counter()
+        subprocess.run(cmd(src, dst), check=True, stdout=subprocess.DEVNULL, cwd=ROOT)
+        best = min(best, time.perf_counter() - start)
+        shutil.rmtree(dst, ignore_errors=True)
+    return best
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--small", action="store_true", help="64 MiB + 500 files (CI)")
+    parser.add_argument("--big-size", default=None, help="big file size in MiB (default 2048, --small 64)")
+    parser.add_argument("--files", type=int, default=None, help="number of small files (default 10000)")
+    parser.add_argument("--streams", type=int, default=4)
+    parser.add_argument("--chunk-size", default="8MiB")
+    parser.add_argument("--repeat", type=int, default=3)
+    args = parser.parse_args()
+    big_mib = int(args.big_size or (64 if args.small else 2048))
+    count = args.files or (500 if args.small else 10_000)
+    go = find_binary(ROOT / ".etl" / "bin")
+    with tempfile.TemporaryDirectory(prefix="etl-bench-copy-", dir=os.environ.get("ETL_BENCH_DIR")) as tmp:
+        work = Path(tmp)
+        big = work / "big"
+        big.mkdir()
+        make_big(big / "big.bin", big_mib << 20)
+        small = work / "small"
+        make_small(small, count)
+        print(f"big: 1 file of {big_mib} MiB; small: {count} files; streams {args.streams}, chunk {args.chunk_size}")
+        print(f"{'tool':<15} {'big s':>8} {'speed vs cp':>12} {'small s':>9} {'speed vs cp':>12}")
+        results = {}
+        for name, cmd in tools(go, args.streams, args.chunk_size).items():
+            warm(big)
+            warm(small)
+            results[name] = (best_time(cmd, big, work, args.repeat), best_time(cmd, small, work, args.repeat))
+        cp_big, cp_small = results["cp"]
+        for name, (t_big, t_small) in results.items():
+            print(f"{name:<15} {t_big:8.3f} {cp_big / t_big:11.2f}x {t_small:9.3f} {cp_small / t_small:11.2f}x")
+
+
+if __name__ == "__main__":
+    main()
