@@ -12,20 +12,24 @@ Needs MariaDB on 127.0.0.1:3306 (root) and PostgreSQL on 127.0.0.1:5432 (postgre
 
 from __future__ import annotations
 
-import argparse
-import subprocess
 import sys
-import tempfile
-import time
-import uuid
 from pathlib import Path
 
-import sqlalchemy as sa
+# Run as a script, this folder comes first on sys.path, where benchmarks/copy.py would shadow the
+# standard library's `copy`: put the project root there instead, before anything imports `copy`.
+_HERE = Path(__file__).resolve().parent
+sys.path[:] = [str(_HERE.parent)] + [p for p in sys.path if Path(p or ".").resolve() != _HERE]
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+import argparse  # noqa: E402
+import subprocess  # noqa: E402
+import tempfile  # noqa: E402
+import time  # noqa: E402
+import uuid  # noqa: E402
 
-from etl.dbcopy.copier import CopyOptions, copy_database
-from state.ledger import Ledger
+import sqlalchemy as sa  # noqa: E402
+
+from etl.dbcopy.copier import CopyOptions, copy_database  # noqa: E402
+from state.ledger import Ledger  # noqa: E402
 
 MYSQL = "mysql://root@127.0.0.1:3306"
 POSTGRES = "postgresql://postgres@127.0.0.1:5432"

@@ -36,6 +36,21 @@ def _newest_source() -> float:
     return max((f.stat().st_mtime for f in files if f.exists()), default=0.0)
 
 
+def binary_available(cache_dir: Path) -> Path | None:
+    """The binary `find_binary` would use, or the toolchain that would build it; builds nothing.
+
+    A dry run only needs to know that the Go engine can run, and must not write into the workspace.
+    """
+    on_path = shutil.which("etl-copy")
+    if on_path:
+        return Path(on_path)
+    cached = cache_dir.resolve() / "etl-copy"
+    if cached.exists() and (not GO_SOURCES.exists() or cached.stat().st_mtime >= _newest_source()):
+        return cached
+    tool = go_toolchain() if GO_SOURCES.exists() else None
+    return Path(tool) if tool else None
+
+
 def find_binary(cache_dir: Path) -> Path | None:
     """`etl-copy` on PATH, else a cached build that is newer than the sources, else a fresh build."""
     on_path = shutil.which("etl-copy")

@@ -8,7 +8,6 @@ go through here chunk by chunk with range reads.
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
 import sys
 import threading
@@ -20,7 +19,14 @@ from pathlib import Path
 from typing import Any
 
 from etl.errors import EtlError
-from loaders.file_backends.base import ChunkWriter, RangeReader, UploadState, chunk_count, sha256_hex
+from loaders.file_backends.base import (
+    ChunkWriter,
+    RangeReader,
+    UploadState,
+    chunk_count,
+    file_digest,
+    sha256_hex,
+)
 
 Event = dict[str, Any]
 Emit = Callable[[Event], None]
@@ -39,21 +45,19 @@ class FileJob:
 
 @dataclass
 class _FileProgress:
-    """Feeds finished chunks into the whole-file digest in order, like the Go engine."""
+    """Collects a file's chunk digests; the last chunk to finish closes the file."""
 
     job: FileJob
     chunks: int
     lock: threading.Lock = field(default_factory=threading.Lock)
-    pending: dict[int, bytes] = field(default_factory=dict)
-    next: int = 0
-    whole: Any = field(default_factory=hashlib.sha256)
+    digests: dict[int, str] = field(default_factory=dict)
     copied: int = 0
     resumed: int = 0
     redone: int = 0
 
 
 class PythonEngine:
-    """Copies FileJobs with a thread pool; bounded memory: at most 2 x streams chunks held."""
+    """Copies FileJobs with a thread pool; bounded memory: at most 2 x streams chunks queued or held."""
 
     def __init__(self, streams: int, chunk_size: int, emit: Emit) -> None:
         self.streams, self.chunk_size = max(1, streams), chunk_size
@@ -128,23 +132,23 @@ class PythonEngine:
         job = progress.job
         offset = seq * self.chunk_size
         length = min(self.chunk_size, job.size - offset)
-        if self._error is not None:  # another chunk failed: stop here, leave a clean resume point
-            if permit:
-                self._permits.release()
-            return
         try:
-            data, resumed = self._resume_or_copy(progress, seq, offset, length)
-            self.emit({"event": "chunk", "file": job.rel, "chunk": seq, "offset": offset, "len": length,
-                       "sha256": data[1], "resumed": resumed})
-        except BaseException:
+            if self._error is not None:  # another chunk failed: stop here, leave a clean resume point
+                return
+            digest, resumed = self._resume_or_copy(progress, seq, offset, length)
+        finally:
             if permit:
                 self._permits.release()
-            raise
-        self._feed(progress, seq, data[0], permit)
+        self.emit({"event": "chunk", "file": job.rel, "chunk": seq, "offset": offset, "len": length,
+                   "sha256": digest, "resumed": resumed})
+        with progress.lock:
+            progress.digests[seq] = digest
+            done = len(progress.digests) == progress.chunks
+        if done:
+            self._finish(progress)
 
-    def _resume_or_copy(
-        self, progress: _FileProgress, seq: int, offset: int, length: int
-    ) -> tuple[tuple[bytes, str], bool]:
+    def _resume_or_copy(self, progress: _FileProgress, seq: int, offset: int, length: int) -> tuple[str, bool]:
+        """Read the range once, hash it, write it (or find it intact at the destination)."""
         job = progress.job
         want = job.resume.get(seq)
         if want is not None:
@@ -153,7 +157,7 @@ class PythonEngine:
                 with progress.lock:
                     progress.resumed += 1
                 self.count(resumed=1)
-                return (source, want), True
+                return want, True
             with progress.lock:
                 progress.redone += 1
             self.count(redone=1)
@@ -163,26 +167,15 @@ class PythonEngine:
         with progress.lock:
             progress.copied += 1
         self.count(copied=1, bytes=length)
-        return (data, digest), False
-
-    def _feed(self, progress: _FileProgress, seq: int, data: bytes, permit: bool) -> None:
-        with progress.lock:
-            progress.pending[seq] = data
-            while progress.next in progress.pending:
-                progress.whole.update(progress.pending.pop(progress.next))
-                progress.next += 1
-                if permit:
-                    self._permits.release()
-            done = progress.next == progress.chunks
-        if done:
-            self._finish(progress)
+        return digest, False
 
     def _finish(self, progress: _FileProgress) -> None:
         job = progress.job
         job.writer.commit()
         job.reader.close()
         self.count(files=1)
-        self.emit({"event": "file", "file": job.rel, "size": job.size, "sha256": progress.whole.hexdigest(),
+        digest = file_digest([progress.digests[n] for n in range(progress.chunks)])
+        self.emit({"event": "file", "file": job.rel, "size": job.size, "sha256": digest,
                    "chunks": progress.chunks, "copied": progress.copied, "redone": progress.redone,
                    "resumed_chunks": progress.resumed})
 

@@ -77,6 +77,10 @@ class EntityLoader:
             return outcome
         self.progress.start(entity, f"load {entity}", len(todo))
         mapped = self.ledger.mapped(entity)
+        # An item already sent in this run (then failed, e.g. on verification) is never "unchanged":
+        # its id map hash describes what we sent, not what Splynx holds.
+        for source_id in self.ledger.attempted(self.run_id, entity):
+            mapped.pop(source_id, None)
         overrides = self.ledger.all_overrides(entity)
         records = read_records(self.staging_dir, self.run_id, entity, ids=todo)
         for batch in _batches(records, BATCH):

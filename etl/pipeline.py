@@ -124,9 +124,15 @@ class Migration:
         check_splynx(self.loader.client, self.entities(options))
 
     def watermark(self) -> Any:
-        """Start of the last successful full run, less a safety overlap: the incremental `since`."""
+        """Start of the last successful full run of the customers, less a safety overlap: the incremental `since`.
+
+        A full run of other phases only (`--all --phases foundation`) brought no customers over, so it
+        must not hide every unchanged customer from the next run.
+        """
         for run in self.ledger.runs(kind="migrate", limit=200):
             selection = stored_selection(run)
+            if Phase.CUSTOMERS not in RunOptions.from_json(stored_options(run)).phases:
+                continue
             if run.status == RunStatus.SUCCEEDED and Selection.from_json(selection).is_everything:
                 return run.started_at - WATERMARK_OVERLAP
         return None
@@ -155,10 +161,9 @@ class Migration:
 
     def _execute(self, run_id: int, selection: Selection, options: RunOptions, *, resuming: bool) -> RunOutcome:
         entities = self.entities(options)
-        if Phase.FOUNDATION in options.phases or resuming:
-            created = ensure_additional_fields(self.loader.client, additional_field_definitions())
-            if created:
-                self.ledger.event(run_id, f"created {created} additional-field definitions in Splynx")
+        created = ensure_additional_fields(self.loader.client, additional_field_definitions())
+        if created:
+            self.ledger.event(run_id, f"created {created} additional-field definitions in Splynx")
         self._extract(run_id, selection, options, entities, resuming=resuming)
         outcomes = self._load(run_id, options, entities)
         deleted = self._deletes(run_id, selection, options) if not any(o.failed for o in outcomes) else []

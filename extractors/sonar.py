@@ -465,7 +465,10 @@ class SonarExtractor:
         """Every record of an entity; accounts follow the selection (active first, archived or not)."""
         if entity == "account":
             return self.account_pages(selection or Selection())
-        return self._pages(entity, self._walk(entity))
+        pages = self._pages(entity, self._walk(entity))
+        if entity == "account_service" and not (selection or Selection()).include_archived:
+            return (kept for page in pages if (kept := _without_archived_accounts(page)).records)
+        return pages
 
     def fetch_by_ids(self, entity: str, ids: Iterable[str]) -> Iterator[Page]:
         """Re-extract specific records (resume, referenced parents); archived accounts included."""
@@ -534,6 +537,12 @@ class SonarExtractor:
             assignments = (account.get("ip_assignments") or {}).get("entities") or []
             enriched.append({**record, "account": account or None, "ip_assignments": assignments})
         return enriched
+
+
+def _without_archived_accounts(page: Page) -> Page:
+    """Services of archived accounts: their accounts are not selected, so neither are they."""
+    kept = [r for r in page.records if not (r.get("account") or {}).get("archived_at")]
+    return Page(page.entity, kept, page.number)
 
 
 # --- extraction into staging and the ledger ---------------------------------------------------------
@@ -623,6 +632,8 @@ def extract(
         refs.add(page)
         _extract_children(extractor, page, deliver, refs, wanted)
     for entity in PARENT_ORDER:
+        if not needed(entity, wanted):
+            continue
         ids = refs.pending(entity)
         for page in extractor.fetch_by_ids(entity, ids):
             deliver(page)
@@ -633,16 +644,23 @@ def extract(
     return counts
 
 
+def needed(entity: str, wanted: set[str]) -> bool:
+    """Whether a selection must read an entity: it is wanted, or leads to a wanted parent by reference."""
+    if entity in wanted:
+        return True
+    return any(needed(parent, wanted) for _path, parent in REFERENCES.get(entity, ()) if parent != entity)
+
+
 def _extract_children(
     extractor: SonarExtractor, accounts: Page, deliver: PageSink, refs: ReferenceSet, wanted: set[str]
 ) -> None:
     """One page of accounts' services and the equipment attached to those services."""
-    if not wanted & {"account_service", "inventory_item", *PARENT_ORDER}:
+    if not needed("account_service", wanted):
         return
     for services in extractor.fetch_where("account_service", "account_id", accounts.ids):
         deliver(services)
         refs.add(services)
-        if wanted & {"inventory_item", "inventory_model", "manufacturer", "inventory_model_category", "vendor"}:
+        if needed("inventory_item", wanted):
             for items in extractor.fetch_where("inventory_item", "account_service_id", services.ids):
                 deliver(items)
                 refs.add(items)

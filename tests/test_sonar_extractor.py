@@ -369,3 +369,14 @@ def test_everything_selection_extracts_every_entity(sonar_sim: SonarSimulator) -
         seen[entity] = ex.count(entity, Selection() if entity == "account" else None)
         assert n == seen[entity], entity
     assert len(counts) == 19
+
+
+def test_selection_reads_only_what_leads_to_the_wanted_entities(sonar_sim: SonarSimulator) -> None:
+    only_accounts = extractor(sonar_sim)
+    pages: list[Any] = []
+    extract(only_accounts, Selection(customer_ids=("1",)), pages.append, entities=["account"])
+    assert {p.entity for p in pages} == {"account"}
+    assert only_accounts.client.requests == 2  # the statuses (active first) and the accounts page
+    supernets: list[Any] = []
+    extract(extractor(sonar_sim), Selection(customer_ids=("1",)), supernets.append, entities=["supernet"])
+    assert {p.entity for p in supernets} == {"supernet"} and supernets[0].ids == ["1"]

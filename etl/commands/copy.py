@@ -7,10 +7,11 @@ from typing import Annotated, Any
 
 import typer
 from rich.console import Console
+from rich.table import Table
 
 from etl.context import get_settings, open_ledger
 from etl.sizes import parse_size
-from loaders.files import CopyOptions, Engine, copy_files
+from loaders.files import CopyOptions, CopyResult, Engine, copy_files
 
 console = Console()
 
@@ -23,7 +24,9 @@ def copy(
     checksum: Annotated[
         bool, typer.Option("--checksum", help="Read every destination back and compare sha256.")
     ] = False,
-    dry_run: Annotated[bool, typer.Option("--dry-run", help="List what would be copied; copy nothing.")] = False,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Print the plan (files, chunks, engine, skips); write nothing.")
+    ] = False,
     engine: Annotated[str, typer.Option(help="go, python or auto (Go when it can reach both ends).")] = "auto",
     json_lines: Annotated[bool, typer.Option("--json", help="Print the JSON-lines protocol on stdout.")] = False,
 ) -> None:
@@ -38,9 +41,13 @@ def copy(
         streams=streams, chunk_size=parse_size(chunk_size), checksum=checksum, dry_run=dry_run, engine=chosen
     )
 
+    plan: list[dict[str, Any]] = []
+
     def show(event: dict[str, Any]) -> None:
         if json_lines:
             print(json.dumps(event), flush=True)
+        elif dry_run:
+            plan.append(event)
 
     ledger = open_ledger()
     try:
@@ -48,27 +55,39 @@ def copy(
     finally:
         ledger.close()
     if json_lines:
-        print(
-            json.dumps(
-                {
-                    "event": "summary",
-                    "run_id": result.run_id,
-                    "engine": result.engine,
-                    "files": result.files,
-                    "skipped": result.skipped,
-                    "bytes": result.bytes,
-                    "copied_chunks": result.copied_chunks,
-                    "resumed_chunks": result.resumed_chunks,
-                    "redone_chunks": result.redone_chunks,
-                }
-            ),
-            flush=True,
+        print(json.dumps({"event": "summary", **_summary(result)}), flush=True)
+    elif dry_run:
+        _print_plan(plan, result)
+    else:
+        console.print(
+            f"run {result.run_id}: {result.files} file(s) copied with the {result.engine} engine, "
+            f"{result.skipped} already there; chunks copied {result.copied_chunks}, "
+            f"resumed {result.resumed_chunks}, recopied {result.redone_chunks}",
+            highlight=False,
         )
-        return
+
+
+def _summary(result: CopyResult) -> dict[str, Any]:
+    keys = ("run_id", "engine", "files", "skipped", "bytes", "planned_chunks", "copied_chunks",
+            "resumed_chunks", "redone_chunks", "dry_run")
+    return {k: getattr(result, k) for k in keys}
+
+
+def _print_plan(plan: list[dict[str, Any]], result: CopyResult) -> None:
+    """The dry run's plan as a table: what each file would cost and what the ledger lets us skip."""
+    table = Table("file", "size", "chunks", "action", title=f"dry run: {result.engine} engine, nothing written")
+    for e in plan:
+        if e.get("skip"):
+            action = f"skip ({e['skip']})"
+        elif e.get("verified_chunks"):
+            action = f"resume: recheck {e['verified_chunks']} verified chunk(s), copy the rest"
+        else:
+            action = "copy"
+        table.add_row(e["file"], f"{e['size']:,}", str(e["chunks"]), action)
+    console.print(table)
     console.print(
-        f"run {result.run_id}: {result.files} file(s) copied with the {result.engine} engine, "
-        f"{result.skipped} already there; chunks copied {result.copied_chunks}, "
-        f"resumed {result.resumed_chunks}, recopied {result.redone_chunks}",
+        f"would copy {result.files} file(s), {result.bytes:,} bytes in {result.planned_chunks} chunk(s); "
+        f"{result.resumed_chunks} chunk(s) already verified, {result.skipped} file(s) already copied",
         highlight=False,
     )
 

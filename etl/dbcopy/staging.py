@@ -47,6 +47,8 @@ def _cell(value: Any, kind: str) -> Any:
         return (dt.datetime.min + value).time()
     if kind == "bytes":
         return bytes(value)
+    if kind == "bool" and isinstance(value, int):
+        return bool(value)  # MySQL's TINYINT(1) arrives as 0/1 from the driver
     if kind in ("int", "uint64", "float", "bool", "date", "time"):
         return value
     if isinstance(value, dt.datetime):
@@ -56,15 +58,27 @@ def _cell(value: Any, kind: str) -> Any:
     return value if isinstance(value, str) else str(value)
 
 
+_AS_IS = frozenset({"int", "uint64", "float", "bool", "date", "str", "enum"})
+
+
+def _array(column: ColumnInfo, values: list[Any]) -> pa.Array:
+    """One column's Arrow array; kinds Arrow takes as the driver hands them skip the per-value pass."""
+    arrow_type = _arrow_type(column)
+    if column.kind in _AS_IS:
+        try:
+            return pa.array(values, type=arrow_type)
+        except (pa.ArrowInvalid, pa.ArrowTypeError, OverflowError):
+            pass  # e.g. a MySQL SET or a number in a text column: let _cell() spell it
+    cells = [_cell(v, column.kind) for v in values]
+    try:
+        return pa.array(cells, type=arrow_type)
+    except (pa.ArrowInvalid, pa.ArrowTypeError, OverflowError):
+        return pa.array([None if v is None else str(v) for v in cells], type=pa.large_string())
+
+
 def rows_table(columns: Sequence[ColumnInfo], rows: Sequence[Row]) -> pa.Table:
     """Rows as an Arrow table typed by column kind (timestamps and decimals as exact text)."""
-    arrays = []
-    for column in columns:
-        values = [_cell(row.get(column.name), column.kind) for row in rows]
-        try:
-            arrays.append(pa.array(values, type=_arrow_type(column)))
-        except (pa.ArrowInvalid, pa.ArrowTypeError, OverflowError):
-            arrays.append(pa.array([None if v is None else str(v) for v in values], type=pa.large_string()))
+    arrays = [_array(column, [row.get(column.name) for row in rows]) for column in columns]
     return pa.Table.from_arrays(arrays, names=[c.name for c in columns])
 
 

@@ -179,11 +179,10 @@ def _materialize_ips(network: dict[str, Any], store: SplynxStore) -> None:
     if network["network_type"] != "endnet" or net.prefixlen < MATERIALIZE_MIN_MASK:
         return
     defaults = {f.name: default_for(f) for f in IPV4_IPS.fields}
-    for address in net:
-        ip_id = store.next_id("ipv4_ips")
-        store.put("ipv4_ips", ip_id, {**defaults, "id": ip_id, "ipv4_networks_id": network["id"],
-                                      "ip": str(address), "location_id": network["location_id"],
-                                      "additional_attributes": {}})
+    ids = store.next_ids("ipv4_ips", net.num_addresses)
+    store.put_many("ipv4_ips", [{**defaults, "id": ip_id, "ipv4_networks_id": network["id"], "ip": str(address),
+                                 "location_id": network["location_id"], "additional_attributes": {}}
+                                for ip_id, address in zip(ids, net, strict=True)])
 
 
 def assign_ip(service: dict[str, Any], store: SplynxStore) -> None:

@@ -8,6 +8,7 @@ interchangeable, so the order is total up to rows no one can tell apart.
 
 from __future__ import annotations
 
+import json
 import warnings
 from collections.abc import Sequence
 from typing import Any
@@ -135,12 +136,57 @@ class RelationalSource:
 
     def read(self, dataset: Dataset, key_range: KeyRange) -> list[Row]:
         """Every row of one key range, as dicts keyed by column name."""
+        names = [c.name for c in dataset.columns]
+        return [dict(zip(names, values, strict=True)) for values in self.read_values(dataset, key_range)]
+
+    def read_values(self, dataset: Dataset, key_range: KeyRange) -> list[tuple[Any, ...]]:
+        """Every row of one key range as value tuples in the dataset's column order.
+
+        MySQL and PostgreSQL go through the driver's own cursor: SQLAlchemy's per-row result
+        processing cost more than the query. SQLite keeps it, because only SQLAlchemy's types turn
+        the text SQLite stores for dates and decimals back into values.
+        """
+        query = self._range_query(dataset, key_range)
         with self.engine.connect() as conn:
-            return [dict(row) for row in conn.execute(self._range_query(dataset, key_range)).mappings()]
+            if self.engine.dialect.name == "sqlite":
+                return [tuple(row) for row in conn.execute(query)]
+            rows = driver_rows(conn, query)
+        return self._parse_json(dataset, rows) if self.engine.dialect.name == "mysql" else rows
+
+    def _parse_json(self, dataset: Dataset, rows: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
+        """MySQL's driver hands JSON columns over as text; parse them as SQLAlchemy and psycopg2 do."""
+        table: sa.Table = dataset.schema
+        positions = [i for i, c in enumerate(dataset.columns) if isinstance(table.c[c.name].type, sa.JSON)]
+        if not positions:
+            return rows
+        parsed = []
+        for row in rows:
+            values = list(row)
+            for i in positions:
+                if isinstance(values[i], str | bytes):
+                    values[i] = json.loads(values[i])
+            parsed.append(tuple(values))
+        return parsed
 
     def scan(self, dataset: Dataset, cursor: str | None, batch_size: int) -> tuple[list[Row], str | None]:
         """Tables are planned, never scanned by cursor."""
         raise NotImplementedError("relational tables are copied by planned key ranges")
+
+
+def driver_rows(conn: sa.Connection, query: sa.Select[Any]) -> list[tuple[Any, ...]]:
+    """Run a SELECT on the DBAPI cursor under `conn` and return the driver's plain tuples."""
+    compiled = query.compile(dialect=conn.dialect, compile_kwargs={"render_postcompile": True})
+    params = compiled.params
+    if compiled.positiontup is not None:
+        parameters: Any = tuple(params[name] for name in compiled.positiontup)
+    else:
+        parameters = params
+    cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+    try:
+        cursor.execute(str(compiled), parameters)
+        return list(cursor.fetchall())
+    finally:
+        cursor.close()
 
 
 def _type_label(type_: Any) -> str:

@@ -20,11 +20,12 @@ from etl.dbcopy.connect import sql_engine
 from etl.dbcopy.errors import ChecksumMismatch
 from etl.dbcopy.keys import decode_key
 from etl.dbcopy.model import ColumnInfo, Dataset, KeyRange, Row
-from etl.dbcopy.rowhash import checksum, combine, row_hash
-from etl.dbcopy.typemap import prepare_value
+from etl.dbcopy.rowhash import combine, row_hash, values_checksum
+from etl.dbcopy.typemap import prepare_value, preparer
 from etl.dbcopy.urls import DbUrl
 from etl.errors import ConfigError
-from extractors.db.relational import compare_key
+from extractors.db.relational import compare_key, driver_rows
+from loaders.db.pgcopy import copy_rows, copy_safe
 from loaders.db.schema import ForeignKey, build_table, foreign_keys
 
 MARKER_TABLE = "_etl_dbcopy_batch"
@@ -168,16 +169,15 @@ class RelationalDestination:
     def write(self, dataset: Dataset, key_range: KeyRange, rows: list[Row], *, copy_key: str, checksum: str) -> None:
         """Write one batch in one transaction: replace by key and read back, or insert with a marker."""
         table = self.tables[dataset.name]
-        prepared = [self._prepare_row(dataset, table, row) for row in rows]
+        values = self._prepare_values(dataset, table, rows)
         with self.engine.begin() as conn:
             ranged = _comparable_everywhere(dataset)
-            keys = self._keys(dataset, prepared) if dataset.keyed else []
+            keys = self._value_keys(dataset, values) if dataset.keyed else []
             if ranged:
                 conn.execute(table.delete().where(_range_filter(dataset, table, key_range)))
             for part in [] if ranged else _parts(keys):
                 conn.execute(table.delete().where(self._key_filter(dataset, table, part)))
-            if prepared:
-                conn.execute(table.insert(), prepared)
+            self._insert(conn, dataset, table, values)
             if not dataset.keyed:
                 conn.execute(
                     self.marker.insert().values(
@@ -191,21 +191,54 @@ class RelationalDestination:
                 )
                 return
             if ranged:
-                back = [
-                    dict(r)
-                    for r in conn.execute(sa.select(table).where(_range_filter(dataset, table, key_range))).mappings()
-                ]
+                back = self._read_values(conn, dataset, _range_filter(dataset, table, key_range))
             else:
-                back = self._select_keys(conn, dataset, keys)
+                back = [
+                    v
+                    for part in _parts(keys)
+                    for v in self._read_values(conn, dataset, self._key_filter(dataset, table, part))
+                ]
             self._compare(dataset, key_range, rows, back, checksum)
 
-    def _compare(self, dataset: Dataset, key_range: KeyRange, rows: list[Row], back: list[Row], expected: str) -> None:
+    def _prepare_values(self, dataset: Dataset, table: sa.Table, rows: list[Row]) -> list[tuple[Any, ...]]:
+        """Source rows as value tuples in column order, each value made storable by this engine."""
+        preparers = [preparer(c, table.c[c.name].type, self.dialect) for c in dataset.columns]
+        names = [c.name for c in dataset.columns]
+        return [tuple([p(row.get(n)) for p, n in zip(preparers, names, strict=True)]) for row in rows]
+
+    def _value_keys(self, dataset: Dataset, values: Sequence[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
+        positions = [[c.name for c in dataset.columns].index(k) for k in dataset.key]
+        return [tuple(v[i] for i in positions) for v in values]
+
+    def _insert(self, conn: sa.Connection, dataset: Dataset, table: sa.Table, values: list[tuple[Any, ...]]) -> None:
+        """PostgreSQL takes the batch by COPY; the other engines (and exotic columns) by executemany."""
+        if not values:
+            return
+        if self.dialect == "postgresql" and copy_safe(dataset, table):
+            copy_rows(conn, dataset, table, values)
+            return
+        names = [c.name for c in dataset.columns]
+        conn.execute(table.insert(), [dict(zip(names, v, strict=True)) for v in values])
+
+    def _read_values(self, conn: sa.Connection, dataset: Dataset, where: Any) -> list[tuple[Any, ...]]:
+        """Destination rows matching `where`, as value tuples in the dataset's column order."""
+        table = self.tables[dataset.name]
+        query = sa.select(*[table.c[c.name] for c in dataset.columns]).where(where)
+        if self.dialect == "sqlite":
+            return [tuple(r) for r in conn.execute(query)]
+        return driver_rows(conn, query)
+
+    def _compare(
+        self, dataset: Dataset, key_range: KeyRange, rows: list[Row], back: list[tuple[Any, ...]], expected: str
+    ) -> None:
         if len(back) != len(rows):
             raise ChecksumMismatch(
                 dataset.name, key_range.describe(), f"{len(rows)} rows written, {len(back)} read back"
             )
-        if expected != _checksum(dataset, back):
-            column = _first_difference(dataset.columns, dataset.key, rows, back)
+        if expected != values_checksum(dataset.columns, back):
+            names = [c.name for c in dataset.columns]
+            read = [dict(zip(names, v, strict=True)) for v in back]
+            column = _first_difference(dataset.columns, dataset.key, rows, read)
             raise ChecksumMismatch(dataset.name, key_range.describe(), f"rows read back differ (column {column})")
 
     def read_like(self, dataset: Dataset, rows: list[Row]) -> list[Row]:
@@ -261,10 +294,6 @@ def _range_filter(dataset: Dataset, table: sa.Table, key_range: KeyRange) -> Any
     if key_range.key_to is not None:
         clauses.append(compare_key(columns, decode_key(key_range.key_to), "<="))
     return sa.and_(sa.true(), *clauses)
-
-
-def _checksum(dataset: Dataset, rows: list[Row]) -> str:
-    return checksum(dataset, rows)
 
 
 def _first_difference(columns: Sequence[ColumnInfo], key: Sequence[str], rows: list[Row], back: list[Row]) -> str:

@@ -7,7 +7,7 @@ Why one protocol (rclone's `fs` interface): the copy orchestrator and both engin
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Protocol
 
@@ -101,6 +101,21 @@ class FileBackend(Protocol):
 def sha256_hex(data: bytes) -> str:
     """Hex sha256, the digest every chunk and file is checkpointed with."""
     return hashlib.sha256(data).hexdigest()
+
+
+def file_digest(chunk_digests: Sequence[str]) -> str:
+    """The whole-file checksum of a transfer, built from its chunk digests so no byte is hashed twice.
+
+    A file of at most one chunk gets the plain sha256 of its content (what `sha256sum` prints); a
+    longer one gets the sha256 of its chunk digests (32 raw bytes each, in chunk order). The Go
+    engine's `copier.FileDigest` computes the same value; both are pinned by the same test vectors.
+    """
+    if len(chunk_digests) == 1:
+        return chunk_digests[0]
+    whole = hashlib.sha256()
+    for digest in chunk_digests:
+        whole.update(bytes.fromhex(digest))
+    return whole.hexdigest()
 
 
 def chunk_count(size: int, chunk_size: int) -> int:

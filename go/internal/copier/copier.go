@@ -7,7 +7,6 @@ import (
 	"crypto/sha256"
 	"errors"
 	"fmt"
-	"hash"
 	"io"
 	"net/http"
 	"sync"
@@ -26,7 +25,7 @@ type Options struct {
 	Out       io.Writer
 }
 
-// chunkJob is one byte range of one file.
+// chunkJob is one byte range of one file; n is -1 for an empty file, which has no chunk.
 type chunkJob struct {
 	file   *fileState
 	n      int
@@ -35,34 +34,35 @@ type chunkJob struct {
 	want   string // digest from the resume list, "" when the chunk is new
 }
 
-// fileState tracks one file while its chunks are in flight.
+// fileState tracks one file while its chunks are in flight. The first worker to reach the file
+// opens both ends, so opening thousands of small files is spread over the workers.
 type fileState struct {
 	spec   FileSpec
-	src    source
-	dst    sink
 	chunks int
+	fresh  bool // nothing of it is in the resume list: what is at the destination can be dropped
 
-	mu      sync.Mutex
-	next    int            // next chunk to feed into the whole-file digest
-	pending map[int][]byte // finished chunks waiting for an earlier one
-	sums    map[int]string // chunk digests, for single-chunk files
-	whole   hash.Hash
-	copied  int
-	resumed int
-	redone  int
+	once    sync.Once
+	openErr error
+	src     source
+	dst     sink
+
+	sums                    [][sha256.Size]byte // each worker writes only its own chunk's slot
+	left                    atomic.Int64        // chunks not finished yet; the last one finishes the file
+	copied, resumed, redone atomic.Int64
 }
 
 // copyState is shared by the workers of one Run.
 type copyState struct {
-	opt    Options
-	out    *emitter
-	pool   chan []byte
-	jobs   chan chunkJob
-	errc   chan error
-	cancel context.CancelFunc
+	opt     Options
+	out     *emitter
+	jobs    chan chunkJob
+	errc    chan error
+	cancel  context.CancelFunc
+	dirs    sync.Map        // destination directories already created
+	resumed map[string]bool // files with at least one chunk in the resume list
 
-	files, copied, resumed, redone atomic.Int64
-	bytes                          atomic.Int64
+	files, copied, reused, redone atomic.Int64
+	bytes                         atomic.Int64
 }
 
 // Summary is what Run reports when every file is in place.
@@ -82,27 +82,25 @@ func Run(ctx context.Context, files []FileSpec, opt Options) (Summary, error) {
 	if opt.Client == nil {
 		opt.Client = http.DefaultClient
 	}
-	out := newEmitter(opt.Out)
+	out := newEmitter(opt.Out, 2*opt.Streams)
+	defer out.close() // every event is on the writer before the caller prints its summary
 	if opt.DryRun {
 		return dryRun(files, opt, out), nil
 	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	c := &copyState{
-		opt: opt, out: out, cancel: cancel,
-		pool: make(chan []byte, 2*opt.Streams),
-		jobs: make(chan chunkJob, opt.Streams),
+		opt: opt, out: out, cancel: cancel, resumed: opt.Resume.files(),
+		jobs: make(chan chunkJob, 4*opt.Streams),
 		errc: make(chan error, 1),
 	}
-	for i := 0; i < 2*opt.Streams; i++ {
-		c.pool <- make([]byte, opt.ChunkSize)
-	}
+	bufSize := bufferSize(files, opt.ChunkSize)
 	var wg sync.WaitGroup
 	for i := 0; i < opt.Streams; i++ {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			c.work(ctx)
+			c.work(ctx, make([]byte, bufSize))
 		}()
 	}
 	c.dispatch(ctx, files)
@@ -122,12 +120,22 @@ func Run(ctx context.Context, files []FileSpec, opt Options) (Summary, error) {
 	}
 	return Summary{
 		Files: int(c.files.Load()), Chunks: total, Copied: int(c.copied.Load()),
-		Resumed: int(c.resumed.Load()), Redone: int(c.redone.Load()), Bytes: c.bytes.Load(),
+		Resumed: int(c.reused.Load()), Redone: int(c.redone.Load()), Bytes: c.bytes.Load(),
 	}, nil
 }
 
 func chunkCount(size, chunk int64) int {
 	return int((size + chunk - 1) / chunk)
+}
+
+// bufferSize is one chunk, or the largest file when every file is smaller: a tree of small
+// files then costs kilobytes per worker, not a full chunk each.
+func bufferSize(files []FileSpec, chunk int64) int64 {
+	largest := int64(0)
+	for _, f := range files {
+		largest = max(largest, f.Size)
+	}
+	return min(chunk, largest)
 }
 
 // fail keeps the first error and stops everyone else.
@@ -151,70 +159,89 @@ func dryRun(files []FileSpec, opt Options, out *emitter) Summary {
 	return s
 }
 
-// dispatch opens each file and queues its chunks in order; in-order queuing bounds the memory
-// the whole-file digest needs, because a chunk waits only for chunks already in flight.
+// dispatch queues every chunk of every file in order; opening is left to the workers.
 func (c *copyState) dispatch(ctx context.Context, files []FileSpec) {
 	for _, spec := range files {
-		f, err := c.open(ctx, spec)
-		if err != nil {
-			c.fail(err)
-			return
-		}
-		if f.chunks == 0 {
-			if err := c.finish(f); err != nil {
-				c.fail(err)
+		n := chunkCount(spec.Size, c.opt.ChunkSize)
+		f := &fileState{spec: spec, chunks: n, fresh: !c.resumed[spec.Rel], sums: make([][sha256.Size]byte, n)}
+		f.left.Store(int64(n))
+		if n == 0 {
+			if !c.send(ctx, chunkJob{file: f, n: -1}) {
 				return
 			}
 			continue
 		}
-		for n := 0; n < f.chunks; n++ {
-			off := int64(n) * c.opt.ChunkSize
+		for i := 0; i < n; i++ {
+			off := int64(i) * c.opt.ChunkSize
 			length := min(c.opt.ChunkSize, spec.Size-off)
-			want, _ := c.opt.Resume.lookup(spec.Rel, n, off, length)
-			select {
-			case c.jobs <- chunkJob{file: f, n: n, off: off, length: length, want: want}:
-			case <-ctx.Done():
+			want, _ := c.opt.Resume.lookup(spec.Rel, i, off, length)
+			if !c.send(ctx, chunkJob{file: f, n: i, off: off, length: length, want: want}) {
 				return
 			}
 		}
 	}
 }
 
-func (c *copyState) open(ctx context.Context, spec FileSpec) (*fileState, error) {
-	src, err := openSource(ctx, c.opt.Client, spec)
-	if err != nil {
-		return nil, fmt.Errorf("open source %s: %w", spec.Rel, err)
+func (c *copyState) send(ctx context.Context, job chunkJob) bool {
+	select {
+	case c.jobs <- job:
+		return true
+	case <-ctx.Done():
+		return false
 	}
-	var dst sink
-	if urls, ok := c.opt.PutURLs[spec.Rel]; ok {
-		dst = &putSink{client: c.opt.Client, urls: urls}
-	} else if dst, err = openLocalSink(spec.Dst, spec.Size); err != nil {
-		src.Close()
-		return nil, err
-	}
-	return &fileState{
-		spec: spec, src: src, dst: dst, chunks: chunkCount(spec.Size, c.opt.ChunkSize),
-		pending: map[int][]byte{}, sums: map[int]string{}, whole: sha256.New(),
-	}, nil
 }
 
-// work takes a buffer before a job, so the holder of the earliest unfinished chunk of a file
-// always has one and the ordered digest can never deadlock on an empty pool.
-func (c *copyState) work(ctx context.Context) {
-	for {
-		var buf []byte
-		select {
-		case buf = <-c.pool:
-		case <-ctx.Done():
+// open reaches both ends of a file once, whichever worker gets there first.
+func (c *copyState) open(ctx context.Context, f *fileState) error {
+	f.once.Do(func() {
+		src, err := openSource(ctx, c.opt.Client, f.spec)
+		if err != nil {
+			f.openErr = fmt.Errorf("open source %s: %w", f.spec.Rel, err)
 			return
 		}
-		job, ok := <-c.jobs
-		if !ok {
+		if urls, ok := c.opt.PutURLs[f.spec.Rel]; ok {
+			f.src, f.dst = src, &putSink{client: c.opt.Client, urls: urls}
 			return
 		}
-		if err := c.doChunk(ctx, job, buf[:job.length]); err != nil {
+		dst, err := openLocalSink(f.spec.Dst, f.spec.Size, f.fresh && f.chunks <= 1, &c.dirs)
+		if err != nil {
+			src.Close()
+			f.openErr = err
+			return
+		}
+		f.src, f.dst = src, dst
+	})
+	return f.openErr
+}
+
+// work copies chunks with one buffer of its own, reused for every chunk it takes.
+func (c *copyState) work(ctx context.Context, buf []byte) {
+	for job := range c.jobs {
+		if err := c.doJob(ctx, job, buf); err != nil {
 			c.fail(fmt.Errorf("%s: %w", job.file.spec.Rel, err))
 			return
 		}
 	}
+}
+
+func (c *copyState) doJob(ctx context.Context, job chunkJob, buf []byte) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	f := job.file
+	if err := c.open(ctx, f); err != nil {
+		return err
+	}
+	if job.n < 0 {
+		return c.finish(f)
+	}
+	sum, err := c.doChunk(ctx, job, buf[:job.length])
+	if err != nil {
+		return err
+	}
+	f.sums[job.n] = sum
+	if f.left.Add(-1) > 0 {
+		return nil
+	}
+	return c.finish(f)
 }

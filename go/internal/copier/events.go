@@ -1,9 +1,9 @@
 package copier
 
 import (
+	"bufio"
 	"encoding/json"
 	"io"
-	"sync"
 )
 
 // Event is one JSON line of the progress protocol that Python records in the ledger.
@@ -31,20 +31,40 @@ type Event struct {
 	ChunkLen int64   `json:"chunk_size,omitempty"`
 }
 
-// emitter serialises events from many workers onto one writer, one line each.
+// emitter serialises events from many workers onto one writer, one line each. A single goroutine
+// writes them through a buffer that it flushes whenever no event is waiting: lines reach the
+// reader at once when the copy is slow, and several per write when it is fast. The queue stays
+// short (a few events per worker) so a reader that falls behind still holds the workers back:
+// the copy never runs far ahead of the checkpoints the caller has recorded.
 type emitter struct {
-	mu  sync.Mutex
-	enc *json.Encoder
+	events chan Event
+	done   chan struct{}
 }
 
-func newEmitter(w io.Writer) *emitter {
-	return &emitter{enc: json.NewEncoder(w)}
+func newEmitter(w io.Writer, queue int) *emitter {
+	e := &emitter{events: make(chan Event, queue), done: make(chan struct{})}
+	go e.loop(bufio.NewWriterSize(w, 16<<10))
+	return e
 }
 
-func (e *emitter) emit(ev Event) {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	_ = e.enc.Encode(ev) // stdout gone means our reader died; nothing left to tell
+func (e *emitter) loop(w *bufio.Writer) {
+	defer close(e.done)
+	enc := json.NewEncoder(w)
+	for ev := range e.events {
+		_ = enc.Encode(ev) // stdout gone means our reader died; nothing left to tell
+		if len(e.events) == 0 {
+			_ = w.Flush()
+		}
+	}
+	_ = w.Flush()
+}
+
+func (e *emitter) emit(ev Event) { e.events <- ev }
+
+// close waits until every event emitted so far is written out.
+func (e *emitter) close() {
+	close(e.events)
+	<-e.done
 }
 
 func ptr[T any](v T) *T { return &v }

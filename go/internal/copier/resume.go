@@ -75,3 +75,12 @@ func ReadResume(r io.Reader) (ResumeSet, error) {
 	}
 	return set, scanner.Err()
 }
+
+// files names the files that have at least one chunk in the set.
+func (r ResumeSet) files() map[string]bool {
+	names := map[string]bool{}
+	for key := range r {
+		names[key.file] = true
+	}
+	return names
+}

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"sync"
 )
 
 // PartialSuffix marks a destination that is still being written; it is renamed into place
@@ -30,18 +31,31 @@ type localSink struct {
 	file    *os.File
 }
 
-func openLocalSink(dst string, size int64) (*localSink, error) {
-	if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
-		return nil, fmt.Errorf("destination %s: %w", dst, err)
+// openLocalSink opens <dst>.etl-partial. A fresh small file (nothing to resume, one chunk at
+// most) is simply truncated and written; any other is preallocated to its final size, keeping
+// what a previous run wrote there for the resume check. dirs remembers the directories made.
+func openLocalSink(dst string, size int64, freshSmall bool, dirs *sync.Map) (*localSink, error) {
+	dir := filepath.Dir(dst)
+	if _, made := dirs.Load(dir); !made {
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			return nil, fmt.Errorf("destination %s: %w", dst, err)
+		}
+		dirs.Store(dir, true)
 	}
 	partial := dst + PartialSuffix
-	f, err := os.OpenFile(partial, os.O_RDWR|os.O_CREATE, 0o644)
+	flags := os.O_RDWR | os.O_CREATE
+	if freshSmall {
+		flags |= os.O_TRUNC
+	}
+	f, err := os.OpenFile(partial, flags, 0o644)
 	if err != nil {
 		return nil, fmt.Errorf("destination %s: %w", dst, err)
 	}
-	if err := preallocate(f, size); err != nil {
-		f.Close()
-		return nil, fmt.Errorf("preallocate %s: %w", partial, err)
+	if !freshSmall {
+		if err := preallocate(f, size); err != nil {
+			f.Close()
+			return nil, fmt.Errorf("preallocate %s: %w", partial, err)
+		}
 	}
 	return &localSink{final: dst, partial: partial, file: f}, nil
 }

@@ -1,0 +1,173 @@
+"""`etl run` end to end: real simulators over HTTP, the real CLI, the ledger and Splynx checked after.
+
+Each selection mode migrates exactly what it names (and the parents those records reference), every
+record lands once, and the ledger's id map is what Splynx holds.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from etl.sandbox.sonar_store import SonarStore
+from state.states import ItemState, RunStatus
+from tests.fixtures.pipeline import (
+    CUSTOMERS,
+    Sandbox,
+    SandboxFactory,
+    entity_markers,
+    marker_of,
+    run_ids,
+    states,
+)
+
+ALL_CUSTOMERS = 500  # 1 000 took ~90 s here with both simulators in the test process; see docs/benchmarks.md
+FOUNDATION = {"company", "custom_field", "user", "service"}
+
+
+def fix_planted_problems(box: Sandbox) -> None:
+    """Record the overrides a user would for the sandbox's bad accounts (4: long name, 6: duplicate login)."""
+    box.etl("init")
+    box.etl("fix", "account", "4", "--set", "name=Northwest Regional Cooperative")
+    box.etl("fix", "account", "6", "--set", "login=sonar-6")
+
+
+def visible_accounts(store: SonarStore) -> dict[str, dict[str, object]]:
+    """Sonar accounts an `--all` selection sees (archived ones are hidden by default)."""
+    return {str(i): a for i, a in store.tables["accounts"].items() if a.get("archived_at") is None}
+
+
+def services_of(store: SonarStore, account_ids: set[str]) -> set[str]:
+    """Account-service ids belonging to the given accounts."""
+    return {str(i) for i, s in store.tables["account_services"].items() if str(s["account_id"]) in account_ids}
+
+
+def data_plans(store: SonarStore) -> set[str]:
+    """Sonar services that are plans (DATA): the only services migrated as Splynx tariffs."""
+    return {str(i) for i, s in store.tables["services"].items() if s["type"] == "DATA"}
+
+
+def item_ids(box: Sandbox, run_id: int, entity: str) -> set[str]:
+    """Sonar ids of one entity's items in a run."""
+    with box.ledger() as ledger:
+        return {i.source_id for i in ledger.items(run_id, entity=entity)}
+
+
+def test_one_customer_migrates_the_customer_and_only_the_parents_it_references(sandbox: Sandbox) -> None:
+    sandbox.etl("run", "--customer", "1")
+
+    store = sandbox.sonar.store
+    own_services = services_of(store, {"1"})
+    plans = {str(store.tables["account_services"][int(s)]["service_id"]) for s in own_services} & data_plans(store)
+    assert item_ids(sandbox, 1, "account") == {"1"}
+    assert item_ids(sandbox, 1, "account_service") == own_services
+    assert item_ids(sandbox, 1, "service") == plans
+    companies = {str(store.value("accounts", store.tables["accounts"][1], "company_id"))}
+    companies |= {str(store.value("services", store.tables["services"][int(p)], "company_id")) for p in plans}
+    assert item_ids(sandbox, 1, "company") == companies
+    items = store.tables["inventory_items"].items()
+    devices = {str(i) for i, d in items if str(d.get("account_service_id")) in own_services}
+    assert item_ids(sandbox, 1, "inventory_item") == devices
+    assert [marker_of(c) for c in sandbox.customers()] == ["account:1"]
+    assert set(entity_markers(sandbox.splynx, "service")) <= plans
+    assert len(plans) < len(store.tables["services"])  # a customer selection is not everything
+    with sandbox.ledger() as ledger:
+        assert ledger.get_run(1).status == RunStatus.SUCCEEDED
+    sandbox.check()
+
+
+def test_limit_migrates_a_hundred_customers_active_first(make_sandbox: SandboxFactory) -> None:
+    box = make_sandbox(customers=130)
+    fix_planted_problems(box)
+    box.etl("run", "--limit", "100", "--workers", "8")
+
+    accounts = item_ids(box, 1, "account")
+    assert len(accounts) == 100
+    assert len(box.customers()) == 100
+    store = box.sonar.store
+    active = {a for a, r in visible_accounts(store).items() if store.value("accounts", r, "account_status_id") == 1}
+    assert accounts <= active or active <= accounts  # active ones first
+    assert item_ids(box, 1, "account_service") == services_of(store, accounts)
+    markers = box.check()
+    assert markers["account:4"] == 1 and markers["account:6"] == 1  # fixed by overrides before the run
+    long_name = next(c for c in box.customers() if marker_of(c) == "account:4")
+    assert long_name["name"] == "Northwest Regional Cooperative"
+
+
+def test_all_migrates_every_visible_customer_exactly_once(make_sandbox: SandboxFactory) -> None:
+    box = make_sandbox(customers=ALL_CUSTOMERS)
+    fix_planted_problems(box)
+    box.etl("run", "--all", "--workers", "8")
+
+    store = box.sonar.store
+    visible = visible_accounts(store)
+    assert set(entity_markers(box.splynx, "account")) == set(visible)
+    assert "8" not in visible  # the archived account stays behind
+    with box.ledger() as ledger:
+        run = ledger.get_run(1)
+        assert run.status == RunStatus.SUCCEEDED
+        assert states(ledger, 1, "account") == {"verified": len(visible)}
+        assert sum(states(ledger, 1, "service").values()) == len(data_plans(store))
+    markers = box.check()
+    assert sum(1 for m in markers if m.startswith("account:")) == len(visible)
+
+
+def test_status_filter_migrates_only_accounts_in_that_status(sandbox: Sandbox) -> None:
+    sandbox.etl("run", "--status", "Suspended")
+
+    store = sandbox.sonar.store
+    suspended = {a for a, r in visible_accounts(store).items() if store.value("accounts", r, "account_status_id") == 3}
+    assert suspended, "the seed has suspended accounts"
+    assert item_ids(sandbox, 1, "account") == suspended
+    assert set(entity_markers(sandbox.splynx, "account")) == suspended
+    sandbox.check()
+
+
+def test_since_until_window_selects_accounts_created_or_updated_inside_it(sandbox: Sandbox) -> None:
+    store = sandbox.sonar.store
+    stamps = sorted(str(a["created_at"]) for a in visible_accounts(store).values())
+    since, until = stamps[len(stamps) // 4][:10], stamps[len(stamps) // 2][:10]
+
+    sandbox.etl("run", "--since", since, "--until", until, "--continue-on-error")  # code 0 unless 4/6 inside
+    expected = {
+        a for a, r in visible_accounts(store).items()
+        if any(since <= str(r[c])[:10] and _day(r[c]) <= _day(until + "T23:59:59+00:00")
+               for c in ("created_at", "updated_at"))
+    }  # fmt: skip
+    assert expected and len(expected) < len(visible_accounts(store))
+    assert item_ids(sandbox, 1, "account") == expected
+
+
+def _day(stamp: object) -> datetime:
+    return datetime.fromisoformat(str(stamp))
+
+
+def test_phases_foundation_first_then_the_rest(sandbox: Sandbox) -> None:
+    sandbox.etl("run", "--all", "--phases", "foundation")
+    with sandbox.ledger() as ledger:
+        assert set(ledger.counts(1)) <= FOUNDATION
+    assert sandbox.customers() == []
+    assert entity_markers(sandbox.splynx, "service")
+
+    fix_planted_problems(sandbox)
+    sandbox.etl("run", "--all", "--phases", "network,inventory,customers")
+    with sandbox.ledger() as ledger:
+        assert not set(ledger.counts(2)) & FOUNDATION
+        assert ledger.get_run(2).status == RunStatus.SUCCEEDED
+    assert set(entity_markers(sandbox.splynx, "account")) == set(visible_accounts(sandbox.sonar.store))
+    sandbox.check()
+
+
+def test_customers_phase_alone_on_an_empty_id_map_names_the_missing_parents_and_stops(sandbox: Sandbox) -> None:
+    result = sandbox.etl("run", "--limit", "5", "--phases", "customers", code=1)
+
+    assert "needs company" in result.output and "etl resume" in result.output
+    with sandbox.ledger() as ledger:
+        (run_id,) = run_ids(ledger)
+        run = ledger.get_run(run_id)
+        assert run.status == RunStatus.FAILED
+        failed = ledger.items(run_id, state=ItemState.FAILED)
+        assert len(failed) == 1  # stop-on-error: the first one, nothing after it
+        assert "not been migrated" in (failed[0].error_message or "")
+        assert failed[0].error_field == "partner_id" and "FOUNDATION" in (failed[0].fix_hint or "")
+        assert not ledger.items(run_id, state=ItemState.VERIFIED)
+    assert sandbox.splynx.rows(CUSTOMERS) == []
