@@ -5,7 +5,8 @@ the busy timeout turns lock contention between workers into waiting instead of e
 `synchronous=NORMAL` (the default) keeps every committed checkpoint across `kill -9` and loses at most
 the last commits on power loss; the loader's unique migration marker in Splynx turns such a lost
 `loading` checkpoint into an adoption, never a duplicate. `ETL_LEDGER_SYNC=FULL` trades speed for
-power-loss durability of the ledger itself.
+power-loss durability of the ledger itself; on PostgreSQL the same setting chooses between
+`synchronous_commit = off` (NORMAL) and the server's default (FULL).
 """
 
 from __future__ import annotations
@@ -85,4 +86,19 @@ def create_ledger_engine(url: str) -> Engine:
         engine = create_engine(parsed, connect_args={"check_same_thread": False, "timeout": 30})
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
-    return create_engine(parsed, pool_pre_ping=True, pool_size=10, max_overflow=20)
+    engine = create_engine(parsed, pool_pre_ping=True, pool_size=10, max_overflow=20)
+    if sqlite_sync_mode() == "NORMAL":
+        event.listen(engine, "connect", _postgres_async_commit)
+    return engine
+
+
+def _postgres_async_commit(dbapi_connection: Any, _record: Any) -> None:
+    """PostgreSQL's counterpart of SQLite's NORMAL: commits do not wait for the WAL flush.
+
+    A crash of the database server (not of this tool) may lose the last few checkpoints; the
+    loader's unique migration marker turns such a lost `loading` into an adoption, never a duplicate.
+    """
+    cursor = dbapi_connection.cursor()
+    cursor.execute("SET synchronous_commit = off")
+    cursor.close()
+    dbapi_connection.commit()

@@ -376,7 +376,7 @@ def test_selection_reads_only_what_leads_to_the_wanted_entities(sonar_sim: Sonar
     pages: list[Any] = []
     extract(only_accounts, Selection(customer_ids=("1",)), pages.append, entities=["account"])
     assert {p.entity for p in pages} == {"account"}
-    assert only_accounts.client.requests == 2  # the statuses (active first) and the accounts page
+    assert only_accounts.client.requests == 3  # statuses, then the active pass and the inactive pass
     supernets: list[Any] = []
     extract(extractor(sonar_sim), Selection(customer_ids=("1",)), supernets.append, entities=["supernet"])
     assert {p.entity for p in supernets} == {"supernet"} and supernets[0].ids == ["1"]
