@@ -28,7 +28,7 @@ from etl.report import Failure, failures
 from etl.runlock import migration_lock
 from etl.selection import Selection
 from etl.staging import StagingWriter
-from extractors.sonar import Page, PageRecorder, SonarExtractor, extract
+from extractors.sonar import Page, PageRecorder, SonarExtractor, expected_totals, extract
 from loaders.splynx import SplynxLoader
 from loaders.splynx_client import SplynxClient
 from state.ledger import Ledger
@@ -180,17 +180,20 @@ class Migration:
         missing = [e for e in entities if e not in done]
         if not missing:
             return
-        self.progress.start("extract", "extract from Sonar", None)
+        plan = list(self._extraction_plan(run_id, selection, missing))
+        for part, part_entities in plan:
+            for entity, total in expected_totals(self.extractor, part, part_entities).items():
+                self.progress.start(f"extract:{entity}", f"extract {entity}", total)
 
         def sink(page: Page) -> None:
             recorder(page)
-            self.progress.advance("extract", len(page.records))
+            self.progress.advance(f"extract:{page.entity}", len(page.records))
 
-        for part, part_entities in self._extraction_plan(run_id, selection, missing):
+        for part, part_entities in plan:
             extract(self.extractor, part, sink, entities=part_entities, on_missing=recorder.missing)
         for entity in missing:
             self.ledger.mark_complete(run_id, entity, "extract")
-        self.progress.finish("extract")
+            self.progress.finish(f"extract:{entity}")
 
     def _extraction_plan(
         self, run_id: int, selection: Selection, entities: Sequence[str]

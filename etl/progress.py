@@ -78,7 +78,7 @@ class ProgressReporter:
         if self._progress is not None and key in self._tasks:
             task = self._tasks[key]
             done = self._progress.tasks[task].completed
-            self._progress.update(task, total=done or 1, completed=done or 1)
+            self._progress.update(task, total=done, completed=done)
 
     def log(self, message: str) -> None:
         """Print a line above the bars (or nothing when quiet)."""

@@ -52,7 +52,7 @@ def sql(
     if output is OutputFormat.TABLE:
         console.print(_table(result))
     else:
-        typer.echo(to_csv(result) if output is OutputFormat.CSV else to_json(result), nl=False)
+        typer.echo((to_csv(result) if output is OutputFormat.CSV else to_json(result)).rstrip("\n"))
 
 
 def register(app: typer.Typer) -> None:
