@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from etl.errors import ConfigError, RecordError, RunFailed
+from etl.errors import ConfigError, EtlError, RecordError, RunFailed
 from etl.phases import rollback_order
 from etl.progress import ProgressReporter
 from etl.staging import read_records
@@ -93,6 +93,11 @@ def rollback(
         raise RunFailed(
             message, fix=f"remove what depends on it in Splynx, then `etl rollback {run_id}` again"
         ) from exc
+    except BaseException as exc:  # Splynx unreachable or refusing, Ctrl-C: closed, and resumable
+        detail = exc.one_line() if isinstance(exc, EtlError) else f"{type(exc).__name__}: {exc}"
+        status = RunStatus.INTERRUPTED if isinstance(exc, KeyboardInterrupt) else RunStatus.FAILED
+        ledger.finish_run(rollback_run, status, f"rollback of run {run_id} stopped: {detail}")
+        raise
     ledger.finish_run(rollback_run, RunStatus.SUCCEEDED, f"deleted {deleted}, already gone {gone}")
     ledger.finish_run(run_id, RunStatus.ROLLED_BACK, f"rolled back by run {rollback_run}")
     return RollbackOutcome(run_id, rollback_run, deleted, gone)

@@ -135,7 +135,7 @@ def test_resume_of_a_succeeded_run_writes_nothing(sandbox: Sandbox) -> None:
 
 
 def test_a_second_run_of_the_same_selection_skips_everything_unchanged(sandbox: Sandbox) -> None:
-    sandbox.etl("run", "--limit", "3")  # accounts 1, 2 and 7: active, none of the planted problems
+    sandbox.etl("run", "--limit", "3")  # accounts 1, 2 and 3: active, none refused
     rows = sandbox.splynx.rows(CUSTOMERS)
 
     sandbox.etl("run", "--limit", "3")

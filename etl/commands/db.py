@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 from urllib.parse import urlsplit
 
 import typer
@@ -10,10 +10,11 @@ from rich.console import Console
 from rich.table import Table
 
 from etl.context import get_settings, open_ledger
-from etl.dbcopy.copier import CopyOptions, CopyReport, copy_database
-from etl.dbcopy.plan import PlannedDataset, plan_copy
-from etl.dbcopy.verify import verify_copy
 from etl.logs import register_secrets
+
+if TYPE_CHECKING:  # the engines' drivers load only when a copy runs, not for `etl --help`
+    from etl.dbcopy.copier import CopyReport
+    from etl.dbcopy.plan import PlannedDataset
 
 console = Console()
 db_app = typer.Typer(help="Copy databases (MySQL, PostgreSQL, SQLite, MongoDB, Redis) resumably.", no_args_is_help=True)
@@ -84,6 +85,9 @@ def copy(
 
     Example: `etl db copy mysql://root@127.0.0.1/radius postgresql://postgres@127.0.0.1/radius --batch-size 5000`.
     """
+    from etl.dbcopy.copier import CopyOptions, copy_database
+    from etl.dbcopy.plan import plan_copy
+
     _hide_passwords(source, destination)
     options = CopyOptions(
         tables=_names(tables),
@@ -118,6 +122,9 @@ def verify(
 
     Example: `etl db verify sqlite:///radius.db postgresql://postgres@127.0.0.1/radius`.
     """
+    from etl.dbcopy.copier import CopyOptions
+    from etl.dbcopy.verify import verify_copy
+
     _hide_passwords(source, destination)
     options = CopyOptions(tables=_names(tables), exclude=_names(exclude), batch_size=batch_size)
     report = verify_copy(source, destination, options)

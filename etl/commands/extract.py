@@ -4,19 +4,7 @@ from __future__ import annotations
 
 import typer
 from rich.console import Console
-from rich.progress import (
-    BarColumn,
-    MofNCompleteColumn,
-    Progress,
-    ProgressColumn,
-    Task,
-    TaskID,
-    TextColumn,
-    TimeElapsedColumn,
-    TimeRemainingColumn,
-)
 from rich.table import Table
-from rich.text import Text
 
 from etl.context import get_settings, open_ledger
 from etl.options import (
@@ -32,45 +20,24 @@ from etl.options import (
     build_selection,
     parse_entities,
 )
-from extractors.sonar import SonarExtractor, extract_to_staging
+from etl.progress import ProgressReporter
 
 console = Console()
 
 
-class RateColumn(ProgressColumn):
-    """Records per second of a task."""
+class ExtractBars:
+    """The extractor's progress protocol (entity, records) on the shared Rich bars."""
 
-    def render(self, task: Task) -> Text:
-        """Show the smoothed rate, or nothing before the first page."""
-        return Text(f"{task.speed:,.0f}/s" if task.speed else "", style="progress.data.speed")
-
-
-class RichExtractProgress:
-    """One Rich task per entity, with rate and ETA (ETA only where a total is known)."""
-
-    def __init__(self, progress: Progress) -> None:
-        self.progress = progress
-        self.tasks: dict[str, TaskID] = {}
+    def __init__(self, reporter: ProgressReporter) -> None:
+        self.reporter = reporter
 
     def start(self, entity: str, total: int | None) -> None:
         """Add the entity's bar."""
-        self.tasks[entity] = self.progress.add_task(entity, total=total)
+        self.reporter.start(entity, f"extract {entity}", total)
 
     def advance(self, entity: str, records: int) -> None:
         """Move the entity's bar by one page."""
-        self.progress.advance(self.tasks[entity], records)
-
-
-def _progress(quiet: bool) -> Progress:
-    columns: list[ProgressColumn] = [
-        TextColumn("[bold]{task.description:<24}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        RateColumn(),
-        TimeElapsedColumn(),
-        TimeRemainingColumn(),
-    ]
-    return Progress(*columns, console=console, disable=quiet, transient=False)
+        self.reporter.advance(entity, records)
 
 
 def extract(
@@ -92,15 +59,17 @@ def extract(
         customer=customer, limit=limit, all_=all_, status=status, since=since, until=until,
         active_first=active_first, include_archived=include_archived,
     )  # fmt: skip
+    from extractors.sonar import SonarExtractor, extract_to_staging
+
     wanted = parse_entities(entities)
     settings = get_settings()
     with SonarExtractor.from_settings(settings) as extractor:
         ledger = open_ledger()
         try:
-            with _progress(settings.quiet) as progress:
+            with ProgressReporter(quiet=settings.quiet, console=console) as reporter:
                 result = extract_to_staging(
                     extractor, ledger, settings.staging_dir, selection,
-                    entities=wanted, progress=RichExtractProgress(progress),
+                    entities=wanted, progress=ExtractBars(reporter),
                 )  # fmt: skip
         finally:
             ledger.close()

@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 from enum import StrEnum
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
 from rich.table import Table
 
-from etl.audit import QueryResult, open_audit, run_query, to_csv, to_json
 from etl.context import get_settings, open_ledger
+
+if TYPE_CHECKING:  # DuckDB and pyarrow load only when a query runs
+    from etl.audit import QueryResult
 
 console = Console()
 
@@ -41,6 +43,8 @@ def sql(
 
     Example: `etl sql "select state, count(*) from item group by state" --format csv`.
     """
+    from etl.audit import open_audit, run_query, to_csv, to_json
+
     settings = get_settings()
     ledger = open_ledger(upgrade=False)
     try:

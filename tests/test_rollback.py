@@ -1,0 +1,117 @@
+"""`etl rollback RUN`: delete exactly what a run created, children first, and resume after a failure.
+
+What existed before the run (a customer created in Splynx by hand, the seeded partner and location)
+and what a run only updated are never deleted.
+"""
+
+from __future__ import annotations
+
+import time
+
+import requests
+from sqlalchemy import select
+
+from state.ledger import Ledger
+from state.states import ItemState, RunStatus
+from tests.fixtures.pipeline import EVENT, CUSTOMERS, Sandbox, marker_of, run_ids, splynx_markers
+from tests.fixtures.splynx import signed_header
+
+INVENTORY_ITEMS = "admin/inventory/items"
+
+
+def create_customer_by_hand(box: Sandbox) -> int:
+    """A customer that was in Splynx before any migration.
+
+    Its nonce is a past clock reading in centiseconds, as the loader's are: the loader's later
+    nonces must stay greater than the last one Splynx saw for the key.
+    """
+    nonce = int(time.time() * 100) - 100
+    response = requests.post(
+        box.splynx.api_url + CUSTOMERS,
+        json={"name": "Walk-in Customer", "partner_id": 1, "location_id": 1, "login": "walkin",
+              "status": "active", "category": "person"},
+        headers={"Authorization": signed_header(box.pair.key, box.pair.secret, nonce)},
+        timeout=10,
+    )  # fmt: skip
+    assert response.status_code == 201, response.text
+    return int(response.json()["id"])
+
+
+def migrate(box: Sandbox, limit: int = 5) -> None:
+    """`etl run --limit N` that succeeds (the planted bad accounts fixed by overrides first)."""
+    box.etl("init")
+    box.etl("fix", "account", "4", "--set", "name=Northwest Regional Cooperative")
+    box.etl("fix", "account", "6", "--set", "login=sonar-6")
+    box.etl("run", "--limit", str(limit))
+
+
+def rollback_order(ledger: Ledger, run_id: int) -> list[str]:
+    """Entities in the order the rollback moved their items to rolled_back (first occurrence)."""
+    query = select(EVENT.c.entity).where(EVENT.c.run_id == run_id, EVENT.c.to_state == ItemState.ROLLED_BACK)
+    with ledger.reader.connect() as conn:
+        seen = list(conn.execute(query.order_by(EVENT.c.id)).scalars())
+    return list(dict.fromkeys(seen))
+
+
+def test_rollback_deletes_what_the_run_created_children_first_and_nothing_else(sandbox: Sandbox) -> None:
+    walk_in = create_customer_by_hand(sandbox)
+    migrate(sandbox)
+    assert len(sandbox.customers()) == 5
+
+    result = sandbox.etl("rollback", "1", "--yes")
+
+    assert "rolled back by run 2" in result.output
+    assert splynx_markers(sandbox.splynx) == {}
+    customers = sandbox.splynx.rows(CUSTOMERS)
+    assert [c["id"] for c in customers] == [walk_in] and marker_of(customers[0]) is None
+    assert [p["id"] for p in sandbox.splynx.rows("admin/administration/partners")] == [1]
+    with sandbox.ledger() as ledger:
+        assert ledger.get_run(1).status == RunStatus.ROLLED_BACK
+        assert ledger.get_run(2).status == RunStatus.SUCCEEDED
+        assert not ledger.items(1, state=[ItemState.LOADED, ItemState.VERIFIED])
+        assert all(not ledger.mapped(entity) for entity in ledger.counts(1))
+        order = rollback_order(ledger, 1)
+        assert order.index("account_service") < order.index("account") < order.index("company")
+        assert order.index("inventory_item") < order.index("inventory_model") < order.index("manufacturer")
+
+
+def test_rollback_of_a_run_that_only_updated_deletes_nothing(sandbox: Sandbox) -> None:
+    migrate(sandbox)
+    sandbox.sonar.store.update_account(1, name="Renamed Customer 1")
+    sandbox.etl("run", "--limit", "5")
+    with sandbox.ledger() as ledger:
+        assert {i.action for i in ledger.items(2, state=ItemState.VERIFIED)} == {"update"}
+    rows = sandbox.splynx.rows(CUSTOMERS)
+
+    result = sandbox.etl("rollback", "2", "--yes")
+
+    assert "nothing left to roll back" in result.output
+    assert sandbox.splynx.rows(CUSTOMERS) == rows
+    with sandbox.ledger() as ledger:
+        assert ledger.dest_id("account", "1") is not None
+
+
+def test_an_interrupted_rollback_resumes_where_it_stopped(sandbox: Sandbox) -> None:
+    migrate(sandbox)
+    sandbox.splynx.forbidden.add(INVENTORY_ITEMS)  # services and customers go, then a delete is refused
+
+    failed = sandbox.etl("rollback", "1", "--yes", code=None)
+
+    assert failed.exit_code != 0 and len(failed.output.strip().splitlines()) == 1
+    with sandbox.ledger() as ledger:
+        first = ledger.runs(kind="rollback")[0]
+        assert first.status == RunStatus.FAILED  # closed, not left running
+        done = {i.entity for i in ledger.items(1, state=ItemState.ROLLED_BACK)}
+        assert {"account_service", "account"} <= done and "inventory_item" not in done
+        assert not ledger.mapped("account") and ledger.mapped("inventory_item")
+    assert sandbox.customers() == []
+
+    sandbox.splynx.forbidden.clear()
+    sandbox.etl("rollback", "1", "--yes")
+
+    assert splynx_markers(sandbox.splynx) == {}
+    with sandbox.ledger() as ledger:
+        assert ledger.get_run(1).status == RunStatus.ROLLED_BACK
+        assert run_ids(ledger, "rollback") == [2, 3]
+        second = ledger.get_run(3)
+        assert second.status == RunStatus.SUCCEEDED and "already gone 0" in (second.message or "")
