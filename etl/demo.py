@@ -27,7 +27,7 @@ from state.states import RunStatus
 
 MAX_FIXES = 5
 AUDIT_QUERY = """
-SELECT a.id AS sonar_id, a.name, m.dest_id AS splynx_customer, i.state,
+SELECT a.id AS sonar_id, left(a.name, 40) AS sonar_name, m.dest_id AS splynx_customer, i.state,
        count(DISTINCT s.id) AS services
 FROM account a
 JOIN item i ON i.entity = 'account' AND i.source_id = a.id AND i.run_id = a._run_id
