@@ -15,6 +15,7 @@ import time
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -27,19 +28,26 @@ from loaders.file_backends.base import (
     file_digest,
     sha256_hex,
 )
+from loaders.file_backends.local import LocalBackend
 
 Event = dict[str, Any]
 Emit = Callable[[Event], None]
 
 
+Opener = Callable[[], tuple[RangeReader, ChunkWriter]]
+
+
 @dataclass
 class FileJob:
-    """One file to copy and the chunks a previous run verified (seq -> sha256)."""
+    """One file to copy and the chunks a previous run verified (seq -> sha256).
+
+    `open` reaches both ends only when the file's turn comes, and the engine closes them when it is
+    done: a tree of 10 000 files never holds more than a few of them open at once.
+    """
 
     rel: str
     size: int
-    reader: RangeReader
-    writer: ChunkWriter
+    open: Opener
     resume: dict[int, str] = field(default_factory=dict)
 
 
@@ -49,6 +57,8 @@ class _FileProgress:
 
     job: FileJob
     chunks: int
+    reader: RangeReader
+    writer: ChunkWriter
     lock: threading.Lock = field(default_factory=threading.Lock)
     digests: dict[int, str] = field(default_factory=dict)
     copied: int = 0
@@ -96,23 +106,37 @@ class PythonEngine:
         return {"event": "summary", "engine": "python", **self.totals, "seconds": time.monotonic() - start}
 
     def _submit(self, pool: ThreadPoolExecutor, job: FileJob) -> list[Future[None]]:
-        progress = _FileProgress(job, chunk_count(job.size, self.chunk_size))
+        if not self._acquire():
+            return []
+        try:
+            reader, writer = job.open()
+        finally:
+            self._permits.release()  # taken only so that open files stay as bounded as chunks
+        progress = _FileProgress(job, chunk_count(job.size, self.chunk_size), reader, writer)
         self.count(chunks=progress.chunks)
         if progress.chunks == 0:
             self._finish(progress)
             return []
-        if not job.writer.parallel:  # e.g. a GCS resumable session: bytes strictly in order
-            return [pool.submit(self._guard, self._sequential, progress)]
+        sequential = not writer.parallel  # e.g. a GCS resumable session: bytes strictly in order
         futures: list[Future[None]] = []
-        for seq in range(progress.chunks):
-            while not self._permits.acquire(timeout=0.1):
-                if self._error is not None:
-                    return futures
-            if self._error is not None:
-                self._permits.release()
+        for seq in range(1 if sequential else progress.chunks):
+            if not self._acquire():
                 break
-            futures.append(pool.submit(self._guard, self._chunk, progress, seq, True))
+            if sequential:
+                futures.append(pool.submit(self._guard, self._sequential, progress))
+            else:
+                futures.append(pool.submit(self._guard, self._chunk, progress, seq, True))
         return futures
+
+    def _acquire(self) -> bool:
+        """Wait for a permit (2 x streams chunks or files in flight); False once another chunk failed."""
+        while not self._permits.acquire(timeout=0.1):
+            if self._error is not None:
+                return False
+        if self._error is not None:
+            self._permits.release()
+            return False
+        return True
 
     def _guard(self, fn: Callable[..., None], *args: Any) -> None:
         try:
@@ -123,10 +147,13 @@ class PythonEngine:
             raise
 
     def _sequential(self, progress: _FileProgress) -> None:
-        for seq in range(progress.chunks):
-            if self._error is not None:
-                return
-            self._chunk(progress, seq, False)
+        try:
+            for seq in range(progress.chunks):
+                if self._error is not None:
+                    return
+                self._chunk(progress, seq, False)
+        finally:
+            self._permits.release()
 
     def _chunk(self, progress: _FileProgress, seq: int, permit: bool) -> None:
         job = progress.job
@@ -149,11 +176,10 @@ class PythonEngine:
 
     def _resume_or_copy(self, progress: _FileProgress, seq: int, offset: int, length: int) -> tuple[str, bool]:
         """Read the range once, hash it, write it (or find it intact at the destination)."""
-        job = progress.job
-        want = job.resume.get(seq)
+        want = progress.job.resume.get(seq)
+        data = progress.reader.read(offset, length)
         if want is not None:
-            source = job.reader.read(offset, length)
-            if job.writer.present(seq, offset, length, want, lambda: source) and sha256_hex(source) == want:
+            if progress.writer.present(seq, offset, length, want, lambda: data) and sha256_hex(data) == want:
                 with progress.lock:
                     progress.resumed += 1
                 self.count(resumed=1)
@@ -161,9 +187,8 @@ class PythonEngine:
             with progress.lock:
                 progress.redone += 1
             self.count(redone=1)
-        data = job.reader.read(offset, length)
         digest = sha256_hex(data)
-        job.writer.write(seq, offset, data)
+        progress.writer.write(seq, offset, data)
         with progress.lock:
             progress.copied += 1
         self.count(copied=1, bytes=length)
@@ -171,8 +196,8 @@ class PythonEngine:
 
     def _finish(self, progress: _FileProgress) -> None:
         job = progress.job
-        job.writer.commit()
-        job.reader.close()
+        progress.writer.commit()
+        progress.reader.close()
         self.count(files=1)
         digest = file_digest([progress.digests[n] for n in range(progress.chunks)])
         self.emit({"event": "file", "file": job.rel, "size": job.size, "sha256": digest,
@@ -194,10 +219,13 @@ def read_resume(path: str | None) -> dict[str, dict[int, str]]:
     return resume
 
 
+def _open_local(backend: LocalBackend, src: str, dst: str, size: int, chunk: int) -> tuple[RangeReader, ChunkWriter]:
+    return backend.reader(src), backend.writer(dst, size, chunk, UploadState())
+
+
 def main(argv: list[str] | None = None) -> int:
     """`python -m etl.filecopy_py SRC DST`: the same command line and output as `etl-copy`."""
     from etl.sizes import parse_size
-    from loaders.file_backends.local import LocalBackend
 
     parser = argparse.ArgumentParser(prog="etl-copy.py")
     parser.add_argument("src")
@@ -219,8 +247,8 @@ def main(argv: list[str] | None = None) -> int:
         jobs = []
         for e in entries:
             dst = backend.join(args.dst, e.rel) if not single or backend.is_container(args.dst) else args.dst
-            writer = backend.writer(dst, e.size, chunk, UploadState())
-            jobs.append(FileJob(e.rel, e.size, backend.reader(e.path), writer, resume.get(e.rel, {})))
+            opener = partial(_open_local, backend, e.path, dst, e.size, chunk)
+            jobs.append(FileJob(e.rel, e.size, opener, resume.get(e.rel, {})))
         out(PythonEngine(args.streams, chunk, out).run(jobs))
     except (EtlError, OSError) as exc:
         out({"event": "error", "message": str(exc)})

@@ -44,14 +44,22 @@ class EntityOutcome:
     """What happened to one entity's items in this pass."""
 
     entity: str
-    results: list[LoadResult] = field(default_factory=list)
+    loaded: int = 0
     skipped: int = 0
     failures: list[tuple[str, RecordProblem]] = field(default_factory=list)
 
     @property
     def failed(self) -> bool:
         """True if any item failed."""
-        return bool(self.failures) or any(r.state == S.FAILED for r in self.results)
+        return bool(self.failures)
+
+    def count(self, results: list[LoadResult]) -> None:
+        """Tally a batch of load results, keeping only the failures (memory stays flat on big runs)."""
+        for result in results:
+            if result.state == S.FAILED:
+                self.failures.append((result.source_id, result.problem or RecordProblem("failed", "failed")))
+            else:
+                self.loaded += 1
 
 
 @dataclass
@@ -95,7 +103,7 @@ class EntityLoader:
                     work.append(item)
             if work:
                 results = self.loader.load_many(work, workers=self.workers, stop_on_error=self.stop_on_error)
-                outcome.results.extend(results)
+                outcome.count(results)
             self.progress.advance(entity, len(batch))
             if self.stop_on_error and outcome.failed:
                 self.stop.set()

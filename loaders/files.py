@@ -20,7 +20,16 @@ from etl.filecopy_go import binary_available, find_binary, run_go
 from etl.filecopy_py import FileJob, PythonEngine
 from extractors.files import FileSource, open_source
 from loaders.file_backends import locate
-from loaders.file_backends.base import FileBackend, FileEntry, UploadState, chunk_count, file_digest, sha256_hex
+from loaders.file_backends.base import (
+    ChunkWriter,
+    FileBackend,
+    FileEntry,
+    RangeReader,
+    UploadState,
+    chunk_count,
+    file_digest,
+    sha256_hex,
+)
 from loaders.file_backends.local import LocalBackend
 from loaders.file_backends.s3 import S3Backend, S3Writer
 from state.ledger import ChunkPlan, Ledger
@@ -196,12 +205,14 @@ class FileCopy:
             self._copy_python(source, dst, todo, result)
 
     def _copy_python(self, source: FileSource, dst: FileBackend, todo: list[_Planned], result: CopyResult) -> None:
-        jobs = []
-        for p in todo:
-            writer = dst.writer(p.dst_path, p.entry.size, self.options.chunk_size, self._upload_state(p))
-            jobs.append(FileJob(p.entry.rel, p.entry.size, source.backend.reader(p.entry.path), writer, p.resume))
+        jobs = [FileJob(p.entry.rel, p.entry.size, partial(self._open_python, source, dst, p), p.resume) for p in todo]
         engine = PythonEngine(self.options.streams, self.options.chunk_size, lambda e: self._record(e, result))
         engine.run(jobs)
+
+    def _open_python(self, source: FileSource, dst: FileBackend, p: _Planned) -> tuple[RangeReader, ChunkWriter]:
+        """Both ends of one file, opened when the Python engine reaches it."""
+        writer = dst.writer(p.dst_path, p.entry.size, self.options.chunk_size, self._upload_state(p))
+        return source.backend.reader(p.entry.path), writer
 
     def _copy_go(self, source: FileSource, dst: FileBackend, todo: list[_Planned], result: CopyResult) -> None:
         binary = find_binary(self.home / "bin")

@@ -185,17 +185,20 @@ class SplynxLoader:
         fatal: list[BaseException] = []
         groups = [[w] if isinstance(w, LoadItem) else list(w) for w in work]
         self._prefetch([item for group in groups for item in group])
-        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="splynx-load") as pool:
-            running: set[Future[list[LoadResult]]] = set()
-            for group in groups:
-                if stop.is_set():
-                    break
-                running.add(pool.submit(self._load_group, group, stop))
-                if len(running) >= workers * 2:
-                    done, running = wait(running, return_when=FIRST_COMPLETED)
-                    self._collect(done, results, fatal, stop, stop_on_error)
-            done, _ = wait(running)
-            self._collect(done, results, fatal, stop, stop_on_error)
+        try:
+            with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="splynx-load") as pool:
+                running: set[Future[list[LoadResult]]] = set()
+                for group in groups:
+                    if stop.is_set():
+                        break
+                    running.add(pool.submit(self._load_group, group, stop))
+                    if len(running) >= workers * 2:
+                        done, running = wait(running, return_when=FIRST_COMPLETED)
+                        self._collect(done, results, fatal, stop, stop_on_error)
+                done, _ = wait(running)
+                self._collect(done, results, fatal, stop, stop_on_error)
+        finally:
+            self._snapshot.clear()  # entries of items a stop left unloaded must not outlive this call
         if fatal:
             raise fatal[0]
         return results
@@ -208,15 +211,12 @@ class SplynxLoader:
         """
         with self.stats.ledger():
             for run_id, entity in {(i.run_id, i.entity) for i in items}:
-                for row in self.ledger.items(run_id, entity=entity):
+                wanted = [i.source_id for i in items if i.run_id == run_id and i.entity == entity]
+                for row in self.ledger.items_by_ids(run_id, entity, wanted):
                     self._snapshot[("item", run_id, entity, row.source_id)] = row
-            for entity in {i.entity for i in items}:
-                wanted = {i.source_id for i in items if i.entity == entity}
-                mapped = self.ledger.id_map(entity)
+                mapped = self.ledger.dest_ids(entity, wanted)
                 for source_id in wanted:
-                    self._snapshot[("map", 0, entity, source_id)] = (
-                        mapped[source_id].dest_id if source_id in mapped else None
-                    )
+                    self._snapshot[("map", 0, entity, source_id)] = mapped.get(source_id)
 
     def _collect(
         self,

@@ -354,6 +354,13 @@ class Ledger:
         with self.reader.connect() as conn:
             return [Item.model_validate(dict(r)) for r in conn.execute(query).mappings()]
 
+    def items_by_ids(self, run_id: int, entity: str, source_ids: Iterable[str]) -> list[Item]:
+        """Some items of one entity in a run, by Sonar id (a batch, not the whole run)."""
+        wanted = [str(i) for i in source_ids]
+        query = select(ITEM).where(ITEM.c.run_id == run_id, ITEM.c.entity == entity, ITEM.c.source_id.in_(wanted))
+        with self.reader.connect() as conn:
+            return [Item.model_validate(dict(r)) for r in conn.execute(query).mappings()]
+
     def counts(self, run_id: int) -> dict[str, dict[str, int]]:
         """How many items of each entity are in each state."""
         query = (
@@ -372,6 +379,12 @@ class Ledger:
         query = select(ITEM.c.source_id, ITEM.c.state).where(ITEM.c.run_id == run_id, ITEM.c.entity == entity)
         with self.reader.connect() as conn:
             return {source_id: state for source_id, state in conn.execute(query)}
+
+    def known(self, entity: str, source_id: str) -> bool:
+        """Whether any run has seen this record (to warn about an override of a mistyped id)."""
+        query = select(ITEM.c.id).where(ITEM.c.entity == entity, ITEM.c.source_id == str(source_id)).limit(1)
+        with self.reader.connect() as conn:
+            return conn.execute(query).first() is not None
 
     def attempted(self, run_id: int, entity: str) -> set[str]:
         """Sonar ids of an entity's items that have been sent to Splynx at least once in a run."""
@@ -405,6 +418,15 @@ class Ledger:
         )
         with self.reader.connect() as conn:
             return conn.execute(query).scalar_one_or_none()
+
+    def dest_ids(self, entity: str, source_ids: Iterable[str]) -> dict[str, str]:
+        """Splynx ids of some Sonar records (those not migrated are absent)."""
+        wanted = [str(i) for i in source_ids]
+        query = select(ID_MAP.c.source_id, ID_MAP.c.dest_id).where(
+            ID_MAP.c.entity == entity, ID_MAP.c.source_id.in_(wanted)
+        )
+        with self.reader.connect() as conn:
+            return {source_id: dest_id for source_id, dest_id in conn.execute(query)}
 
     def id_map(self, entity: str) -> dict[str, IdMap]:
         """Every mapping of one entity, keyed by Sonar id."""

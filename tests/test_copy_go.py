@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import resource
 import shutil
 import subprocess
 import sys
@@ -115,6 +116,19 @@ def test_engine_resume_skips_intact_chunks_and_recopies_a_corrupted_one(engine_c
     assert sorted(c["chunk"] for c in chunks if not c["resumed"]) == [5]
     assert len([c for c in chunks if c["resumed"]]) == 7
     assert (tmp_path / "dst.bin").read_bytes() == data
+
+
+def test_engine_copies_more_files_than_it_may_keep_open(engine_cmd: list[str], tmp_path: Path) -> None:
+    data = make_tree(tmp_path / "src", {f"d{i % 7}/f{i:03d}": 1 + i * 37 for i in range(300)})
+
+    def few_descriptors() -> None:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (64, 64))
+
+    proc = subprocess.run([*engine_cmd, "-streams", "4", "-chunk-size", "4KiB", str(tmp_path / "src"),
+                           str(tmp_path / "dst")], capture_output=True, text=True, timeout=60, check=False,
+                          cwd=Path(__file__).parent.parent, preexec_fn=few_descriptors)
+    assert proc.returncode == 0, proc.stdout[-500:] + proc.stderr
+    assert all((tmp_path / "dst" / name).read_bytes() == blob for name, blob in data.items())
 
 
 def test_engine_missing_source_prints_one_error_line_and_fails(engine_cmd: list[str], tmp_path: Path) -> None:

@@ -13,7 +13,7 @@ from sqlalchemy import select
 
 from state.ledger import Ledger
 from state.states import ItemState, RunStatus
-from tests.fixtures.pipeline import EVENT, CUSTOMERS, Sandbox, marker_of, run_ids, splynx_markers
+from tests.fixtures.pipeline import CUSTOMERS, EVENT, Sandbox, marker_of, run_ids, splynx_markers
 from tests.fixtures.splynx import signed_header
 
 INVENTORY_ITEMS = "admin/inventory/items"

@@ -82,6 +82,12 @@ def fix(
     patch = parse_assignments(assignments)
     ledger = open_ledger(upgrade=False)
     try:
+        if not ledger.known(entity, source_id):
+            console.print(
+                f"[yellow]warning:[/] no run has seen {entity} {source_id} yet; "
+                "the override applies when it is extracted (check the id)",
+                highlight=False,
+            )
         override_id = ledger.add_override(entity, source_id, patch, reason)
         latest = ledger.latest_run("migrate", statuses=[RunStatus.FAILED, RunStatus.INTERRUPTED])
     finally:

@@ -47,7 +47,7 @@ func openLocalSink(dst string, size int64, freshSmall bool, dirs *sync.Map) (*lo
 	if freshSmall {
 		flags |= os.O_TRUNC
 	}
-	f, err := os.OpenFile(partial, flags, 0o644)
+	f, err := openFile(partial, flags, 0o644)
 	if err != nil {
 		return nil, fmt.Errorf("destination %s: %w", dst, err)
 	}
@@ -79,7 +79,7 @@ func (s *localSink) commit() error {
 	if err := s.file.Close(); err != nil {
 		return fmt.Errorf("close %s: %w", s.partial, err)
 	}
-	if err := os.Rename(s.partial, s.final); err != nil {
+	if err := rename(s.partial, s.final); err != nil {
 		return fmt.Errorf("rename into place: %w", err)
 	}
 	return nil

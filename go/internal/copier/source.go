@@ -103,7 +103,7 @@ func openSource(ctx context.Context, client *http.Client, spec FileSpec) (source
 	if isURL(spec.Src) {
 		return &httpSource{ctx: ctx, client: client, url: spec.Src}, nil
 	}
-	return os.Open(spec.Src)
+	return openFile(spec.Src, os.O_RDONLY, 0)
 }
 
 // httpSource reads byte ranges of a URL; a presigned GET URL is enough, no credentials here.
