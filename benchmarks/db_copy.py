@@ -15,8 +15,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-# Run as a script, this folder comes first on sys.path, where benchmarks/copy.py would shadow the
-# standard library's `copy`: put the project root there instead, before anything imports `copy`.
+# Run as a script, this folder comes first on sys.path: put the project root there instead.
 _HERE = Path(__file__).resolve().parent
 sys.path[:] = [str(_HERE.parent)] + [p for p in sys.path if Path(p or ".").resolve() != _HERE]
 

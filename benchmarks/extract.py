@@ -17,7 +17,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-# benchmarks/copy.py is named like the stdlib's `copy`: put the project root, not this folder, first on the path.
+# Run as a script: put the project root first on the path, for `tests.fixtures`.
 sys.path[0] = str(Path(__file__).resolve().parents[1])
 
 import argparse

@@ -10,8 +10,7 @@ Four figures, each a ratio against a baseline measured in the same run (the mach
 4. Peak RSS of the `etl` process (polled with psutil; the simulators live in this benchmark process,
    never in the measured one) at N and N2 customers, and the straight line through both at 100 000.
 
-Run it as a module from the repository root: `benchmarks/copy.py` would shadow the standard library's
-`copy` if the script's own folder came first on the import path.
+Run it from the repository root: `python -m benchmarks.migrate [--small]`.
 """
 
 from __future__ import annotations

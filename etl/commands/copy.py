@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
@@ -11,7 +11,9 @@ from rich.table import Table
 
 from etl.context import get_settings, open_ledger
 from etl.sizes import parse_size
-from loaders.files import CopyOptions, CopyResult, Engine, copy_files
+
+if TYPE_CHECKING:  # the storage SDKs (boto3, google-cloud, azure, paramiko) load only when a copy runs
+    from loaders.files import CopyResult, Engine
 
 console = Console()
 
@@ -34,6 +36,8 @@ def copy(
 
     Example: `etl copy ./exports s3://isp-archive/exports --streams 8 --chunk-size 16MiB`.
     """
+    from loaders.files import CopyOptions, copy_files
+
     if engine not in ("go", "python", "auto"):
         raise typer.BadParameter("must be go, python or auto", param_hint="--engine")
     chosen: Engine = engine  # type: ignore[assignment]

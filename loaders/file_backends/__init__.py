@@ -26,6 +26,13 @@ def locate(url: str) -> tuple[FileBackend, str]:
         return HTTPBackend(), url
     if not parts.netloc:
         raise ConfigError(f"{scheme} URL {url!r} has no bucket/host", fix=f"write it as {scheme}://NAME/path")
+    _refuse_password(scheme, parts.password, parts.hostname)
+    try:
+        parts.port  # noqa: B018  (parsing the port raises on a bad one)
+    except ValueError:
+        raise ConfigError(
+            f"{scheme} URL for {parts.hostname} has a bad port", fix="use host:PORT with a number"
+        ) from None
     if scheme == "s3":
         from loaders.file_backends.s3 import S3Backend
 
@@ -43,3 +50,13 @@ def locate(url: str) -> tuple[FileBackend, str]:
 
         return SFTPBackend(parts.netloc), path
     raise ConfigError(f"unknown storage scheme {scheme!r} in {url!r}", fix="use a path, s3://, gs://, az:// or sftp://")
+
+
+def _refuse_password(scheme: str, password: str | None, host: str | None) -> None:
+    """A password in a URL would end up in the ledger, logs and shell history: never accept one."""
+    if password:
+        variable = "ETL_SFTP_PASSWORD" if scheme == "sftp" else "the backend's credential variables"
+        raise ConfigError(
+            f"the {scheme} URL for {host} contains a password; URLs are recorded, so it would leak",
+            fix=f"remove it from the URL and set {variable} (or use a key)",
+        )

@@ -1,8 +1,8 @@
 """Local copy throughput: Go `etl-copy` vs the Python engine vs `cp` vs `rclone`, as ratios to cp.
 
-    .venv/bin/python benchmarks/copy.py            # one 2 GiB file + 10 000 small files
-    .venv/bin/python benchmarks/copy.py --small    # 64 MiB + 500 small files (CI)
-    .venv/bin/python benchmarks/copy.py --compare-go "go before=/tmp/etl-copy-old"   # before/after
+    .venv/bin/python benchmarks/file_copy.py            # one 2 GiB file + 10 000 small files
+    .venv/bin/python benchmarks/file_copy.py --small    # 64 MiB + 500 small files (CI)
+    .venv/bin/python benchmarks/file_copy.py --compare-go "go before=/tmp/etl-copy-old"   # before/after
 
 Every tool copies the same warm (page-cached) source into a fresh directory on the same filesystem;
 each figure is the best of --repeat runs, the tools taking turns. "speed vs cp" = cp's time / the
@@ -15,7 +15,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-# This file is named like the stdlib's `copy`: drop its folder from the path before anything imports it.
+# Run as a script: put the project root first on the path.
 ROOT = Path(__file__).resolve().parent.parent
 sys.path[0] = str(ROOT)
 
