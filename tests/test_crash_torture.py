@@ -32,6 +32,7 @@ KILLS_PER_SEED = 7
 KILL_AFTER_LOCK_S = (0.3, 2.5)  # counted from the moment the child holds the workspace lock
 LOCK_TIMEOUT_S = 20
 FINISH_TIMEOUT_S = 150
+SPLYNX_LATENCY_S = 0.03
 
 
 def start(box: Sandbox) -> subprocess.Popen[bytes]:
@@ -79,6 +80,8 @@ def test_sigkill_at_random_moments_then_resume_leaves_every_record_exactly_once(
     make_sandbox: SandboxFactory,
 ) -> None:
     box = make_sandbox(customers=CRASH_CUSTOMERS)
+    # Every Splynx answer takes a little while, so the run outlasts the kills however fast the machine is.
+    box.splynx.faults.latency_s = SPLYNX_LATENCY_S
     box.etl("init")
     box.etl("fix", "account", "4", "--set", "name=Northwest Regional Cooperative")
     box.etl("fix", "account", "6", "--set", "login=sonar-6")

@@ -16,7 +16,7 @@ from azure.core.exceptions import AzureError, ClientAuthenticationError, HttpRes
 from azure.storage.blob import BlobBlock, BlobServiceClient
 
 from etl.errors import ConfigError, ConnectionFailure
-from loaders.file_backends.base import FileEntry, UploadState, sha256_hex
+from loaders.file_backends.base import FileEntry, ObjectStorePaths, UploadState, sha256_hex
 
 
 @contextmanager
@@ -122,7 +122,7 @@ class AzureWriter:
         """Uncommitted blocks stay a week on Azure: the resume point."""
 
 
-class AzureBackend:
+class AzureBackend(ObjectStorePaths):
     """`az://container/blob`."""
 
     scheme: ClassVar[str] = "az"
@@ -150,17 +150,10 @@ class AzureBackend:
             raise ConfigError(f"source az://{self.name}/{key} does not exist", fix="check the container and name")
         return sorted(entries, key=lambda e: e.rel)
 
-    def is_container(self, path: str) -> bool:
-        """A trailing slash or the container root."""
-        return path.endswith("/") or not path.strip("/")
-
-    def join(self, path: str, rel: str) -> str:
-        """`rel` under the prefix."""
-        return f"{path.strip('/')}/{rel}".lstrip("/")
-
-    def url(self, path: str) -> str:
-        """`az://container/blob`."""
-        return f"az://{self.name}/{path.lstrip('/')}"
+    @property
+    def container_name(self) -> str:
+        """The bucket or container this backend addresses."""
+        return str(self.name)
 
     def reader(self, path: str) -> AzureReader:
         """Ranged reads."""

@@ -121,3 +121,26 @@ def file_digest(chunk_digests: Sequence[str]) -> str:
 def chunk_count(size: int, chunk_size: int) -> int:
     """How many chunks a file of `size` bytes has (an empty file has none)."""
     return (size + chunk_size - 1) // chunk_size
+
+
+class ObjectStorePaths:
+    """Key layout shared by object stores (S3, GCS, Azure): prefixes stand in for directories."""
+
+    scheme: ClassVar[str]
+
+    @property
+    def container_name(self) -> str:
+        """The bucket or container; each store names it its own way."""
+        raise NotImplementedError
+
+    def is_container(self, path: str) -> bool:
+        """A trailing slash or the bucket/container root means "into this prefix"."""
+        return path.endswith("/") or not path.strip("/")
+
+    def join(self, path: str, rel: str) -> str:
+        """`rel` under the prefix."""
+        return f"{path.strip('/')}/{rel}".lstrip("/")
+
+    def url(self, path: str) -> str:
+        """`scheme://bucket/key`, as the user writes it."""
+        return f"{self.scheme}://{self.container_name}/{path.lstrip('/')}"

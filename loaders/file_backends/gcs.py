@@ -20,7 +20,7 @@ from google.auth.exceptions import GoogleAuthError
 from google.cloud import storage
 
 from etl.errors import ConfigError, ConnectionFailure
-from loaders.file_backends.base import FileEntry, UploadState, chunk_count
+from loaders.file_backends.base import FileEntry, ObjectStorePaths, UploadState, chunk_count
 
 GCS_QUANTUM = 256 * 1024
 
@@ -124,7 +124,7 @@ class GCSWriter:
         """Keep the session: it is the resume point."""
 
 
-class GCSBackend:
+class GCSBackend(ObjectStorePaths):
     """`gs://bucket/object`."""
 
     scheme: ClassVar[str] = "gs"
@@ -150,17 +150,10 @@ class GCSBackend:
             raise ConfigError(f"source gs://{self.bucket.name}/{key} does not exist", fix="check the bucket and name")
         return sorted(entries, key=lambda e: e.rel)
 
-    def is_container(self, path: str) -> bool:
-        """A trailing slash or the bucket root."""
-        return path.endswith("/") or not path.strip("/")
-
-    def join(self, path: str, rel: str) -> str:
-        """`rel` under the prefix."""
-        return f"{path.strip('/')}/{rel}".lstrip("/")
-
-    def url(self, path: str) -> str:
-        """`gs://bucket/object`."""
-        return f"gs://{self.bucket.name}/{path.lstrip('/')}"
+    @property
+    def container_name(self) -> str:
+        """The bucket or container this backend addresses."""
+        return str(self.bucket.name)
 
     def reader(self, path: str) -> GCSReader:
         """Ranged reads of one object."""

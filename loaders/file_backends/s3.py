@@ -18,7 +18,7 @@ from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
 from etl.errors import ConfigError, ConnectionFailure
-from loaders.file_backends.base import FileEntry, UploadState, chunk_count
+from loaders.file_backends.base import FileEntry, ObjectStorePaths, UploadState, chunk_count
 
 DEFAULT_MIN_PART = 5 * 1024 * 1024
 
@@ -140,7 +140,7 @@ class S3Writer:
         """Leave the multipart upload open: its parts are the resume point."""
 
 
-class S3Backend:
+class S3Backend(ObjectStorePaths):
     """`s3://bucket/key`."""
 
     scheme: ClassVar[str] = "s3"
@@ -171,17 +171,10 @@ class S3Backend:
             raise ConfigError(f"source s3://{self.bucket}/{key} does not exist", fix="check the bucket and key")
         return sorted(entries, key=lambda e: e.rel)
 
-    def is_container(self, path: str) -> bool:
-        """A trailing slash or the bucket root means "into this prefix"."""
-        return path.endswith("/") or not path.strip("/")
-
-    def join(self, path: str, rel: str) -> str:
-        """`rel` under the prefix."""
-        return f"{path.strip('/')}/{rel}".lstrip("/")
-
-    def url(self, path: str) -> str:
-        """`s3://bucket/key`."""
-        return f"s3://{self.bucket}/{path.lstrip('/')}"
+    @property
+    def container_name(self) -> str:
+        """The bucket or container this backend addresses."""
+        return str(self.bucket)
 
     def reader(self, path: str) -> S3Reader:
         """Range reads of one object."""
