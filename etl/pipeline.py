@@ -276,7 +276,9 @@ class Migration:
             first = _first_failure(outcomes, self.ledger, run_id)
             message = f"{unfinished} item(s) not migrated"
             if first is not None:
-                message += f"; first failure: {first.entity} {first.source_id}: {first.error}"
+                subject = f"{first.entity} {first.source_id}"
+                error = first.error or "failed"
+                message += f"; first failure: {error if error.startswith(subject) else f'{subject}: {error}'}"
             self.ledger.finish_run(run_id, RunStatus.FAILED, message)
             return self._outcome(run_id, RunStatus.FAILED, message, deleted)
         total = sum(sum(per.values()) for per in counts.values())
