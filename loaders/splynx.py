@@ -159,11 +159,24 @@ class SplynxLoader:
     def find_by_marker(self, payload: SplynxPayload) -> str | None:
         """The id of the record carrying this payload's marker, or None."""
         tgt = target(payload.target)
-        if tgt.module is None or tgt.put_only:
+        if tgt.put_only:
             return None
+        if tgt.module is None:
+            return self._find_by_name(tgt, payload)
         rows = self.client.list(tgt.collection_path(payload.parent), additional={MARKER_FIELD: payload.marker})
         rows = [r for r in rows if (r.get("additional_attributes") or {}).get(MARKER_FIELD) == payload.marker]
         return min((r["id"] for r in rows), key=_id_order) if rows else None
+
+    def _find_by_name(self, tgt: Target, payload: SplynxPayload) -> str | None:
+        """Records that carry no marker (additional-field definitions) are identified by their unique name."""
+        name = payload.body.get("name")
+        if not name:
+            return None
+        try:
+            self.client.get(tgt.item_path(str(name), payload.parent))
+        except NotFound:
+            return None
+        return str(name)
 
     # -- many items --------------------------------------------------------------------------------
 
@@ -332,7 +345,7 @@ class SplynxLoader:
                 if attempt == self.post_attempts:
                     raise
             except ValidationRefused as exc:
-                if not _marker_taken(exc):
+                if not _marker_taken(exc, tgt):
                     raise
             found = self.find_by_marker(payload)
             if found is not None:
@@ -525,9 +538,10 @@ def _marker_definition() -> dict[str, Any]:
     }
 
 
-def _marker_taken(exc: ValidationRefused) -> bool:
-    """Splynx refused a create because another record already carries our marker."""
-    return any(f == f"additional_attributes.{MARKER_FIELD}" and "taken" in m for f, m in exc.errors)
+def _marker_taken(exc: ValidationRefused, tgt: Target) -> bool:
+    """Splynx refused a create because another record already carries our marker (or, unmarked, our name)."""
+    key = "name" if tgt.module is None else f"additional_attributes.{MARKER_FIELD}"
+    return any(f == key and "taken" in m for f, m in exc.errors)
 
 
 def _invalid(code: str, message: str, name: str, value: Any, fix: str) -> RecordError:

@@ -262,3 +262,25 @@ def test_marker_fields_are_created_once(loader_client: SplynxClient, ledger: Led
     loader = SplynxLoader(loader_client, ledger)
     assert loader.ensure_marker_fields(MARKER_MODULES) == MARKER_MODULES
     assert loader.ensure_marker_fields(MARKER_MODULES) == []
+
+
+def test_an_unmarked_definition_created_before_a_crash_is_adopted_by_its_name(
+    loader_client: SplynxClient, ledger: Ledger, splynx_sim: SplynxSimulator
+) -> None:
+    """Additional-field definitions carry no marker: a crash after their POST is resolved by their unique name."""
+    from transformers.additional_fields import definition
+    from transformers.payload import SplynxPayload
+
+    payload = SplynxPayload(
+        "additional_field", definition("sonar_legacy_id", "Legacy id"), "custom_field:1", {"module": "customers"}
+    )
+    run_id = start_load_run(ledger, "custom_field", ["1"])
+    crashing = SplynxLoader(loader_client, ledger, on_step=crash_at("after_write"))
+    with pytest.raises(Crash):
+        crashing.load(LoadItem(run_id, "custom_field", "1", payload))
+    assert state_of(ledger, run_id, "1", "custom_field") == ItemState.LOADING
+
+    result = SplynxLoader(loader_client, ledger).load(LoadItem(run_id, "custom_field", "1", payload))
+    assert (result.state, result.action, result.dest_id) == (ItemState.VERIFIED, "adopt", "sonar_legacy_id")
+    names = [r["name"] for r in splynx_sim.rows("admin/config/additional-fields/customers")]
+    assert names.count("sonar_legacy_id") == 1
