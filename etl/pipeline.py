@@ -33,7 +33,7 @@ from loaders.splynx import SplynxLoader
 from loaders.splynx_client import SplynxClient
 from state.ledger import Ledger
 from state.models import Run
-from state.states import ItemState, RunStatus
+from state.states import DONE_STATES, ItemState, RunStatus
 from transformers.context import TransformContext
 from transformers.registry import additional_field_definitions
 
@@ -167,7 +167,7 @@ class Migration:
         self._extract(run_id, selection, options, entities, resuming=resuming)
         outcomes = self._load(run_id, options, entities)
         deleted = self._deletes(run_id, selection, options) if not any(o.failed for o in outcomes) else []
-        return self._close(run_id, outcomes, deleted)
+        return self._close(run_id, deleted)
 
     def _extract(
         self, run_id: int, selection: Selection, options: RunOptions, entities: list[str], *, resuming: bool
@@ -269,13 +269,14 @@ class Migration:
                 )
         return gone
 
-    def _close(self, run_id: int, outcomes: list[EntityOutcome], deleted: list[str]) -> RunOutcome:
+    def _close(self, run_id: int, deleted: list[str]) -> RunOutcome:
         counts = self.ledger.counts(run_id)
-        unfinished = sum(n for per in counts.values() for s, n in per.items() if s not in _DONE)
+        unfinished = sum(n for per in counts.values() for s, n in per.items() if s not in DONE_STATES)
         if unfinished:
-            first = _first_failure(outcomes, self.ledger, run_id)
+            found = failures(self.ledger, run_id)
             message = f"{unfinished} item(s) not migrated"
-            if first is not None:
+            if found:
+                first = found[0]
                 subject = f"{first.entity} {first.source_id}"
                 error = first.error or "failed"
                 message += f"; first failure: {error if error.startswith(subject) else f'{subject}: {error}'}"
@@ -290,14 +291,6 @@ class Migration:
         return RunOutcome(
             run_id, status, self.ledger.counts(run_id), failures(self.ledger, run_id), deleted or [], message
         )
-
-
-_DONE = {S.LOADED, S.VERIFIED, S.SKIPPED, S.ROLLED_BACK}
-
-
-def _first_failure(outcomes: list[EntityOutcome], ledger: Ledger, run_id: int) -> Failure | None:
-    found = failures(ledger, run_id)
-    return found[0] if found else None
 
 
 def stored_selection(run: Run) -> dict[str, Any]:
