@@ -2,7 +2,7 @@
 
 Commands live one group per module in `etl/commands/`; each module's `register(app)` adds them.
 This file only owns the global options and the rule that a user error is one line and an exit
-code, never a traceback (unless `--debug`).
+code, never a traceback; `--debug` adds the traceback before that line and keeps the exit code.
 """
 
 from __future__ import annotations
@@ -10,6 +10,7 @@ from __future__ import annotations
 import importlib
 import pkgutil
 import sys
+import traceback
 from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import quote
@@ -21,12 +22,13 @@ from rich.markup import escape
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 from typer._click.core import Context as TyperClickContext
+from typer._click.exceptions import NoArgsIsHelpError, UsageError
 from typer.core import TyperGroup
 
 import etl.commands
 from etl import __version__
 from etl.config import load_settings
-from etl.context import get_settings, set_settings
+from etl.context import set_settings
 from etl.errors import EtlError
 from etl.logs import register_secrets, scrub, setup_logging
 
@@ -48,30 +50,53 @@ def report_error(exc: BaseException) -> int:
     return INTERNAL_ERROR
 
 
+def report_usage(exc: UsageError) -> int:
+    """Print a usage error (bad flag, value out of range) as one line pointing at the command's help."""
+    where = exc.ctx.command_path if exc.ctx is not None else "etl"
+    err_console.print(
+        f"[bold red]error:[/] {escape(exc.format_message())} (fix: see `{escape(where)} --help`)",
+        highlight=False,
+        soft_wrap=True,
+    )
+    return exc.exit_code
+
+
+def print_traceback(exc: BaseException) -> None:
+    """The traceback `--debug` asks for, scrubbed of secrets, on stderr before the one-line error."""
+    sys.stderr.write(scrub("".join(traceback.format_exception(exc))))
+    sys.stderr.flush()
+
+
 class EtlGroup(TyperGroup):
     """The root command group: turns errors into one line and an exit code."""
+
+    def parse_args(self, ctx: TyperClickContext, args: list[str]) -> list[str]:
+        """Parse the global options; a usage error there is one line too."""
+        try:
+            return super().parse_args(ctx, args)
+        except NoArgsIsHelpError:
+            raise  # bare `etl` shows the help
+        except UsageError as exc:
+            raise typer.Exit(report_usage(exc)) from None
 
     def invoke(self, ctx: TyperClickContext) -> Any:
         """Run the command, mapping errors to exit codes."""
         try:
             return super().invoke(ctx)
+        except NoArgsIsHelpError:
+            raise  # a bare command group (`etl db`) shows its help
+        except UsageError as exc:
+            raise typer.Exit(report_usage(exc)) from None
         except (typer.Exit, typer.Abort, typer.TyperException):
-            raise  # Typer's own exits and usage errors (typer >= 0.29 vendors click: not click's classes)
+            raise  # Typer's own exits (typer >= 0.29 vendors click: not click's classes)
         except KeyboardInterrupt:
             err_console.print("interrupted: the run is resumable with `etl resume`")
             raise typer.Exit(130) from None
         except Exception as exc:
-            logger.opt(exception=exc).debug("command failed")
-            if _debug_enabled():
-                raise
+            logger.bind(file_only=True).opt(exception=exc).debug("command failed")
+            if ctx.find_root().params.get("debug"):
+                print_traceback(exc)
             raise typer.Exit(report_error(exc)) from None
-
-
-def _debug_enabled() -> bool:
-    try:
-        return get_settings().debug
-    except EtlError:
-        return "--debug" in sys.argv
 
 
 app = typer.Typer(
@@ -104,16 +129,16 @@ def main_options(
     ] = False,
 ) -> None:
     """Resumable Sonar → Splynx migration. Start with `etl demo`, or `etl init` then `etl run`."""
-    try:
-        settings = load_settings(config, home).with_overrides(
-            ledger_url=ledger, debug=debug, log_json=log_json, quiet=quiet
-        )
-    except EtlError as exc:
-        raise typer.Exit(report_error(exc)) from None
+    setup_logging(None, json_lines=log_json, debug=debug, quiet=quiet)  # no workspace yet: the terminal only
+    settings = load_settings(config, home).with_overrides(
+        ledger_url=ledger, debug=debug, log_json=log_json, quiet=quiet
+    )  # a bad etl.toml raises here, inside EtlGroup.invoke: one line, or the traceback with --debug
     set_settings(settings)
     secrets = [settings.sonar_token, settings.splynx_key, settings.splynx_secret]
     register_secrets([*secrets, *_url_password(settings.ledger_url)])
     setup_logging(settings.logs_dir, json_lines=log_json, debug=debug, quiet=quiet)
+    for warning in settings.warnings:
+        logger.warning(warning)
 
 
 def _url_password(url: str) -> list[str]:

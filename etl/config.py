@@ -7,9 +7,12 @@ and a `Secret` never prints its value, so it cannot leak through a log line or a
 
 from __future__ import annotations
 
+import difflib
 import os
 import tomllib
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
+from datetime import date, datetime, time
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +21,49 @@ from etl.errors import ConfigError
 KEYRING_SERVICE = "sonar-splynx-etl"
 SECRET_KEYS = {"token", "key", "secret", "password", "api_key", "api_secret"}
 DEFAULT_STATUS_MAP = {"active": "active", "inactive": "disabled", "suspended": "blocked", "terminated": "disabled"}
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)  # TOML `true` is not a count
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def _is_text(value: Any) -> bool:
+    return isinstance(value, str)
+
+
+@dataclass(frozen=True)
+class KeyType:
+    """What one key of `etl.toml` accepts, said the way the error says it, with an example for the fix."""
+
+    needs: str
+    accepts: Callable[[Any], bool]
+    example: str
+
+
+ID = KeyType("an integer id (0 or more)", lambda v: _is_int(v) and v >= 0, "1")
+ANY_KEY = "*"  # a section whose keys are the user's own (status names): only their values are typed
+
+# Every key `etl.toml` may hold, in one place: load_settings checks each value's type here before
+# reading it, and warns about any key not listed (a typo would otherwise be silently ignored).
+CONFIG_KEYS: dict[str, dict[str, KeyType]] = {
+    "etl": {
+        "home": KeyType("a string (a directory)", _is_text, '".etl"'),
+        "ledger": KeyType("a string (a ledger URL)", _is_text, '"sqlite:///.etl/ledger.db"'),
+        "workers": KeyType("an integer from 1 to 64", lambda v: _is_int(v) and 1 <= v <= 64, "4"),
+        "rate": KeyType("a number greater than 0 (requests/s)", lambda v: _is_number(v) and v > 0, "20"),
+    },
+    "sonar": {"url": KeyType("a string (a URL)", _is_text, '"https://isp.sonar.software/api/graphql"')},
+    "splynx": {
+        "url": KeyType("a string (a URL)", _is_text, '"https://isp.splynx.app"'),
+        "location_id": ID,
+        "partner_id": ID,
+    },
+    "status_map": {ANY_KEY: KeyType("a string (a Splynx customer status)", _is_text, '"blocked"')},
+}
 
 
 class Secret(str):
@@ -50,6 +96,7 @@ class Settings:
     quiet: bool = False
     config_file: Path | None = None
     raw: dict[str, Any] = field(default_factory=dict)
+    warnings: tuple[str, ...] = ()
 
     @property
     def staging_dir(self) -> Path:
@@ -87,6 +134,72 @@ def _refuse_secrets(data: dict[str, Any], path: Path) -> None:
             )
 
 
+def _describe(value: Any) -> str:
+    """A wrong value as the error names it: numbers as written, anything else by its TOML type only.
+
+    Why not echo strings: a value in the wrong place may be a secret or a URL with a password in it.
+    """
+    if _is_number(value):
+        return str(value)
+    kinds: list[tuple[type | tuple[type, ...], str]] = [
+        (bool, "a boolean"), (str, "a string"), (list, "an array"), (dict, "a table"),
+        ((datetime, date, time), "a date/time"),
+    ]  # fmt: skip
+    return next((name for kind, name in kinds if isinstance(value, kind)), type(value).__name__)
+
+
+def _check_types(data: dict[str, Any], path: Path) -> None:
+    """Refuse, in one line, the first known section that is not a table or key of the wrong type."""
+    for section, keys in CONFIG_KEYS.items():
+        if section not in data:
+            continue
+        table = data[section]
+        if not isinstance(table, dict):
+            raise ConfigError(
+                f"{path}: [{section}] must be a table, not {_describe(table)}",
+                fix=f"write it as a [{section}] header followed by its keys",
+            )
+        for key, value in table.items():
+            kind = keys.get(key) or keys.get(ANY_KEY)
+            if kind is not None and not kind.accepts(value):
+                name = key if key.isidentifier() else f'"{key}"'
+                raise ConfigError(
+                    f"{path}: [{section}] {key} must be {kind.needs}, not {_describe(value)}",
+                    fix=f"write it like {name} = {kind.example}",
+                )
+
+
+def _unknown_keys(data: dict[str, Any]) -> list[str]:
+    """Every key or section `CONFIG_KEYS` does not know, as "[section] key", with the closest known one."""
+    known = {f"[{s}]": f"[{s}]" for s in CONFIG_KEYS} | {
+        f"{s}.{k}": f"[{s}] {k}" for s, keys in CONFIG_KEYS.items() for k in keys if k != ANY_KEY
+    }
+    found = []
+    for section, table in data.items():
+        if section not in CONFIG_KEYS:
+            label = f"[{section}]" if isinstance(table, dict) else section
+            found.append(_with_guess(label, label, known))
+        elif ANY_KEY not in CONFIG_KEYS[section]:
+            siblings = {k: k for k in CONFIG_KEYS[section]}
+            found += [_with_guess(f"[{section}] {key}", key, siblings) for key in table if key not in siblings]
+    return found
+
+
+def _with_guess(label: str, name: str, known: dict[str, str]) -> str:
+    """`label`, followed by "(did you mean X?)" when a known name is close to `name`."""
+    close = difflib.get_close_matches(name, list(known), n=1, cutoff=0.6)
+    return f"{label} (did you mean {known[close[0]]}?)" if close else label
+
+
+def _unknown_warning(data: dict[str, Any], path: Path) -> tuple[str, ...]:
+    """One warning naming every unknown key, or none: a typo must not pass silently, nor stop the run."""
+    unknown = _unknown_keys(data)
+    if not unknown:
+        return ()
+    what = "unknown key" if len(unknown) == 1 else "unknown keys"
+    return (f"{path}: {what} {', '.join(unknown)} ignored",)
+
+
 def _secret(env_name: str) -> Secret | None:
     value = os.environ.get(env_name)
     if value:
@@ -119,6 +232,7 @@ def load_settings(config_file: Path | None = None, home: Path | None = None) -> 
     if config_file is not None and not path.exists():
         raise ConfigError(f"config file {path} does not exist", fix="pass an existing file to --config")
     data = _read_toml(path) if path.exists() else {}
+    _check_types(data, path)
     _refuse_secrets(data, path)
     etl_section = data.get("etl", {})
     sonar, splynx = data.get("sonar", {}), data.get("splynx", {})
@@ -133,10 +247,11 @@ def load_settings(config_file: Path | None = None, home: Path | None = None) -> 
         splynx_key=_secret("ETL_SPLYNX_KEY"),
         splynx_secret=_secret("ETL_SPLYNX_SECRET"),
         status_map=_status_map(data),
-        rate=etl_section.get("rate"),
-        workers=int(etl_section.get("workers", 4)),
+        rate=float(etl_section["rate"]) if "rate" in etl_section else None,
+        workers=etl_section.get("workers", 4),
         config_file=path if path.exists() else None,
         raw=data,
+        warnings=_unknown_warning(data, path),
     )
 
 

@@ -19,7 +19,8 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
-from etl.errors import ConfigError, EtlError
+from etl.errors import ConfigError
+from loaders.file_backends.failures import error_from_event
 
 GO_SOURCES = Path(__file__).resolve().parent.parent / "go"
 Event = dict[str, Any]
@@ -115,13 +116,13 @@ def _follow(cmd: list[str], on_event: Callable[[Event], None]) -> Event:
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                             preexec_fn=_die_with_parent if sys.platform == "linux" else None)
     summary: Event | None = None
-    error: str | None = None
+    error: Event | None = None
     try:
         assert proc.stdout is not None
         for line in proc.stdout:
             event = json.loads(line)
             if event.get("event") == "error":
-                error = str(event.get("message"))
+                error = event
             elif event.get("event") == "summary":
                 summary = event
             else:
@@ -133,5 +134,5 @@ def _follow(cmd: list[str], on_event: Callable[[Event], None]) -> Event:
         proc.wait()
     if error or proc.returncode != 0 or summary is None:
         stderr = proc.stderr.read().strip() if proc.stderr else ""
-        raise EtlError(f"etl-copy failed: {error or stderr or f'exit {proc.returncode}'}")
+        raise error_from_event(error or {"message": stderr}, proc.returncode)
     return summary

@@ -19,7 +19,7 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
-from etl.errors import EtlError
+from etl.errors import ConfigError, EtlError
 from loaders.file_backends.base import (
     ChunkWriter,
     RangeReader,
@@ -28,6 +28,7 @@ from loaders.file_backends.base import (
     file_digest,
     sha256_hex,
 )
+from loaders.file_backends.failures import error_event
 from loaders.file_backends.local import LocalBackend
 
 Event = dict[str, Any]
@@ -224,7 +225,7 @@ def _open_local(backend: LocalBackend, src: str, dst: str, size: int, chunk: int
 
 
 def main(argv: list[str] | None = None) -> int:
-    """`python -m etl.filecopy_py SRC DST`: the same command line and output as `etl-copy`."""
+    """`python -m etl.filecopy_py SRC DST`: the same command line, output and exit codes as `etl-copy`."""
     from etl.sizes import parse_size
 
     parser = argparse.ArgumentParser(prog="etl-copy.py")
@@ -239,6 +240,8 @@ def main(argv: list[str] | None = None) -> int:
         print(json.dumps(event), flush=True)
 
     try:
+        if args.streams < 1:
+            raise ConfigError("-streams must be at least 1")
         backend = LocalBackend()
         chunk = parse_size(args.chunk_size)
         entries = backend.list(args.src)
@@ -250,9 +253,10 @@ def main(argv: list[str] | None = None) -> int:
             opener = partial(_open_local, backend, e.path, dst, e.size, chunk)
             jobs.append(FileJob(e.rel, e.size, opener, resume.get(e.rel, {})))
         out(PythonEngine(args.streams, chunk, out).run(jobs))
-    except (EtlError, OSError) as exc:
-        out({"event": "error", "message": str(exc)})
-        return 1
+    except (EtlError, OSError, KeyboardInterrupt) as exc:
+        event = error_event(exc)
+        out(event)
+        return int(event["code"])
     return 0
 
 

@@ -59,6 +59,11 @@ class ScrubbingSink:
             self._file = None
 
 
+def _for_terminal(record: Any) -> bool:
+    """Records bound with `file_only` (a failed command, which the CLI prints itself) skip stderr."""
+    return not record["extra"].get("file_only", False)
+
+
 def setup_logging(logs_dir: Path | None, *, json_lines: bool, debug: bool, quiet: bool) -> None:
     """Send logs to stderr (warnings, or everything with --debug) and to a file under the workspace."""
     logger.remove()
@@ -67,6 +72,7 @@ def setup_logging(logs_dir: Path | None, *, json_lines: bool, debug: bool, quiet
         logger.add(
             ScrubbingSink(),
             level="DEBUG" if debug else "WARNING",
+            filter=_for_terminal,
             serialize=json_lines,
             format="<level>{level: <8}</level> {message}",
             colorize=False,

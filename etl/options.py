@@ -2,7 +2,8 @@
 
 Why here: `etl extract`, `etl run` and `etl plan` take the same selection flags; declaring them once as
 `Annotated` types keeps their names, help and parsing identical, and `build_selection` turns them into
-the `Selection` every library function takes.
+the `Selection` every library function takes. Numbers carry their range (`min=`, `positive`) so that
+`--workers 0` or `--rate -1` is a usage error before anything runs, never a crash or a silent default.
 """
 
 from __future__ import annotations
@@ -15,12 +16,21 @@ from etl.errors import ConfigError
 from etl.selection import Selection, parse_when
 from extractors.sonar_queries import entities as known_entities
 
+
+def positive(value: float | None) -> float | None:
+    """Typer callback refusing 0 and negative numbers: a rate of 0 requests/s would never send one."""
+    if value is not None and value <= 0:
+        raise typer.BadParameter(f"{value:g} is not greater than 0")
+    return value
+
+
 CustomerOption = Annotated[
     list[str] | None,
     typer.Option("--customer", "-c", help="Sonar account id to migrate (repeatable).", show_default=False),
 ]
 LimitOption = Annotated[
-    int | None, typer.Option("--limit", "-n", help="At most N customers (active ones first).", show_default=False)
+    int | None,
+    typer.Option("--limit", "-n", help="At most N customers (active ones first).", show_default=False, min=1),
 ]
 AllOption = Annotated[bool, typer.Option("--all", help="Every customer, and every foundation record.")]
 StatusOption = Annotated[
@@ -109,4 +119,5 @@ __all__ = [
     "UntilOption",
     "build_selection",
     "parse_entities",
+    "positive",
 ]

@@ -10,6 +10,7 @@ the ledger says is not done.
 from __future__ import annotations
 
 import json
+import socket
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
@@ -19,13 +20,13 @@ from typing import Any
 from loguru import logger
 
 from etl.config import Settings
-from etl.errors import EtlError
+from etl.errors import ConfigError, EtlError
 from etl.load_stage import EntityLoader, EntityOutcome
 from etl.phases import PHASE_ENTITIES, Phase, parse_phases
 from etl.preflight import check_sonar, check_splynx, ensure_additional_fields, require_settings
 from etl.progress import ProgressReporter
 from etl.report import Failure, failures
-from etl.runlock import migration_lock
+from etl.runlock import Heartbeat, migration_lock
 from etl.selection import Selection
 from etl.staging import StagingWriter
 from extractors.sonar import Page, PageRecorder, SonarExtractor, expected_totals, extract
@@ -94,14 +95,31 @@ class Migration:
     # --- public entry points -------------------------------------------------------------------
 
     def run(self, selection: Selection, options: RunOptions) -> RunOutcome:
-        """Start a new run of `selection`; a later run only migrates what is new or changed."""
-        with migration_lock(self.settings.home):
+        """Start a new run of `selection`; a later run only migrates what is new or changed.
+
+        An earlier run that was interrupted (killed, Ctrl-C) is finished first, as `etl resume` would:
+        its records may be half-written in Splynx, and only its own checkpoints say which.
+        """
+        with migration_lock(self.settings.home, ledger=self.ledger):
             self.preflight(options)
+            finished_first: list[int] = []
+            unfinished = self._finish_interrupted(options, finished_first)
+            if unfinished is not None:
+                return unfinished
             watermark = None if (options.full or not selection.is_everything) else self.watermark()
-            stored = {**selection.to_json(), "watermark": watermark.isoformat() if watermark else None}
+            stored = {
+                **selection.to_json(),
+                "watermark": watermark.isoformat() if watermark else None,
+                "workspace": f"{socket.gethostname()}:{self.settings.home.resolve()}",
+            }
             run_id = self.ledger.start_run("migrate", selection=stored, options=options.to_json())
             self.progress.log(f"run {run_id} started")
-            return self._guarded(run_id, selection, options, resuming=False)
+            outcome = self._guarded(run_id, selection, options, resuming=False)
+            if finished_first:
+                outcome.message = f"finished interrupted run {', '.join(map(str, finished_first))} first; " + (
+                    outcome.message
+                )
+            return outcome
 
     def resume(self, run_id: int, **changes: Any) -> RunOutcome:
         """Continue a failed or interrupted run; a finished run has nothing left and writes nothing."""
@@ -110,12 +128,45 @@ class Migration:
             raise EtlError(f"run {run_id} is a {run.kind} run, not a migration", fix="pass a migration run id")
         if run.status in (RunStatus.SUCCEEDED, RunStatus.ROLLED_BACK):
             return self._outcome(run_id, RunStatus(run.status), f"run {run_id} is {run.status}: nothing to resume")
-        with migration_lock(self.settings.home):
+        with migration_lock(self.settings.home, ledger=self.ledger):
             options = RunOptions.from_json(stored_options(run), **changes)
             self.preflight(options)
-            self.ledger.set_run_status(run_id, RunStatus.RUNNING)
-            self.progress.log(f"resuming run {run_id}")
-            return self._guarded(run_id, Selection.from_json(stored_selection(run)), options, resuming=True)
+            return self._resume_locked(run_id, options)
+
+    def _resume_locked(self, run_id: int, options: RunOptions) -> RunOutcome:
+        self._require_staging(run_id)
+        self.ledger.set_run_status(run_id, RunStatus.RUNNING)
+        self.progress.log(f"resuming run {run_id}")
+        run = self.ledger.get_run(run_id)
+        return self._guarded(run_id, Selection.from_json(stored_selection(run)), options, resuming=True)
+
+    def _require_staging(self, run_id: int) -> None:
+        """Refuse to resume a run staged in another workspace: its records are there, not here."""
+        if (self.settings.staging_dir / f"run={run_id}").is_dir() or not self.ledger.counts(run_id):
+            return
+        where = stored_selection(self.ledger.get_run(run_id)).get("workspace") or "another workspace"
+        raise ConfigError(
+            f"run {run_id} was staged in {where}, not in this workspace ({self.settings.home})",
+            fix=f"resume it from that workspace (--home or ETL_HOME), or `etl rollback {run_id}` from there",
+        )
+
+    def _finish_interrupted(self, options: RunOptions, finished: list[int]) -> RunOutcome | None:
+        """Resume every interrupted migration, oldest first; the outcome of the first that does not finish."""
+        interrupted = [r for r in self.ledger.runs(kind="migrate", limit=200) if r.status == RunStatus.INTERRUPTED]
+        for run in sorted(interrupted, key=lambda r: r.id or 0):
+            run_id = run.id or 0
+            self.progress.log(f"run {run_id} was interrupted: finishing it first, as `etl resume {run_id}` would")
+            self.ledger.event(run_id, "resumed by a new `etl run` before it starts")
+            changes = {"workers": options.workers, "rate": options.rate, "stop_on_error": options.stop_on_error}
+            outcome = self._resume_locked(run_id, RunOptions.from_json(stored_options(run), **changes))
+            if outcome.status != RunStatus.SUCCEEDED:
+                outcome.message = (
+                    f"run {run_id} was interrupted and is still unfinished, so the new run did not start: "
+                    f"{outcome.message}"
+                )
+                return outcome
+            finished.append(run_id)
+        return None
 
     def preflight(self, options: RunOptions) -> None:
         """Connectivity and permissions before anything is written."""
@@ -147,7 +198,7 @@ class Migration:
     def _guarded(self, run_id: int, selection: Selection, options: RunOptions, *, resuming: bool) -> RunOutcome:
         """Run, and whatever happens leave the run closed with a status that says what to do next."""
         try:
-            with self.progress:
+            with Heartbeat(self.ledger, run_id), self.progress:
                 return self._execute(run_id, selection, options, resuming=resuming)
         except KeyboardInterrupt:
             self.ledger.finish_run(run_id, RunStatus.INTERRUPTED, "interrupted; `etl resume` continues it")

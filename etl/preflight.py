@@ -13,6 +13,7 @@ from loguru import logger
 
 from etl.errors import ConfigError
 from extractors.sonar import SonarExtractor
+from loaders.splynx import create_by_name
 from loaders.splynx_client import NotFound, SplynxClient, ValidationRefused
 from loaders.splynx_targets import target
 from transformers.registry import TARGETS
@@ -61,7 +62,7 @@ def ensure_additional_fields(client: SplynxClient, definitions: Mapping[str, lis
             except NotFound:
                 pass
             try:
-                client.create(path, body)
+                create_by_name(client, path, body)
                 created += 1
                 logger.info("created additional field {}.{}", module, body["name"])
             except ValidationRefused as exc:

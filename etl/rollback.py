@@ -3,7 +3,8 @@
 Why only what it created: a run also updates records that existed before it, and records it
 merely skipped; deleting those would destroy data the run did not bring. The ledger's `action`
 of each item (create, adopt, update, skip) says which is which. Each delete is checkpointed
-(item → `rolled_back`, id map entry removed), so an interrupted rollback resumes where it stopped.
+(item → `rolled_back` and its id map entry removed, in one transaction), so an interrupted or killed
+rollback resumes where it stopped: a record deleted just before the kill answers 404 the second time.
 """
 
 from __future__ import annotations
@@ -14,16 +15,19 @@ from pathlib import Path
 from etl.errors import ConfigError, EtlError, RecordError, RunFailed
 from etl.phases import rollback_order
 from etl.progress import ProgressReporter
+from etl.runlock import Heartbeat
 from etl.staging import read_records
 from loaders.splynx import SplynxLoader
+from loaders.splynx_targets import target
 from state.ledger import Ledger
 from state.models import Item
 from state.states import ItemState, RunStatus
 from transformers.context import TransformContext
+from transformers.payload import SplynxPayload
 from transformers.registry import TARGETS, transform_record
 from transformers.validation import SkipRecord
 
-CREATED = ("create", "adopt")
+ENDED = (ItemState.ROLLED_BACK, ItemState.SKIPPED)
 
 
 @dataclass
@@ -37,25 +41,48 @@ class RollbackOutcome:
 
 
 def created_items(ledger: Ledger, run_id: int, entity: str) -> list[Item]:
-    """Items of a run whose Splynx record that run created (and has not rolled back yet)."""
-    items = ledger.items(run_id, state=[ItemState.LOADED, ItemState.VERIFIED], entity=entity)
-    return [i for i in items if i.action in CREATED and i.dest_id]
+    """Items whose Splynx record this run created, wherever they stand, not rolled back yet.
 
-
-def _parents(
-    ledger: Ledger, staging_dir: Path, run_id: int, entity: str, items: list[Item], context: TransformContext
-) -> dict[str, dict[str, str]]:
-    """Path parameters of nested records (a service under its customer, a field under its module).
-
-    They are derived as the load derived them: by transforming the staged record again.
+    "Created" is the ledger's `action = create`, written ahead of the first POST and kept by every
+    later attempt of the run (a PUT on the id it mapped, the adoption of its own unanswered POST), so
+    an item killed anywhere between its POST and `verified` is still found here. An `adopt` (a record
+    that was in Splynx before the run, found by its marker) is never deleted.
     """
-    parents = {}
-    for record, _ in read_records(staging_dir, run_id, entity, ids=[i.source_id for i in items]):
+    items = ledger.items(run_id, entity=entity)
+    return [i for i in items if i.action == "create" and i.attempts > 0 and i.state not in ENDED]
+
+
+def _payloads(
+    ledger: Ledger, staging_dir: Path, run_id: int, entity: str, items: list[Item], context: TransformContext
+) -> dict[str, SplynxPayload]:
+    """The payload of each item, derived as the load derived it: by transforming the staged record again.
+
+    It gives nested records their path parameters (a service under its customer) and, for an item
+    killed before its id was recorded, the marker to find it by.
+    """
+    payloads = {}
+    ids = [i.source_id for i in items]
+    overrides = ledger.all_overrides(entity, ids)  # as loaded: a record fixed by `etl fix` transforms only so
+    for record, _ in read_records(staging_dir, run_id, entity, ids=ids):
         try:
-            parents[str(record["id"])] = dict(transform_record(entity, record, context).parent)
+            payloads[str(record["id"])] = transform_record(entity, record, context, overrides.get(str(record["id"])))
         except (RecordError, SkipRecord):
             continue
-    return parents
+    return payloads
+
+
+def _dest_of(
+    ledger: Ledger, loader: SplynxLoader, run_id: int, item: Item, payload: SplynxPayload | None
+) -> str | None:
+    """Where the item's record is in Splynx: its own checkpoint, the id map entry the run made, or its marker."""
+    if item.dest_id:
+        return item.dest_id
+    mapping = ledger.mapping(item.entity, item.source_id)
+    if mapping is not None and mapping.first_run_id == run_id:
+        return mapping.dest_id
+    if payload is None or not target(payload.target).params() <= set(payload.parent):
+        return None  # its parent is not in Splynx (never created, or already gone), so neither is it
+    return loader.find_by_marker(payload)
 
 
 def rollback(
@@ -66,33 +93,23 @@ def rollback(
     progress: ProgressReporter,
     context: TransformContext,
 ) -> RollbackOutcome:
-    """Delete what `run_id` created, in reverse dependency order; resumable after any failure."""
+    """Delete what `run_id` created, in reverse dependency order; resumable after any failure or kill."""
     run = ledger.get_run(run_id)
     if run.kind != "migrate":
         raise ConfigError(f"run {run_id} is a {run.kind} run; only migrations can be rolled back", fix="see `etl runs`")
     rollback_run = ledger.start_run("rollback", options={"target_run": run_id}, parent_run_id=run_id)
     deleted = gone = 0
     try:
-        for entity in rollback_order():
-            items = created_items(ledger, run_id, entity)
-            if not items:
-                continue
-            parents = _parents(ledger, staging_dir, run_id, entity, items, context)
-            progress.start(entity, f"delete {entity}", len(items))
-            for item in items:
-                removed = loader.delete(TARGETS[entity], item.dest_id or "", parents.get(item.source_id, {}))
-                deleted, gone = deleted + removed, gone + (not removed)
-                ledger.move(run_id, entity, item.source_id, ItemState.ROLLED_BACK,
-                            detail=f"Splynx record {item.dest_id} deleted by rollback run {rollback_run}")  # fmt: skip
-                ledger.unmap(entity, item.source_id)
-                progress.advance(entity)
-            progress.finish(entity)
+        with Heartbeat(ledger, rollback_run):
+            for entity in rollback_order():
+                done, missing = _rollback_entity(ledger, loader, staging_dir, run_id, entity, progress, context,
+                                                 rollback_run)  # fmt: skip
+                deleted, gone = deleted + done, gone + missing
     except RecordError as exc:
         message = f"rollback of run {run_id} stopped: {exc.message}"
         ledger.finish_run(rollback_run, RunStatus.FAILED, message)
-        raise RunFailed(
-            message, fix=f"remove what depends on it in Splynx, then `etl rollback {run_id}` again"
-        ) from exc
+        fix = f"remove what depends on it in Splynx (or roll back later runs first), then `etl rollback {run_id}` again"
+        raise RunFailed(message, fix=fix) from exc
     except BaseException as exc:  # Splynx unreachable or refusing, Ctrl-C: closed, and resumable
         detail = exc.one_line() if isinstance(exc, EtlError) else f"{type(exc).__name__}: {exc}"
         status = RunStatus.INTERRUPTED if isinstance(exc, KeyboardInterrupt) else RunStatus.FAILED
@@ -101,3 +118,33 @@ def rollback(
     ledger.finish_run(rollback_run, RunStatus.SUCCEEDED, f"deleted {deleted}, already gone {gone}")
     ledger.finish_run(run_id, RunStatus.ROLLED_BACK, f"rolled back by run {rollback_run}")
     return RollbackOutcome(run_id, rollback_run, deleted, gone)
+
+
+def _rollback_entity(
+    ledger: Ledger,
+    loader: SplynxLoader,
+    staging_dir: Path,
+    run_id: int,
+    entity: str,
+    progress: ProgressReporter,
+    context: TransformContext,
+    rollback_run: int,
+) -> tuple[int, int]:
+    """Delete one entity's created records; each delete checkpointed (item + id map) in one transaction."""
+    items = created_items(ledger, run_id, entity)
+    if not items:
+        return 0, 0
+    payloads = _payloads(ledger, staging_dir, run_id, entity, items, context)
+    deleted = gone = 0
+    progress.start(entity, f"delete {entity}", len(items))
+    for item in items:
+        payload = payloads.get(item.source_id)
+        dest_id = _dest_of(ledger, loader, run_id, item, payload)
+        parent = dict(payload.parent) if payload else {}
+        removed = dest_id is not None and loader.delete(TARGETS[entity], dest_id, parent)
+        deleted, gone = deleted + removed, gone + (not removed)
+        what = f"Splynx record {dest_id} deleted" if removed else "nothing left in Splynx"
+        ledger.rolled_back(run_id, entity, item.source_id, dest_id, f"{what} by rollback run {rollback_run}")
+        progress.advance(entity)
+    progress.finish(entity)
+    return deleted, gone

@@ -12,6 +12,8 @@ as it arrives and then dropped.
 
 from __future__ import annotations
 
+import json
+import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,9 +21,9 @@ from typing import Any, Protocol
 
 import requests
 from gql import Client, GraphQLRequest
-from gql.transport.exceptions import TransportConnectionFailed, TransportProtocolError, TransportQueryError
+from gql.transport.exceptions import TransportConnectionFailed
 from gql.transport.requests import RequestsHTTPTransport
-from graphql import DocumentNode
+from graphql import DocumentNode, ExecutionResult, FieldNode, OperationDefinitionNode
 from loguru import logger
 from tenacity import RetryCallState, Retrying, retry_if_exception_type, wait_exponential_jitter
 
@@ -60,7 +62,48 @@ class _Unreachable(RetryableError):
 
 
 class _RateLimited(RetryableError):
-    """Sonar said 429: waiting is the whole cure, so it gets more attempts than a failure does."""
+    """Sonar said 429 (or sent its request-limit body): waiting is the whole cure, so it gets more attempts."""
+
+
+class SchemaMismatch(ConnectionFailure):
+    """Sonar refused a query as invalid (unknown field, argument or type): its schema is not ours.
+
+    Exit code 4 like any refusal by a remote system, not 2: nothing in the user's configuration can
+    fix a query file, and a retry would get the same answer; the fix says so.
+    """
+
+
+class _BadAnswer(Exception):
+    """Internal: an answer that is not GraphQL JSON (an HTML page, cut JSON); says what came back."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+THROTTLE_WORDS = ("request limit", "rate limit", "too many requests", "too many attempts")
+"""Words of a throttling answer: Sonar's `{"error": "Request limit of 400/min reached."}` and the like."""
+TRANSIENT_WORDS = (
+    "internal server error", "internal error", "server error", "timeout", "timed out", "try again",
+    "temporarily", "unavailable", "deadlock", "lock wait", "too many connections", "gone away",
+)  # fmt: skip
+"""Words of a GraphQL error that a retry may cure: the server failed, not our query."""
+VALIDATION_WORDS = ("cannot query field", "unknown argument", "unknown type", "syntax error", "variable \"$")
+"""Words of graphql-php validation errors: the query does not fit this Sonar's schema."""
+NOT_SONAR_FIX = (
+    "a proxy or maintenance page answered instead of Sonar's GraphQL API: "
+    "check ETL_SONAR_URL (it ends in /api/graphql) / retry later"
+)
+SCHEMA_FIX = (
+    "this Sonar's GraphQL schema differs from the one the extractor was built for, so retrying will not "
+    "help: check ETL_SONAR_URL is this instance's Sonar v2 /api/graphql, else report this line and the "
+    "Sonar version"
+)
+THROTTLE_FIX = (
+    "Sonar allows a fixed number of requests a minute: wait a minute and resume, or run fewer tools against it"
+)
+INCOMPLETE_FIX = "Sonar sent incomplete answers (often under load): check Sonar's health, then resume"
+BODY_EXCERPT = 60  # characters of an unreadable answer shown in its error line
 
 
 def _retry_after(value: str | None) -> float | None:
@@ -70,32 +113,78 @@ def _retry_after(value: str | None) -> float | None:
         return None  # an HTTP-date Retry-After: fall back to our own backoff
 
 
-class _SonarTransport(RequestsHTTPTransport):
-    """gql's requests transport, classifying HTTP statuses before gql looks at the body.
+def _until_window_resets(window_s: float) -> float:
+    """Seconds until the next rate-limit window starts (Sonar counts requests per clock minute)."""
+    return window_s - time.time() % window_s + 0.01
 
-    Why: gql accepts a 5xx whose body happens to hold `errors` as a GraphQL answer, and drops the
-    Retry-After of a 429. The status decides retry or stop; the body only explains it.
+
+def _throttle_message(payload: Any) -> str | None:
+    """The message of a throttling body (`{"error": "Request limit of 400/min reached."}`), else None."""
+    if not isinstance(payload, dict):
+        return None
+    for key in ("error", "message"):
+        text = payload.get(key)
+        if isinstance(text, str) and any(word in text.lower() for word in THROTTLE_WORDS):
+            return text
+    return None
+
+
+def _described(response: requests.Response) -> str:
+    """What came back, for one line: status, content type, size and the first characters."""
+    kind = response.headers.get("Content-Type", "").split(";")[0].strip() or "no content type"
+    head = " ".join(response.text[:BODY_EXCERPT].split())
+    return f"HTTP {response.status_code}, {kind}, {len(response.content)} bytes" + (f": {head!r}" if head else "")
+
+
+class _SonarTransport(RequestsHTTPTransport):
+    """gql's requests transport, classifying the answer before anything reads it as GraphQL.
+
+    Why: gql accepts a 5xx whose body happens to hold `errors` as a GraphQL answer, drops the
+    Retry-After of a 429, and takes an HTML page for a protocol error that is never retried. Here the
+    status and Sonar's throttling body decide wait, retry or stop; the body only explains it.
     """
 
-    def _prepare_result(self, response: requests.Response) -> Any:
+    rate_window_s: float = 60.0
+
+    def _prepare_result(self, response: requests.Response) -> ExecutionResult:
+        payload = _json_or_none(response)
+        self._refuse_status(response, payload)
+        if payload is None:
+            kind = "an HTML page" if "html" in response.headers.get("Content-Type", "") else "cut or invalid JSON"
+            raise _BadAnswer(f"{kind} ({_described(response)})")
+        if not isinstance(payload, dict) or not ("data" in payload or "errors" in payload):
+            raise _BadAnswer(f"JSON that is not a GraphQL answer ({_described(response)})")
+        return ExecutionResult(errors=payload.get("errors"), data=payload.get("data"))
+
+    def _refuse_status(self, response: requests.Response, payload: Any) -> None:
+        """Raise for throttling (any status), auth failures, 5xx and other 4xx."""
         status = response.status_code
+        throttled = _throttle_message(payload)
+        if throttled is not None or status == 429:
+            wait = _retry_after(response.headers.get("Retry-After"))
+            raise _RateLimited(
+                f"Sonar rate limit reached (HTTP {status}: {throttled or 'too many requests'}) at {self.url}",
+                fix=THROTTLE_FIX,
+                retry_after=wait if wait is not None else _until_window_resets(self.rate_window_s),
+            )
         if status in (401, 403):
             raise ConnectionFailure(
                 f"Sonar rejected the token ({status}) at {self.url}",
                 fix="set ETL_SONAR_TOKEN to a valid Sonar personal access token",
-            )
-        if status == 429:
-            raise _RateLimited(
-                f"Sonar rate limit reached (429) at {self.url}",
-                fix="lower the request rate or wait",
-                retry_after=_retry_after(response.headers.get("Retry-After")),
             )
         if status >= 500:
             raise RetryableError(f"Sonar answered {status} at {self.url}", fix="check Sonar's health, then resume")
         if status >= 400:
             body = " ".join(response.text.split())[:160]
             raise ConfigError(f"Sonar refused the request ({status}): {body}", fix="check ETL_SONAR_URL")
-        return super()._prepare_result(response)
+
+
+def _json_or_none(response: requests.Response) -> Any:
+    """The decoded body, or None if it is not JSON (`null` itself is no GraphQL answer either)."""
+    try:
+        return json.loads(response.text)
+    except ValueError:
+        return None
 
 
 def _wait(max_wait: float) -> Callable[[RetryCallState], float]:
@@ -128,7 +217,12 @@ def _log_retry(state: RetryCallState) -> None:
 
 
 class SonarClient:
-    """One authenticated GraphQL session with Sonar; retries transient failures, never user errors."""
+    """One authenticated GraphQL session with Sonar; retries transient failures, never user errors.
+
+    Args:
+        rate_window_s: the length of Sonar's rate-limit window; a throttled request without
+            Retry-After waits until the next window starts (at most `max_wait` at a time).
+    """
 
     def __init__(
         self,
@@ -139,16 +233,18 @@ class SonarClient:
         attempts: int = 6,
         rate_limited_attempts: int = 30,
         max_wait: float = 30.0,
+        rate_window_s: float = 60.0,
     ) -> None:
         self.url = url
-        transport = _SonarTransport(
+        self._transport = _SonarTransport(
             url=url,
             headers={"Authorization": f"Bearer {token}", "Accept": "application/json"},
             timeout=int(timeout),
             retries=0,
         )
-        self._client = Client(transport=transport, fetch_schema_from_transport=False)
-        self._session = self._client.connect_sync()  # type: ignore[no-untyped-call]
+        self._transport.rate_window_s = rate_window_s
+        self._client = Client(transport=self._transport, fetch_schema_from_transport=False)
+        self._client.connect_sync()  # type: ignore[no-untyped-call]
         self._retrying = Retrying(
             retry=retry_if_exception_type(RetryableError),
             stop=_stop(attempts, rate_limited_attempts),
@@ -163,7 +259,7 @@ class SonarClient:
         self._client.close_sync()  # type: ignore[no-untyped-call]
 
     def execute(self, doc: DocumentNode, variables: dict[str, Any]) -> dict[str, Any]:
-        """Run one query (with retries) and return its `data`."""
+        """Run one query (with retries) and return its `data`, checked to hold the connection asked for."""
         try:
             result: dict[str, Any] = self._retrying(self._once, doc, variables)
         except _Unreachable as exc:
@@ -174,23 +270,88 @@ class SonarClient:
         return result
 
     def _once(self, doc: DocumentNode, variables: dict[str, Any]) -> dict[str, Any]:
+        """One attempt: send, classify the answer, and check its shape (all inside the retry loop)."""
         self.requests += 1
+        query = query_name(doc)
         try:
-            data: dict[str, Any] = self._session.execute(GraphQLRequest(doc, variable_values=variables))
+            result = self._transport.execute(GraphQLRequest(doc, variable_values=variables))
         except TransportConnectionFailed as exc:
             raise _Unreachable(_connection_reason(str(exc))) from exc
-        except TransportQueryError as exc:
-            message = (exc.errors or [{}])[0].get("message", str(exc))
-            raise ConfigError(
-                f"Sonar refused the query {_operation(doc)}: {message}",
-                fix="the Sonar instance's schema differs from the one the extractor was built for",
-            ) from exc
-        except TransportProtocolError as exc:
-            raise ConnectionFailure(
-                f"Sonar at {self.url} did not answer with GraphQL JSON",
-                fix="ETL_SONAR_URL must end in /api/graphql",
-            ) from exc
-        return data
+        except _BadAnswer as exc:
+            raise RetryableError(f"Sonar answered the query {query} with {exc.reason}", fix=NOT_SONAR_FIX) from None
+        if result.errors:
+            raise self._refusal(query, list(result.errors))
+        return _checked(doc, query, result.data)
+
+    def _refusal(self, query: str, errors: list[Any]) -> EtlError:
+        """Classify GraphQL `errors`: throttling and server failures are retried, a bad query is not."""
+        first = _message(errors[0]) or "no message"
+        text = " ".join(_message(e) for e in errors).lower()
+        if any(word in text for word in THROTTLE_WORDS):
+            wait = _until_window_resets(self._transport.rate_window_s)
+            message = f"Sonar rate limit reached on the query {query}: {first}"
+            return _RateLimited(message, fix=THROTTLE_FIX, retry_after=wait)
+        if any(word in text for word in TRANSIENT_WORDS) or any(_category(e) == "internal" for e in errors):
+            return RetryableError(
+                f"Sonar failed the query {query}: {first}", fix="check Sonar's health (its error log), then resume"
+            )
+        if any(word in text for word in VALIDATION_WORDS) or all(_category(e) == "graphql" for e in errors):
+            return SchemaMismatch(f"Sonar refused the query {query}: {first}", fix=SCHEMA_FIX)
+        return ConnectionFailure(
+            f"Sonar refused the query {query}: {first}",
+            fix="retrying will not help: check the token's role may read this (Sonar: Settings > Roles)",
+        )
+
+
+def _message(error: Any) -> str:
+    return str(error.get("message", "")) if isinstance(error, dict) else str(error)
+
+
+def _category(error: Any) -> str | None:
+    extensions = error.get("extensions") if isinstance(error, dict) else None
+    return str(extensions.get("category")) if isinstance(extensions, dict) else None
+
+
+def _checked(doc: DocumentNode, query: str, data: Any) -> dict[str, Any]:
+    """The `data` of an answer, if it holds the root connection with the `entities`/`page_info` asked for.
+
+    Why here: the walk reads `connection["entities"]` and `page_info.total_pages`; an answer without
+    them (Sonar under load, a cache in between) is transient and must be retried, not crash the run.
+    """
+    if not isinstance(data, dict):
+        raise RetryableError(f"Sonar answered the query {query} without `data` (null)", fix=INCOMPLETE_FIX)
+    root = _root(doc)
+    connection = data.get(root.alias.value if root.alias else root.name.value)
+    if not isinstance(connection, dict):
+        raise RetryableError(f"Sonar answered the query {query} without `{root.name.value}`", fix=INCOMPLETE_FIX)
+    for selection in root.selection_set.selections if root.selection_set else ():
+        name = getattr(getattr(selection, "name", None), "value", None)
+        wanted = {"entities": list, "page_info": dict}.get(name or "")
+        if wanted is not None and not isinstance(connection.get(name or ""), wanted):
+            raise RetryableError(f"Sonar answered the query {query} without `{name}`", fix=INCOMPLETE_FIX)
+    return data
+
+
+def _root(doc: DocumentNode) -> FieldNode:
+    operation = doc.definitions[0]
+    selection = operation.selection_set.selections[0] if isinstance(operation, OperationDefinitionNode) else None
+    if not isinstance(selection, FieldNode):
+        raise ConfigError("a Sonar query must start with one root field", fix="check extractors/sonar_queries/")
+    return selection
+
+
+def query_name(doc: DocumentNode) -> str:
+    """The query's operation name and the file it comes from, for error lines.
+
+    E.g. ``account_ids (extractors/sonar_queries/account.graphql)``: the id-only queries are derived
+    from the entity's file, so that file is the one to look at.
+    """
+    name = getattr(doc.definitions[0], "name", None)
+    operation = name.value if name is not None else "?"
+    stem = operation.removesuffix("_ids")
+    if (q.QUERY_DIR / f"{stem}.graphql").is_file():
+        return f"{operation} (extractors/sonar_queries/{stem}.graphql)"
+    return operation
 
 
 _REASONS = (
@@ -210,11 +371,6 @@ def _connection_reason(text: str) -> str:
         if needle in text:
             return reason
     return " ".join(text.split())[:120]
-
-
-def _operation(doc: DocumentNode) -> str:
-    name = getattr(doc.definitions[0], "name", None)
-    return name.value if name is not None else "?"
 
 
 @dataclass(frozen=True)
@@ -749,6 +905,7 @@ __all__ = [
     "PageSink",
     "Progress",
     "ReferenceSet",
+    "SchemaMismatch",
     "SonarClient",
     "SonarExtractor",
     "expected_totals",

@@ -145,7 +145,7 @@ class SplynxLoader:
             except NotFound:
                 pass
             try:
-                self.client.create(path, _marker_definition())
+                create_by_name(self.client, path, _marker_definition())
                 created.append(module)
             except ValidationRefused as exc:
                 if not any(f == "name" and "taken" in m for f, m in exc.errors):
@@ -284,9 +284,11 @@ class SplynxLoader:
         if state in (S.PENDING, S.EXTRACTED):
             raise LedgerError(f"{item.entity} {item.source_id} is {state}: transform it before loading")
         try:
+            created_before = bool(current.attempts) and current.action == "create"
             if state == S.LOADED:
-                return self._verify_step(item, self._resolved(item).payload, current.dest_id or "", "loaded")
-            return self._write_path(item, state)
+                action = "create" if created_before else current.action or "loaded"
+                return self._verify_step(item, self._resolved(item).payload, current.dest_id or "", action)
+            return self._write_path(item, state, created_before)
         except RecordError as exc:
             return self._failed(item, exc.problem)
         except (ConnectionFailure, RetryableError) as exc:
@@ -294,8 +296,13 @@ class SplynxLoader:
             self._failed(item, RecordProblem(code, exc.message, fix=exc.fix))
             raise
 
-    def _write_path(self, item: LoadItem, state: ItemState) -> LoadResult:
-        """Steps 1-5 for an item in transformed, failed or loading."""
+    def _write_path(self, item: LoadItem, state: ItemState, created_before: bool) -> LoadResult:
+        """Steps 1-5 for an item in transformed, failed or loading.
+
+        `created_before`: an earlier attempt of this run wrote ahead a create. Whatever this attempt
+        does (a PUT on the id it mapped, an adoption of its unanswered POST), the run created the
+        record, and the ledger must keep saying so: rollback deletes what a run created.
+        """
         if state == S.FAILED:
             self._move(item, S.TRANSFORMED, detail="retrying the load")
         item = self._resolved(item)
@@ -305,17 +312,21 @@ class SplynxLoader:
         if existing == "?":
             with self.stats.ledger():
                 existing = self.ledger.dest_id(item.entity, item.source_id)
-        action = "update" if existing or tgt.put_only else "create"
+        action = "create" if created_before or not (existing or tgt.put_only) else "update"
         if state != S.LOADING:
             self._move(item, S.LOADING, request=_redacted(self._body(payload)), action=action)
         self._step("before_write", item)
-        unsure = state in (S.LOADING, S.FAILED)
-        dest_id, action = self._write(item, tgt, existing, unsure)
+        unsure = state in (S.LOADING, S.FAILED) or created_before
+        dest_id, done = self._write(item, tgt, existing, unsure)
+        action = "create" if created_before else done
         self._step("after_write", item)
         self._map(item, dest_id)
         self._step("after_map", item)
         self._write_extras(payload, dest_id)
-        self._move(item, S.LOADED, dest_id=dest_id, action=action)
+        if self.verify:
+            self._move(item, S.LOADED, dest_id=dest_id, action=action)
+        else:  # loaded is final: confirm the id map's hash with it
+            self._complete(item, S.LOADED, dest_id, action)
         self._step("after_loaded", item)
         return self._verify_step(item, payload, dest_id, action)
 
@@ -338,18 +349,24 @@ class SplynxLoader:
     def _create(self, item: LoadItem, tgt: Target) -> tuple[str, str]:
         """POST, resolving a lost answer or a marker clash by looking the record up by its marker."""
         payload = item.payload
+        sent_unanswered = False
         for attempt in range(1, self.post_attempts + 1):
             try:
                 return self.client.create(tgt.collection_path(payload.parent), self._body(payload)), "create"
             except UncertainWrite:
                 if attempt == self.post_attempts:
                     raise
+                sent_unanswered = True
             except ValidationRefused as exc:
                 if not _marker_taken(exc, tgt):
                     raise
             found = self.find_by_marker(payload)
+            if found is not None and sent_unanswered:  # our own POST landed: this run created it
+                self._event(item, f"found Splynx {tgt.key} {found}: its create was applied but unanswered")
+                return found, "create"
             if found is not None:
-                self._event(item, f"adopted Splynx {tgt.key} {found}: its create was applied but unanswered")
+                self._event(item, f"adopted Splynx {tgt.key} {found}, created before this run with marker "
+                            f"{payload.marker}")  # fmt: skip
                 return found, "adopt"
         raise AssertionError("unreachable")  # pragma: no cover - the loop returns or raises
 
@@ -370,7 +387,7 @@ class SplynxLoader:
         problem = self.check_record(payload, dest_id)
         if problem is not None:
             return self._failed(item, problem, dest_id)
-        self._move(item, S.VERIFIED, dest_id=dest_id)
+        self._complete(item, S.VERIFIED, dest_id)
         return LoadResult(item.entity, item.source_id, S.VERIFIED, dest_id, action)
 
     def check_record(self, payload: SplynxPayload, dest_id: str) -> RecordProblem | None:
@@ -504,8 +521,14 @@ class SplynxLoader:
             self.ledger.move(item.run_id, item.entity, item.source_id, to, **kwargs)
 
     def _map(self, item: LoadItem, dest_id: str) -> None:
+        """Record the id at once, unconfirmed (no hash): the follow-up writes have not happened yet."""
         with self.stats.ledger():
-            self.ledger.map(item.entity, item.source_id, dest_id, run_id=item.run_id, source_hash=item.source_hash)
+            self.ledger.map(item.entity, item.source_id, dest_id, run_id=item.run_id)
+
+    def _complete(self, item: LoadItem, to: ItemState, dest_id: str, action: str | None = None) -> None:
+        with self.stats.ledger():
+            self.ledger.complete(item.run_id, item.entity, item.source_id, to, dest_id=dest_id,
+                                 source_hash=item.source_hash, action=action)  # fmt: skip
 
     def _event(self, item: LoadItem, detail: str) -> None:
         with self.stats.ledger():
@@ -521,6 +544,28 @@ class SplynxLoader:
     def _step(self, name: str, item: LoadItem) -> None:
         if self.on_step is not None:
             self.on_step(name, item)
+
+
+def create_by_name(client: SplynxClient, path: str, body: Mapping[str, Any], attempts: int = 3) -> None:
+    """POST an additional-field definition, resolving an unanswered POST by reading it back by name.
+
+    Why: definitions carry no migration marker, their unique name is what identifies them. A POST whose
+    answer was lost or unreadable (`UncertainWrite`) may have been applied; if the name is there now,
+    it was. A refusal (`ValidationRefused`, e.g. the name is taken) is left to the caller.
+    """
+    for attempt in range(1, attempts + 1):
+        try:
+            client.create(path, body)
+            return
+        except UncertainWrite:
+            if attempt == attempts:
+                raise
+        try:
+            client.get(f"{path}--{body['name']}")
+            return
+        except NotFound:
+            continue  # the POST never reached Splynx: send it again
+    raise AssertionError("unreachable")  # pragma: no cover - the loop returns or raises
 
 
 def _marker_definition() -> dict[str, Any]:

@@ -16,7 +16,7 @@ import threading
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
 import requests
@@ -32,6 +32,10 @@ Body = Mapping[str, Any] | Callable[[], Mapping[str, Any]]  # a callable is rebu
 NEVER_SENT = frozenset({"NewConnectionError", "NameResolutionError"})
 SECRET_FIELDS = ("password", "secret", "token", "key")
 CREDENTIALS_FIX = "check ETL_SPLYNX_KEY/ETL_SPLYNX_SECRET and the key's permissions (Splynx: Administration > API keys)"
+NOT_SPLYNX_FIX = "a proxy or maintenance page answered instead of Splynx: check ETL_SPLYNX_URL / retry later"
+BODY_EXCERPT = 60  # bytes of an unreadable answer shown in its error line
+T = TypeVar("T")
+Decoder = Callable[[requests.Response], T]  # turns a 2xx answer into a value, or raises _BadAnswer
 
 
 class UncertainWrite(RetryableError):
@@ -52,6 +56,14 @@ class ValidationRefused(RecordError):
     def __init__(self, problem: RecordProblem, errors: list[tuple[str | None, str]]) -> None:
         super().__init__(problem)
         self.errors = errors
+
+
+class _BadAnswer(Exception):
+    """Internal: a 2xx answer that is not what Splynx sends there (HTML, cut JSON, wrong shape)."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
 
 
 class _Transient(Exception):
@@ -281,29 +293,28 @@ class SplynxClient:
     ) -> list[dict[str, Any]]:
         """Search a collection (PHP-style `main_attributes`/`additional_attributes`); ids come back as str."""
         params = _search(main, additional, order, limit, offset)
-        rows = self.request("GET", path, params=params)
-        return [normalise(row) for row in (rows or [])]
+        rows = self._send("GET", path, params=params, decode=_json_list)
+        return [normalise(row) for row in rows]
 
     def get(self, path: str) -> dict[str, Any]:
         """One record; NotFound if Splynx has no such record."""
-        return normalise(self.request("GET", path) or {})
+        return normalise(self._send("GET", path, decode=_json_record))
 
     def create(self, path: str, body: Mapping[str, Any]) -> str:
-        """POST a new record and return its id as a string (additional fields answer with a name)."""
-        answer = self.request("POST", path, json=dict(body)) or {}
-        key = answer.get("id", answer.get("name")) if isinstance(answer, Mapping) else None
-        if key is None:
-            raise RetryableError(f"Splynx created a record at {path} but did not return its id")
-        return coerce_id(key)
+        """POST a new record and return its id as a string (additional fields answer with a name).
+
+        An answer we cannot read (HTML, cut JSON, no id) raises UncertainWrite: the record may exist.
+        """
+        return self._send("POST", path, json=dict(body), decode=_created_id)
 
     def update(self, path: str, body: Mapping[str, Any]) -> None:
         """PUT changed fields of an existing record (idempotent, so retried freely)."""
-        self.request("PUT", path, json=dict(body))
+        self._send("PUT", path, json=dict(body), decode=_json_any)
 
     def delete(self, path: str) -> bool:
         """Delete a record; True if it was deleted, False if it was already gone (404)."""
         try:
-            self.request("DELETE", path)
+            self._send("DELETE", path, decode=_json_any)
         except NotFound:
             return False
         return True
@@ -312,16 +323,15 @@ class SplynxClient:
         self, path: str, *, main: Mapping[str, Any] | None = None, additional: Mapping[str, Any] | None = None
     ) -> int:
         """Count matching records with HEAD and the `X-total-count` header."""
-        response = self._send("HEAD", path, params=_search(main, additional, None, None, None))
-        return int(response.headers.get("X-total-count", "0"))
+        return self._send("HEAD", path, params=_search(main, additional, None, None, None), decode=_total_count)
 
     def options(self, path: str) -> dict[str, Any]:
         """The collection's schema: attributes and additional attributes."""
-        return dict(self.request("OPTIONS", path) or {})
+        return self._send("OPTIONS", path, decode=_json_record)
 
     def check(self) -> None:
         """Prove the URL and credentials work (ConnectionFailure with a fix otherwise)."""
-        self.request("GET", "admin/api/check")
+        self._send("GET", "admin/api/check", decode=_json_record)
 
     def request(
         self,
@@ -331,14 +341,8 @@ class SplynxClient:
         params: Query | None = None,
         json: Mapping[str, Any] | None = None,
     ) -> Any:
-        """Send one call with the retry policy of its method and return the decoded JSON (or None)."""
-        response = self._send(method, path, params=params, json=json)
-        if not response.content:
-            return None
-        try:
-            return response.json()
-        except ValueError as exc:
-            raise RetryableError(f"Splynx answered {method} {path} with non-JSON content") from exc
+        """Send one call with the retry policy of its method and return the decoded JSON (or None if empty)."""
+        return self._send(method, path, params=params, json=json, decode=_json_any)
 
     # -- sending and retrying ------------------------------------------------------------------
 
@@ -347,10 +351,17 @@ class SplynxClient:
         method: str,
         path: str,
         *,
+        decode: Decoder[T],
         params: Query | None = None,
         json: Body | None = None,
         anonymous: bool = False,
-    ) -> requests.Response:
+    ) -> T:
+        """One call with retries; each attempt sends, checks the status and decodes the answer.
+
+        Why decoding inside the attempt: an answer that is not what Splynx sends (a proxy's HTML page,
+        JSON cut short) is a transient fault like a dropped connection, so a read is repeated, and a
+        write that may have been applied is reported as uncertain instead of aborting the run.
+        """
         retrying = Retrying(
             stop=stop_after_attempt(self._attempts),
             wait=self._wait,
@@ -360,7 +371,8 @@ class SplynxClient:
         try:
             for attempt in retrying:
                 with attempt:
-                    return self._attempt(method, path, params, json, anonymous)
+                    response = self._attempt(method, path, params, json, anonymous)
+                    return self._decoded(method, path, response, decode, anonymous)
         except _Transient as exc:
             raise exc.error from exc
         raise AssertionError("unreachable")  # pragma: no cover - tenacity either returns or raises
@@ -409,6 +421,25 @@ class SplynxClient:
             )
         dropped = f"the connection to Splynx dropped during {method} {_safe(path)}"
         return _Transient(RetryableError(dropped, fix="resume later"))
+
+    def _decoded(
+        self, method: str, path: str, response: requests.Response, decode: Decoder[T], anonymous: bool
+    ) -> T:
+        """Decode a 2xx answer; one that is not Splynx's is retried, or for a write, uncertain."""
+        try:
+            return decode(response)
+        except _BadAnswer as exc:
+            where = f"{method} {_safe(path)}"
+            came = f"{exc.reason} ({_described(response, path)})"
+            if method in IDEMPOTENT or anonymous:  # a second token request is harmless
+                raise _Transient(
+                    RetryableError(f"Splynx answered {where} with {came} instead of its JSON", fix=NOT_SPLYNX_FIX)
+                ) from None
+            raise UncertainWrite(
+                f"Splynx answered {where} with {came}: it may have applied the write",
+                fix=f"resume: the loader looks the record up by its migration marker before writing again; "
+                f"{NOT_SPLYNX_FIX}",
+            ) from None
 
     def _check(
         self, method: str, path: str, response: requests.Response, body: Mapping[str, Any] | None, anonymous: bool
@@ -498,11 +529,11 @@ class SplynxClient:
             fresh = None
             if token is not None and now + 30 < token.refresh_exp:
                 try:
-                    fresh = _token(self._send("GET", f"admin/auth/tokens/{token.refresh}", anonymous=True))
+                    fresh = self._send("GET", f"admin/auth/tokens/{token.refresh}", anonymous=True, decode=_token)
                 except ConnectionFailure:
                     fresh = None  # the refresh token was revoked or expired: log in again
             if fresh is None:
-                fresh = _token(self._send("POST", "admin/auth/tokens", json=self._login_body, anonymous=True))
+                fresh = self._send("POST", "admin/auth/tokens", json=self._login_body, anonymous=True, decode=_token)
             self._token = fresh
             return fresh.access
 
@@ -524,13 +555,89 @@ class SplynxClient:
 
 
 def _token(response: requests.Response) -> _Token:
-    data = response.json()
-    return _Token(
-        access=str(data["access_token"]),
-        access_exp=float(data["access_token_expiration"]),
-        refresh=str(data["refresh_token"]),
-        refresh_exp=float(data["refresh_token_expiration"]),
-    )
+    """The access and refresh tokens of a login or renewal answer."""
+    data = _json_record(response)
+    try:
+        return _Token(
+            access=str(data["access_token"]),
+            access_exp=float(data["access_token_expiration"]),
+            refresh=str(data["refresh_token"]),
+            refresh_exp=float(data["refresh_token_expiration"]),
+        )
+    except (KeyError, TypeError, ValueError):
+        raise _BadAnswer("a JSON object without the tokens") from None
+
+
+# --- decoding answers -----------------------------------------------------------------------------
+
+
+def _json_any(response: requests.Response) -> Any:
+    """The JSON of an answer (None if it has no body); _BadAnswer if the body is not JSON."""
+    if not response.content:
+        return None
+    try:
+        return response.json()
+    except ValueError:
+        raise _BadAnswer(_not_json(response)) from None
+
+
+def _not_json(response: requests.Response) -> str:
+    kind = response.headers.get("Content-Type", "").split(";")[0].strip().lower()
+    return "an HTML page" if "html" in kind else "cut or invalid JSON"
+
+
+def _json_record(response: requests.Response) -> dict[str, Any]:
+    """A JSON object (a record, a schema, a status)."""
+    data = _json_any(response)
+    if not isinstance(data, dict):
+        raise _BadAnswer(f"{_kind(data)} where a JSON object was expected")
+    return data
+
+
+def _json_list(response: requests.Response) -> list[Any]:
+    """A JSON array (a search result)."""
+    data = _json_any(response)
+    if not isinstance(data, list):
+        raise _BadAnswer(f"{_kind(data)} where a JSON list was expected")
+    return data
+
+
+def _created_id(response: requests.Response) -> str:
+    """The id of a created record (additional-field definitions answer with their name)."""
+    data = _json_record(response)
+    key = data.get("id", data.get("name"))
+    if key is None or key == "":
+        raise _BadAnswer("a JSON object without the new record's id")
+    return coerce_id(key)
+
+
+def _total_count(response: requests.Response) -> int:
+    """The `X-total-count` header of a HEAD answer."""
+    raw = response.headers.get("X-total-count", "").strip()
+    if not raw.isdigit():
+        raise _BadAnswer("no X-total-count header" if not raw else f"X-total-count {raw[:20]!r}")
+    return int(raw)
+
+
+def _kind(data: Any) -> str:
+    if data is None:
+        return "an empty body"
+    if isinstance(data, dict):
+        return "a JSON object"
+    if isinstance(data, list):
+        return "a JSON list"
+    return f"a JSON {type(data).__name__}"
+
+
+def _described(response: requests.Response, path: str) -> str:
+    """What came back, for one line: status, content type, size and the first bytes (never a token)."""
+    kind = response.headers.get("Content-Type", "").split(";")[0].strip() or "no content type"
+    size = len(response.content)
+    what = f"HTTP {response.status_code}, {kind}, {size} bytes"
+    if path.startswith("admin/auth/tokens") or not size:
+        return what  # a login or renewal answer may carry tokens: never echo it
+    head = " ".join(response.content[:BODY_EXCERPT].decode("utf-8", "replace").split())
+    return f"{what}: {head!r}"
 
 
 def _search(

@@ -19,7 +19,7 @@ from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
-from etl.errors import ConfigError
+from etl.errors import ConfigError, LedgerError
 
 SUPPORTED = ("sqlite", "postgresql")
 
@@ -102,3 +102,37 @@ def _postgres_async_commit(dbapi_connection: Any, _record: Any) -> None:
     cursor.execute("SET synchronous_commit = off")
     cursor.close()
     dbapi_connection.commit()
+
+
+CORRUPT_SIGNS = ("file is not a database", "malformed", "disk i/o error", "unable to open database file")
+
+
+def sqlite_file(url: str) -> Path | None:
+    """The file of a SQLite ledger URL (None for an in-memory one)."""
+    database = make_url(url).database
+    if not database or database == ":memory:":
+        return None
+    return Path(database).expanduser().resolve()
+
+
+def corruption(exc: BaseException, safe_url: str) -> LedgerError | None:
+    """A LedgerError saying how to recover, if `exc` means the ledger file is damaged or unreadable."""
+    original = getattr(exc, "orig", None) or exc
+    reason = str(original).strip().splitlines()[0] if str(original).strip() else type(original).__name__
+    if not any(sign in reason.lower() for sign in CORRUPT_SIGNS):
+        return None
+    return LedgerError(
+        f"ledger {safe_url} is damaged or unreadable ({reason})",
+        fix="restore it from a backup, or move it aside and run `etl init`: a new ledger adopts what is "
+        "already in Splynx through the migration markers",
+    )
+
+
+def translate_ledger_errors(engine: Engine, safe_url: str) -> None:
+    """Make a damaged ledger surface as LedgerError (exit 3, with a fix), wherever it is first read."""
+
+    @event.listens_for(engine, "handle_error")
+    def _translate(context: Any) -> None:
+        problem = corruption(context.original_exception, safe_url)
+        if problem is not None:
+            raise problem from context.original_exception

@@ -9,7 +9,9 @@ step in flight, never half of one.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Iterator, Mapping
+import os
+import socket
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -20,7 +22,8 @@ from sqlalchemy.exc import OperationalError
 
 from etl.errors import ConfigError, IllegalTransition, LedgerError, RecordProblem
 from state import migrate
-from state.db import create_ledger_engine, redact_url
+from state.db import create_ledger_engine, redact_url, sqlite_file, translate_ledger_errors
+from state.lock import MIGRATION_LOCK, LedgerLock
 from state.models import Chunk, Event, IdMap, Item, Override, Run, Transfer, utcnow
 from state.states import ChunkState, ItemState, RunStatus, TransferState, is_legal
 
@@ -44,6 +47,11 @@ class ChunkPlan:
     length: int = 0
     key_from: str | None = None
     key_to: str | None = None
+
+
+def owner_tag() -> str:
+    """Who runs a run: this host and process, so `etl runs` and a refused second run can say who."""
+    return f"{socket.gethostname()} pid {os.getpid()}"[:128]
 
 
 def _json(value: Any) -> str:
@@ -75,6 +83,10 @@ class Ledger:
         else:
             self.writer = self.reader
         self._insert = sqlite.insert if self.reader.dialect.name == "sqlite" else postgresql.insert
+        for engine in {self.reader, self.writer}:
+            translate_ledger_errors(engine, self.safe_url)
+        self.path = sqlite_file(url) if self.reader.dialect.name == "sqlite" else None
+        self._identity: tuple[int, int] | None = None
 
     @classmethod
     def open(cls, url: str, *, upgrade: bool = True) -> Ledger:
@@ -95,7 +107,27 @@ class Ledger:
         return ledger
 
     def _bring_to_head(self, upgrade: bool) -> None:
-        """Migrate to head, or say why not: uninitialised, older (without `upgrade`), or newer than us."""
+        """Migrate to head, or say why not: uninitialised, older (without `upgrade`), or newer than us.
+
+        Two processes opening a fresh ledger at once (two `etl init`) take turns on a lock of the
+        ledger's own, and the second finds the schema already at head.
+        """
+        if migrate.current_revision(self.reader) == migrate.head_revision():
+            self._remember_identity()
+            return
+        if not upgrade:
+            self._upgrade_locked(upgrade)  # refuses: uninitialised, older or newer
+            return
+        lock = LedgerLock(self.writer, self.url, MIGRATION_LOCK)
+        if not lock.acquire(wait_s=120):
+            raise LedgerError(f"ledger {self.safe_url} is being upgraded by another process", fix="try again")
+        try:
+            self._upgrade_locked(upgrade)
+        finally:
+            lock.release()
+        self._remember_identity()
+
+    def _upgrade_locked(self, upgrade: bool) -> None:
         revision = migrate.current_revision(self.reader)
         head = migrate.head_revision()
         if revision == head:
@@ -110,6 +142,37 @@ class Ledger:
             raise LedgerError(f"ledger {self.safe_url} {state}", fix="run `etl init`")
         migrate.upgrade(self.writer)
 
+    def _remember_identity(self) -> None:
+        """Note which file the ledger is, so a ledger deleted or replaced mid-run is noticed."""
+        if self.path is not None and self.path.exists():
+            found = self.path.stat()
+            self._identity = (found.st_dev, found.st_ino)
+
+    def check_present(self) -> None:
+        """Raise LedgerError if the SQLite ledger file was deleted or replaced since it was opened.
+
+        Why: SQLite keeps writing to a deleted file's inode without complaint, so every checkpoint
+        after a deletion would vanish with the process.
+        """
+        if self.path is None or self._identity is None:
+            return
+        try:
+            found = self.path.stat()
+        except FileNotFoundError:
+            found = None
+        if found is None or (found.st_dev, found.st_ino) != self._identity:
+            what = "deleted" if found is None else "replaced"
+            raise LedgerError(
+                f"ledger {self.safe_url} was {what} while this process was using it; "
+                "nothing more is written to it",
+                fix="restore the ledger file from a backup and `etl resume`; a new ledger (`etl init`) "
+                "adopts what is already in Splynx through the migration markers",
+            )
+
+    def lock(self) -> LedgerLock:
+        """The ledger's exclusive run lock (not yet taken): one migration or rollback at a time."""
+        return LedgerLock(self.writer, self.url)
+
     def close(self) -> None:
         """Release every pooled connection."""
         self.reader.dispose()
@@ -121,6 +184,7 @@ class Ledger:
 
     @contextmanager
     def _write(self) -> Iterator[Connection]:
+        self.check_present()
         try:
             with self.writer.begin() as conn:
                 yield conn
@@ -149,6 +213,7 @@ class Ledger:
                     status=RunStatus.RUNNING,
                     started_at=now,
                     heartbeat_at=now,
+                    owner=owner_tag(),
                     parent_run_id=parent_run_id,
                     selection=_json(selection or {}),
                     options=_json(options or {}),
@@ -175,10 +240,25 @@ class Ledger:
             conn.execute(update(RUN).where(RUN.c.id == run_id).values(heartbeat_at=utcnow()))
 
     def set_run_status(self, run_id: int, status: RunStatus) -> None:
-        """Reopen or relabel a run (resume reopens a failed run as running)."""
+        """Reopen or relabel a run (resume reopens a failed run as running, owned by this process)."""
+        values: dict[str, Any] = {"status": status, "finished_at": None}
+        if status == RunStatus.RUNNING:
+            values.update(owner=owner_tag(), heartbeat_at=utcnow())
         with self._write() as conn:
-            conn.execute(update(RUN).where(RUN.c.id == run_id).values(status=status, finished_at=None))
+            conn.execute(update(RUN).where(RUN.c.id == run_id).values(**values))
             self._event(conn, run_id, to_state=status, detail="status changed")
+
+    def mark_interrupted(self, run_id: int, reason: str) -> bool:
+        """Relabel a `running` run whose process is gone as `interrupted`; False if it was not running."""
+        with self._write() as conn:
+            changed = conn.execute(
+                update(RUN)
+                .where(RUN.c.id == run_id, RUN.c.status == RunStatus.RUNNING)
+                .values(status=RunStatus.INTERRUPTED, finished_at=utcnow(), message=reason)
+            ).rowcount
+            if changed:
+                self._event(conn, run_id, to_state=RunStatus.INTERRUPTED, detail=reason)
+        return bool(changed)
 
     def get_run(self, run_id: int) -> Run:
         """Fetch a run, or raise ConfigError naming the unknown id."""
@@ -305,6 +385,7 @@ class Ledger:
         to: ItemState,
         values: dict[str, Any],
         detail: str | None,
+        also: Callable[[Connection], None] | None = None,
     ) -> Item:
         key = (ITEM.c.run_id == run_id, ITEM.c.entity == entity, ITEM.c.source_id == source_id)
         with self._write() as conn:
@@ -317,6 +398,8 @@ class Ledger:
             if to == ItemState.LOADING:
                 values["attempts"] = row["attempts"] + 1
             conn.execute(update(ITEM).where(ITEM.c.id == row["id"]).values(**values))
+            if also is not None:
+                also(conn)
             self._event(
                 conn,
                 run_id,
@@ -444,12 +527,30 @@ class Ledger:
         source_hash: str | None = None,
         dest_hash: str | None = None,
     ) -> None:
-        """Record (or refresh) where a Sonar record lives in Splynx."""
+        """Record (or refresh) where a Sonar record lives in Splynx.
+
+        The loader calls it right after Splynx answered a write, before the follow-up writes, with no
+        hash: an entry without a hash is "in Splynx, content not confirmed", which a later run never
+        skips as unchanged. The hash is set by `complete` when the item is done.
+        """
+        with self._write() as conn:
+            self._map(conn, entity, str(source_id), str(dest_id), run_id, source_hash, dest_hash)
+
+    def _map(
+        self,
+        conn: Connection,
+        entity: str,
+        source_id: str,
+        dest_id: str,
+        run_id: int | None,
+        source_hash: str | None,
+        dest_hash: str | None = None,
+    ) -> None:
         now = utcnow()
         stmt = self._insert(ID_MAP).values(
             entity=entity,
-            source_id=str(source_id),
-            dest_id=str(dest_id),
+            source_id=source_id,
+            dest_id=dest_id,
             source_hash=source_hash,
             dest_hash=dest_hash,
             first_run_id=run_id,
@@ -460,15 +561,64 @@ class Ledger:
         stmt = stmt.on_conflict_do_update(
             index_elements=["entity", "source_id"],
             set_={
-                "dest_id": str(dest_id),
+                "dest_id": dest_id,
                 "source_hash": source_hash,
                 "dest_hash": dest_hash,
                 "last_run_id": run_id,
                 "updated_at": now,
             },
         )
-        with self._write() as conn:
-            conn.execute(stmt)
+        conn.execute(stmt)
+
+    def complete(
+        self,
+        run_id: int,
+        entity: str,
+        source_id: str,
+        to: ItemState,
+        *,
+        dest_id: str,
+        source_hash: str | None,
+        action: str | None = None,
+        detail: str | None = None,
+    ) -> Item:
+        """Finish an item (loaded or verified) and confirm its id-map entry with the hash, in one transaction.
+
+        Why together: a crash between the two would leave either a finished item whose record a later
+        run re-sends for nothing, or (worse, the old way round) a confirmed hash for a record whose
+        follow-up writes never happened, which a later run would skip as unchanged.
+        """
+        values: dict[str, Any] = {"state": to, "updated_at": utcnow(), "dest_id": str(dest_id), **CLEARED_ERROR}
+        if action is not None:
+            values["action"] = action
+
+        def confirm(conn: Connection) -> None:
+            self._map(conn, entity, source_id, str(dest_id), run_id, source_hash)
+
+        return self._transition(run_id, entity, str(source_id), to, values, detail, also=confirm)
+
+    def rolled_back(self, run_id: int, entity: str, source_id: str, dest_id: str | None, detail: str) -> Item:
+        """Mark an item rolled back and forget its id-map entry (if it still points there), atomically.
+
+        Why atomic: a rollback killed between the two steps would leave a mapping to a deleted record,
+        and the next run would skip the record as unchanged while Splynx no longer has it.
+        """
+        values: dict[str, Any] = {"state": ItemState.ROLLED_BACK, "updated_at": utcnow()}
+
+        def forget(conn: Connection) -> None:
+            where = [ID_MAP.c.entity == entity, ID_MAP.c.source_id == str(source_id)]
+            if dest_id is not None:
+                where.append(ID_MAP.c.dest_id == str(dest_id))
+            conn.execute(ID_MAP.delete().where(*where))
+
+        return self._transition(run_id, entity, str(source_id), ItemState.ROLLED_BACK, values, detail, also=forget)
+
+    def mapping(self, entity: str, source_id: str) -> IdMap | None:
+        """The id-map entry of one record, or None."""
+        query = select(ID_MAP).where(ID_MAP.c.entity == entity, ID_MAP.c.source_id == str(source_id))
+        with self.reader.connect() as conn:
+            row = conn.execute(query).mappings().one_or_none()
+        return IdMap.model_validate(dict(row)) if row else None
 
     def unmap(self, entity: str, source_id: str) -> None:
         """Forget a mapping (after a rollback deleted the Splynx record)."""

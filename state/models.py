@@ -29,6 +29,7 @@ class Run(SQLModel, table=True):
     started_at: datetime = Field(default_factory=utcnow)
     finished_at: datetime | None = None
     heartbeat_at: datetime | None = None
+    owner: str | None = Field(default=None, max_length=128)  # "host pid N" of the process running it
     parent_run_id: int | None = Field(default=None, foreign_key="run.id")
     selection: str = Field(default="{}", sa_column=Column(Text, nullable=False, default="{}"))
     options: str = Field(default="{}", sa_column=Column(Text, nullable=False, default="{}"))

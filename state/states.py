@@ -46,14 +46,15 @@ S = ItemState
 
 # The whole checkpoint protocol in one place. A failed item may restart from any stage on resume:
 # re-extraction (pending/extracted) or a retry of the load (transformed), never straight to loaded.
+# A rollback ends an item wherever it stands (a run killed mid-write may have created its record).
 LEGAL_TRANSITIONS: dict[ItemState, frozenset[ItemState]] = {
-    S.PENDING: frozenset({S.EXTRACTED, S.FAILED, S.SKIPPED}),
-    S.EXTRACTED: frozenset({S.TRANSFORMED, S.FAILED, S.SKIPPED, S.EXTRACTED}),
-    S.TRANSFORMED: frozenset({S.LOADING, S.FAILED, S.SKIPPED, S.EXTRACTED}),
-    S.LOADING: frozenset({S.LOADED, S.FAILED}),
+    S.PENDING: frozenset({S.EXTRACTED, S.FAILED, S.SKIPPED, S.ROLLED_BACK}),
+    S.EXTRACTED: frozenset({S.TRANSFORMED, S.FAILED, S.SKIPPED, S.EXTRACTED, S.ROLLED_BACK}),
+    S.TRANSFORMED: frozenset({S.LOADING, S.FAILED, S.SKIPPED, S.EXTRACTED, S.ROLLED_BACK}),
+    S.LOADING: frozenset({S.LOADED, S.FAILED, S.ROLLED_BACK}),
     S.LOADED: frozenset({S.VERIFIED, S.FAILED, S.ROLLED_BACK}),
     S.VERIFIED: frozenset({S.ROLLED_BACK}),
-    S.FAILED: frozenset({S.PENDING, S.EXTRACTED, S.TRANSFORMED, S.SKIPPED}),
+    S.FAILED: frozenset({S.PENDING, S.EXTRACTED, S.TRANSFORMED, S.SKIPPED, S.ROLLED_BACK}),
     S.SKIPPED: frozenset(),
     S.ROLLED_BACK: frozenset(),
 }

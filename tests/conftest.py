@@ -10,4 +10,6 @@ pytest_plugins = [
     "tests.fixtures.loader",
     "tests.fixtures.databases",
     "tests.fixtures.pipeline",
+    "tests.fixtures.faults",
+    "tests.fixtures.cli",
 ]

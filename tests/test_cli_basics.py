@@ -8,12 +8,9 @@ with the library, not only on printed text.
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
-import traceback
-from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
+from collections.abc import Iterator
 from importlib.metadata import version
 from pathlib import Path
 
@@ -23,7 +20,7 @@ from loguru import logger
 from typer.testing import CliRunner
 
 import etl
-from etl.cli import EtlGroup, app, report_error
+from etl.cli import EtlGroup, report_error
 from etl.errors import (
     ConfigError,
     ConnectionFailure,
@@ -37,85 +34,13 @@ from etl.logs import register_secrets, setup_logging
 from state import migrate
 from state.ledger import Ledger
 from state.states import ItemState, RunStatus
+from tests.fixtures.cli import Etl, assert_one_line_error
 from tests.fixtures.services import free_port
 
 ROOT = Path(__file__).resolve().parents[1]
 TOKEN = "tok-7f3c-DO-NOT-LEAK-91ab"
 SPLYNX_SECRET = "sec-4242-NEVER-PRINT-me"
 DB_PASSWORD = "pw-hunter2-zq9x"
-
-
-@dataclass(frozen=True)
-class Outcome:
-    """What a user sees: the exit code and both streams."""
-
-    exit_code: int
-    stdout: str
-    stderr: str
-
-    @property
-    def text(self) -> str:
-        return self.stdout + self.stderr
-
-
-class Etl:
-    """Run `etl` in a working directory, in-process (CliRunner) or as a real process."""
-
-    def __init__(self, mode: str, cwd: Path) -> None:
-        self.mode = mode
-        self.cwd = cwd
-
-    def __call__(self, *args: str, env: Mapping[str, str] | None = None) -> Outcome:
-        if self.mode == "runner":
-            result = CliRunner().invoke(app, list(args), env=dict(env or {}))
-            stderr = result.stderr
-            if result.exc_info is not None and not isinstance(result.exception, SystemExit):
-                stderr += "".join(traceback.format_exception(*result.exc_info))  # as Python would print
-            return Outcome(result.exit_code, result.stdout, stderr)
-        clean = {k: v for k, v in os.environ.items() if not k.startswith("ETL_")}
-        done = subprocess.run(
-            [sys.executable, "-m", "etl", *args],
-            cwd=self.cwd,
-            env={**clean, **(env or {})},
-            capture_output=True,
-            text=True,
-            timeout=120,
-        )
-        return Outcome(done.returncode, done.stdout, done.stderr)
-
-
-@pytest.fixture
-def workdir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """An empty working directory with no ETL_* variables leaking in from the caller's shell."""
-    for name in list(os.environ):
-        if name.startswith("ETL_") and name != "ETL_REQUIRE_SERVICES":
-            monkeypatch.delenv(name)
-    monkeypatch.chdir(tmp_path)
-    return tmp_path
-
-
-@pytest.fixture
-def cli(workdir: Path) -> Etl:
-    """`etl` through Typer's runner."""
-    return Etl("runner", workdir)
-
-
-@pytest.fixture(params=["runner", "process"])
-def any_cli(request: pytest.FixtureRequest, workdir: Path) -> Etl:
-    """`etl` through Typer's runner and through a real `python -m etl` process."""
-    return Etl(request.param, workdir)
-
-
-def assert_one_line_error(outcome: Outcome, exit_code: int, *needles: str) -> str:
-    """The user error contract: the given exit code, one line on stderr, no traceback."""
-    assert outcome.exit_code == exit_code, outcome.text
-    assert "Traceback" not in outcome.text
-    lines = outcome.stderr.strip().splitlines()
-    assert len(lines) == 1, outcome.stderr
-    assert lines[0].startswith("error:")
-    for needle in needles:
-        assert needle in lines[0]
-    return lines[0]
 
 
 def sqlite_url(home: Path) -> str:
@@ -232,9 +157,14 @@ def test_runs_json_lists_the_ledger_runs_newest_first(any_cli: Etl, workdir: Pat
     second = ledger.start_run("migrate", parent_run_id=first)
     ledger.finish_run(first, RunStatus.SUCCEEDED)
     expected = ledger.runs()
-    ledger.close()
+    live = ledger.lock()  # the migration is live: its process holds the ledger's lock
+    assert live.acquire()
 
-    outcome = any_cli("runs", "--json")
+    try:
+        outcome = any_cli("runs", "--json")
+    finally:
+        live.release()
+        ledger.close()
     assert outcome.exit_code == 0, outcome.text
     listed = json.loads(outcome.stdout)
     assert [(r["id"], r["kind"], r["status"]) for r in listed] == [

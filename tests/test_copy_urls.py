@@ -19,7 +19,7 @@ from state.ledger import Ledger
         ("sftp://bob:hunter2@files.example.com/srv/docs", "contains a password"),
         ("sftp://bob@files.example.com:port/srv/docs", "bad port"),
         ("s3:///no-bucket", "has no bucket"),
-        ("ftp://files.example.com/x", "unknown storage scheme"),
+        ("ftp://files.example.com/x", "unsupported scheme ftp"),
     ],
 )
 def test_bad_storage_url_is_refused_with_a_fix(url: str, message: str) -> None:

@@ -4,15 +4,19 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import sqlite3
 import uuid
 from decimal import Decimal
+from typing import Any
 
 import pytest
 import sqlalchemy as sa
+from sqlalchemy.dialects import mysql, postgresql
 
 from etl.dbcopy.copier import CopyOptions, copy_database
 from etl.dbcopy.model import ColumnInfo
 from etl.dbcopy.rowhash import canonical, combine, row_hash
+from etl.dbcopy.typemap import kind_of, map_type, type_name
 from state.ledger import Ledger
 from tests.fixtures.databases import MakeDb, sa_url
 
@@ -37,7 +41,7 @@ EXPECTED_PG = {
     "big": "BIGINT",
     "ubig": "NUMERIC(20, 0)",
     "price": "NUMERIC(14, 4)",
-    "ratio": "REAL",
+    "ratio": "DOUBLE PRECISION",  # MySQL FLOAT: its values, as the driver reads them, are doubles
     "exact": "DOUBLE PRECISION",
     "name": "VARCHAR(80)",
     "body": "TEXT",
@@ -140,3 +144,87 @@ def test_batch_checksum_ignores_order_but_counts_duplicates() -> None:
     one, two = row_hash(columns, {"a": 1}), row_hash(columns, {"a": 2})
     assert combine([one, two]) == combine([two, one])
     assert combine([one, one]) != combine([one]) and combine([one, one]) != combine([])
+
+
+# (source engine, reflected source type, destination engine, destination DDL): the widths that carry every value.
+CROSS_ENGINE_TYPES = [
+    ("sqlite", sa.INTEGER(), "postgresql", "BIGINT"),  # SQLite integers hold 64 bits whatever they are declared
+    ("sqlite", sa.SMALLINT(), "mysql", "BIGINT"),
+    ("sqlite", sa.REAL(), "postgresql", "DOUBLE PRECISION"),  # SQLite REAL is an 8-byte double
+    ("sqlite", sa.REAL(), "mysql", "DOUBLE"),
+    ("sqlite", sa.CHAR(6), "postgresql", "VARCHAR(6)"),
+    ("mysql", mysql.FLOAT(), "postgresql", "DOUBLE PRECISION"),
+    ("mysql", mysql.DOUBLE(asdecimal=True), "sqlite", "DOUBLE"),
+    ("mysql", mysql.SMALLINT(unsigned=True), "postgresql", "INTEGER"),
+    ("mysql", mysql.INTEGER(unsigned=True), "postgresql", "BIGINT"),
+    ("mysql", mysql.BIGINT(unsigned=True), "postgresql", "NUMERIC(20, 0)"),
+    ("mysql", mysql.BIGINT(unsigned=True), "sqlite", "BIGINT"),
+    ("mysql", mysql.CHAR(6), "postgresql", "VARCHAR(6)"),  # MySQL strips CHAR's trailing spaces, PostgreSQL pads
+    ("postgresql", postgresql.REAL(), "mysql", "DOUBLE"),  # MySQL FLOAT gives back 6 digits: never a destination
+    ("postgresql", sa.INTEGER(), "mysql", "INTEGER"),
+    ("postgresql", sa.NUMERIC(100, 40), "mysql", "NUMERIC(65, 30)"),  # MySQL's widest DECIMAL
+    ("postgresql", sa.NUMERIC(), "mysql", "NUMERIC(65, 30)"),
+    ("postgresql", sa.NUMERIC(12, 2), "sqlite", "NUMERIC(12, 2)"),
+    ("postgresql", sa.VARCHAR(20000), "mysql", "LONGTEXT"),
+    ("postgresql", sa.TEXT(), "mysql", "LONGTEXT"),
+    ("postgresql", postgresql.BYTEA(), "mysql", "LONGBLOB"),
+    ("sqlite", sa.INTEGER(), "sqlite", "INTEGER"),  # same engine: kept as it is
+    ("mysql", mysql.FLOAT(), "mysql", "FLOAT"),
+    ("postgresql", postgresql.REAL(), "postgresql", "REAL"),
+]
+
+
+@pytest.mark.parametrize(("src", "type_", "dst", "expected"), CROSS_ENGINE_TYPES)
+def test_cross_engine_types_are_wide_enough_for_every_source_value(
+    src: str, type_: Any, dst: str, expected: str
+) -> None:
+    mapped = map_type(kind_of(type_), type_, src, dst, "t", "c")
+    assert type_name(mapped, dst) == expected
+
+
+@pytest.mark.services
+def test_sqlite_integer_and_real_become_bigint_and_double_precision(make_db: MakeDb, copy_ledger: Ledger) -> None:
+    src = make_db("sqlite")
+    with sqlite3.connect(src.removeprefix("sqlite:///")) as conn:
+        conn.execute("CREATE TABLE reading (id INTEGER PRIMARY KEY, counter INTEGER, value REAL)")
+        conn.executemany("INSERT INTO reading VALUES (?, ?, ?)", [(1, 2**31, 0.1), (2, -(2**63), 1 / 3)])
+    for engine, double in (("postgresql", "DOUBLE PRECISION"), ("mysql", "DOUBLE")):
+        dst = make_db(engine)
+        copy_database(src, dst, copy_ledger, CopyOptions())
+        dest = sa.create_engine(sa_url(dst))
+        columns = {c["name"]: c["type"].compile(dialect=dest.dialect) for c in sa.inspect(dest).get_columns("reading")}
+        with dest.connect() as conn:
+            rows = [tuple(r) for r in conn.exec_driver_sql("SELECT id, counter, value FROM reading ORDER BY id")]
+        dest.dispose()
+        assert (columns["counter"].split("(")[0], columns["value"]) == ("BIGINT", double), engine  # MariaDB: BIGINT(20)
+        assert rows == [(1, 2**31, 0.1), (2, -(2**63), 1 / 3)], engine
+
+
+@pytest.mark.services
+def test_postgresql_table_wider_than_a_mysql_row_fits_and_keys_stay_case_sensitive(
+    make_db: MakeDb, copy_ledger: Ledger
+) -> None:
+    src, dst = make_db("postgresql"), make_db("mysql")
+    wide = ["é" * 10_000, "🚀" * 10_000, "x" * 9_999 + " "]
+    source = sa.create_engine(sa_url(src))
+    with source.begin() as conn:
+        conn.exec_driver_sql(
+            "CREATE TABLE note (id text PRIMARY KEY, a varchar(10000), b varchar(10000), c varchar(10000))"
+        )
+        values = {"a": wide[0], "b": wide[1], "c": wide[2]}
+        conn.execute(sa.text("INSERT INTO note VALUES ('a', :a, :b, :c), ('A', '', '', '')"), values)
+    source.dispose()
+    copy_database(src, dst, copy_ledger, CopyOptions())  # 3 columns of 40 002 bytes: over MySQL's 65 535-byte row
+
+    dest = sa.create_engine(sa_url(dst))
+    types = [str(c["type"].compile(dialect=dest.dialect)) for c in sa.inspect(dest).get_columns("note")]
+    with dest.connect() as conn:
+        rows = [tuple(r) for r in conn.exec_driver_sql("SELECT id, a, b, c FROM note ORDER BY id COLLATE utf8mb4_bin")]
+        collation = conn.exec_driver_sql(
+            "SELECT table_collation FROM information_schema.tables WHERE table_name = 'note'"
+        )
+        table_collation = collation.scalar_one()
+    dest.dispose()
+    assert types[0] == "VARCHAR(255)" and "VARCHAR(10000)" in types and "LONGTEXT" in types
+    assert rows == [("A", "", "", ""), ("a", *wide)]  # 'a' and 'A' are two keys, as on PostgreSQL
+    assert table_collation == "utf8mb4_bin"

@@ -87,10 +87,12 @@ def test_a_record_changed_behind_our_back_fails_verification_clearly(
     assert result.state == ItemState.FAILED and result.problem is not None
     assert result.problem.code == "verify_mismatch" and result.problem.field == "city"
     assert "Springfield" in result.problem.message and "Ogdenville" in result.problem.message
-    # resuming puts the record back with a PUT, never a second create
+    # resuming puts the record back with a PUT, never a second create; the run still created it
+    before = splynx_sim.store.count("customers")
     again = SplynxLoader(loader_client, ledger).load(account_item(run_id, 3))
-    assert (again.state, again.action) == (ItemState.VERIFIED, "update")
-    assert markers(splynx_sim) == ["account:3"]
+    assert (again.state, again.action) == (ItemState.VERIFIED, "create")
+    assert markers(splynx_sim) == ["account:3"] and splynx_sim.store.count("customers") == before
+    assert splynx_sim.rows(CUSTOMERS)[0]["city"] == "Springfield"
 
 
 @pytest.mark.parametrize("step", ["after_write", "after_map", "after_loaded"])
@@ -106,8 +108,8 @@ def test_resume_after_a_crash_adopts_or_finishes_without_a_duplicate(
     result = SplynxLoader(loader_client, ledger).load(account_item(run_id, 5))
     assert result.state == ItemState.VERIFIED
     assert markers(splynx_sim) == ["account:5"]
-    if step == "after_write":
-        assert result.action == "adopt"
+    # the record is this run's creation however the kill fell: rollback must find it as such
+    assert result.action == "create"
 
 
 def test_resume_of_an_item_left_loading_before_its_post_creates_it_once(
@@ -124,7 +126,7 @@ def test_resume_of_an_item_left_loading_before_its_post_creates_it_once(
     assert markers(splynx_sim) == ["account:6"]
 
 
-def test_a_post_committed_but_unanswered_is_adopted_not_repeated(
+def test_a_post_committed_but_unanswered_is_found_by_marker_not_repeated(
     loader_client: SplynxClient, ledger: Ledger, splynx_sim: SplynxSimulator
 ) -> None:
     def drop_the_post(step: str, _item: LoadItem) -> None:
@@ -135,7 +137,7 @@ def test_a_post_committed_but_unanswered_is_adopted_not_repeated(
     loader.ensure_marker_fields(MARKER_MODULES)
     run_id = start_load_run(ledger, "account", ["8"])
     result = loader.load(account_item(run_id, 8))
-    assert (result.state, result.action) == (ItemState.VERIFIED, "adopt")
+    assert (result.state, result.action) == (ItemState.VERIFIED, "create")  # its own POST: a creation
     assert markers(splynx_sim) == ["account:8"]
     assert ledger.dest_id("account", "8") == result.dest_id
 
@@ -281,6 +283,6 @@ def test_an_unmarked_definition_created_before_a_crash_is_adopted_by_its_name(
     assert state_of(ledger, run_id, "1", "custom_field") == ItemState.LOADING
 
     result = SplynxLoader(loader_client, ledger).load(LoadItem(run_id, "custom_field", "1", payload))
-    assert (result.state, result.action, result.dest_id) == (ItemState.VERIFIED, "adopt", "sonar_legacy_id")
+    assert (result.state, result.action, result.dest_id) == (ItemState.VERIFIED, "create", "sonar_legacy_id")
     names = [r["name"] for r in splynx_sim.rows("admin/config/additional-fields/customers")]
     assert names.count("sonar_legacy_id") == 1

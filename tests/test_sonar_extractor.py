@@ -19,7 +19,7 @@ from etl.errors import ConfigError, ConnectionFailure, RetryableError
 from etl.sandbox.sonar import SonarSimulator
 from etl.selection import Selection
 from etl.staging import StagingWriter, read_records
-from extractors.sonar import PageRecorder, SonarClient, SonarExtractor, extract, references
+from extractors.sonar import PageRecorder, SchemaMismatch, SonarClient, SonarExtractor, extract, references
 from state.ledger import Ledger
 from state.states import ItemState
 from tests.fixtures.services import free_port, port_open
@@ -68,11 +68,13 @@ def test_unreachable_url_is_reported_after_a_few_fast_retries() -> None:
     assert client.requests == 3
 
 
-def test_graphql_validation_error_is_a_config_error_and_not_retried(sonar_sim: SonarSimulator) -> None:
+def test_graphql_validation_error_means_the_schema_differs_and_is_not_retried(sonar_sim: SonarSimulator) -> None:
     client = SonarClient(sonar_sim.url, sonar_sim.token)
-    with pytest.raises(ConfigError, match=r'Sonar refused the query .*"nope"'):
+    with pytest.raises(SchemaMismatch, match=r'Sonar refused the query broken: .*"nope"') as caught:
         client.execute(parse("query broken { accounts { entities { nope } } }"), {})
     assert client.requests == 1
+    assert caught.value.exit_code == 4 and not isinstance(caught.value, RetryableError)
+    assert "retrying will not help" in (caught.value.fix or "")
 
 
 # --- pagination ------------------------------------------------------------------------------------
@@ -253,6 +255,75 @@ def test_dropped_connection_is_retried_without_losing_a_page(sonar_sim: SonarSim
     rest = list(pages)
     got = first.ids + ids(rest)
     assert got == sorted((str(a["id"]) for a in store_accounts(sonar_sim)), key=int)
+
+
+TRANSIENT_ANSWERS = [
+    "graphql_error_next", "data_null_next", "no_entities_next", "html_next", "html_after_next", "truncate_next",
+    "rate_limit_next",
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("fault", TRANSIENT_ANSWERS)
+def test_a_transient_bad_answer_is_retried_and_every_page_still_arrives_once(
+    sonar_sim: SonarSimulator, fault: str
+) -> None:
+    clean = extractor(sonar_sim, page_size=10)
+    expected = ids(clean.account_pages(Selection(active_first=False)))
+    setattr(sonar_sim.faults, fault, 2)
+    ex = extractor(sonar_sim, page_size=10, max_wait=0.02)
+    assert ids(ex.account_pages(Selection(active_first=False))) == expected
+    assert sum(sonar_sim.faults.injected.values()) == 2
+    assert ex.client.requests == clean.client.requests + 2
+
+
+def test_internal_errors_that_persist_end_in_one_line_naming_the_query_and_the_message(
+    sonar_sim: SonarSimulator,
+) -> None:
+    sonar_sim.faults.graphql_error_next = 100
+    ex = extractor(sonar_sim, attempts=3, max_wait=0.02)
+    with pytest.raises(RetryableError) as caught:
+        ex.count("account")
+    line = caught.value.one_line()
+    assert "account_ids" in line and "sonar_queries/account.graphql" in line and "Internal server error" in line
+    assert "\n" not in line
+    assert ex.client.requests == 3
+
+
+def test_html_that_persists_says_what_came_back_and_where_to_look(sonar_sim: SonarSimulator) -> None:
+    sonar_sim.faults.html_next = 100
+    ex = extractor(sonar_sim, attempts=2, max_wait=0.02)
+    with pytest.raises(RetryableError) as caught:
+        ex.count("account")
+    line = caught.value.one_line()
+    assert "text/html" in line and "<!DOCTYPE html>" in line and "ETL_SONAR_URL" in line
+    assert sonar_sim.token not in line
+
+
+@pytest.mark.parametrize(("fault", "missing"), [("data_null_next", "data"), ("no_entities_next", "entities")])
+def test_an_answer_missing_its_data_names_what_is_missing(sonar_sim: SonarSimulator, fault: str, missing: str) -> None:
+    setattr(sonar_sim.faults, fault, 100)
+    ex = extractor(sonar_sim, attempts=2, max_wait=0.02)
+    with pytest.raises(RetryableError, match=f"without `{missing}`"):
+        list(ex.pages("company"))
+
+
+def test_the_rate_limit_body_is_throttling_whatever_the_status(sonar_sim: SonarSimulator) -> None:
+    sonar_sim.faults.rate_limit_status = 200
+    sonar_sim.faults.rate_limit_next = 3
+    ex = extractor(sonar_sim, attempts=2, rate_limited_attempts=10)  # more waits than failures allowed
+    assert ex.count("account") == len(store_accounts(sonar_sim))
+    assert ex.client.requests == 4
+
+
+def test_without_retry_after_the_rate_limit_waits_for_the_window_to_reset(sonar_sim: SonarSimulator) -> None:
+    sonar_sim.faults.rate_limit_retry_after = False
+    sonar_sim.faults.rate_limit_next = 1
+    window = 0.5
+    ex = extractor(sonar_sim, rate_window_s=window)
+    time.sleep(window - time.time() % window + 0.01)  # start just after a window began
+    started = time.monotonic()
+    assert ex.count("account") == len(store_accounts(sonar_sim))
+    assert time.monotonic() - started >= window * 0.85  # waited for the next window, not a short backoff
 
 
 def test_account_deleted_between_pages_causes_no_crash_no_duplicate_no_skip(sonar_sim: SonarSimulator) -> None:

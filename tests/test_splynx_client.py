@@ -262,3 +262,88 @@ def test_token_bucket_allows_its_rate_and_no_more() -> None:
     for _ in range(101):
         bucket.acquire()
     assert 0.45 <= time.monotonic() - start < 1.5
+
+
+# --- answers that are not JSON (issue #11) ------------------------------------------------------------
+
+PARTNERS = "admin/administration/partners"
+
+
+@pytest.mark.parametrize("fault", ["html_next", "html_after_next", "truncate_next"])
+def test_a_read_answered_with_html_or_cut_json_is_retried_until_it_succeeds(
+    splynx_sim: SplynxSimulator, fault: str
+) -> None:
+    client = make_client(splynx_sim, auth="signature")
+    setattr(splynx_sim.faults, fault, 2)
+    before = client.requests_sent
+    assert client.list(PARTNERS)[0]["id"] == "1"
+    assert client.requests_sent - before == 3
+    assert sum(splynx_sim.faults.injected.values()) == 2
+
+
+def test_a_put_answered_with_html_after_commit_is_repeated_because_it_is_idempotent(
+    splynx_sim: SplynxSimulator,
+) -> None:
+    client = make_client(splynx_sim, auth="signature")
+    new_id = client.create(CUSTOMERS, GOOD_CUSTOMER)
+    splynx_sim.faults.html_after_next = 1
+    before = client.requests_sent
+    client.update(f"{CUSTOMERS}/{new_id}", {"city": "Shelbyville"})
+    assert client.requests_sent - before == 2
+    assert client.get(f"{CUSTOMERS}/{new_id}")["city"] == "Shelbyville"
+
+
+def test_a_persistent_html_answer_is_one_line_naming_the_call_what_came_back_and_the_fix(
+    splynx_sim: SplynxSimulator,
+) -> None:
+    client = make_client(splynx_sim, auth="token", attempts=3, max_wait_s=0.01)
+    client.check()  # the token is fetched before the faults start
+    splynx_sim.faults.html_next = 100
+    before = client.requests_sent
+    with pytest.raises(RetryableError) as caught:
+        client.list(CUSTOMERS)
+    assert not isinstance(caught.value, UncertainWrite)
+    assert client.requests_sent - before == 3
+    line = caught.value.one_line()
+    assert "GET admin/customers/customer" in line and "text/html" in line and "<!DOCTYPE html>" in line
+    assert "proxy or maintenance page" in line and "ETL_SPLYNX_URL" in line
+    assert "\n" not in line and API_SECRET not in line and "access_token" not in line
+
+
+def test_a_record_of_the_wrong_shape_is_retried_then_named(splynx_sim: SplynxSimulator) -> None:
+    client = make_client(splynx_sim, auth="signature", attempts=2, max_wait_s=0.01)
+    before = client.requests_sent
+    with pytest.raises(RetryableError, match="a JSON list where a JSON object was expected"):
+        client.get(PARTNERS)  # a collection path answers a list; a record was asked for
+    assert client.requests_sent - before == 2
+
+
+@pytest.mark.parametrize("fault", ["html_after_next", "truncate_next"])
+def test_a_post_answered_with_html_or_cut_json_after_commit_is_an_uncertain_write_never_repeated(
+    splynx_sim: SplynxSimulator, fault: str
+) -> None:
+    client = make_client(splynx_sim, auth="signature")
+    setattr(splynx_sim.faults, fault, 1)
+    before = client.requests_sent
+    with pytest.raises(UncertainWrite) as caught:
+        client.create(CUSTOMERS, GOOD_CUSTOMER)
+    assert client.requests_sent - before == 1
+    assert len(splynx_sim.rows(CUSTOMERS)) == 1  # applied once, answer unusable
+    assert "POST admin/customers/customer" in caught.value.one_line()
+    assert "migration marker" in (caught.value.fix or "")
+
+
+def test_a_token_login_answered_with_html_is_simply_repeated(splynx_sim: SplynxSimulator) -> None:
+    client = make_client(splynx_sim, auth="token")
+    splynx_sim.faults.html_next = 1  # hits POST admin/auth/tokens: a second login is harmless
+    before = client.requests_sent
+    client.check()
+    assert client.requests_sent - before == 3  # login (html), login, check
+
+
+def test_a_count_without_its_header_is_retried(splynx_sim: SplynxSimulator) -> None:
+    client = make_client(splynx_sim, auth="signature")
+    splynx_sim.faults.html_next = 1
+    before = client.requests_sent
+    assert client.count(PARTNERS) == 1
+    assert client.requests_sent - before == 2

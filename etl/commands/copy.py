@@ -10,6 +10,7 @@ from rich.console import Console
 from rich.table import Table
 
 from etl.context import get_settings, open_ledger
+from etl.errors import ConfigError
 from etl.sizes import parse_size
 
 if TYPE_CHECKING:  # the storage SDKs (boto3, google-cloud, azure, paramiko) load only when a copy runs
@@ -18,11 +19,20 @@ if TYPE_CHECKING:  # the storage SDKs (boto3, google-cloud, azure, paramiko) loa
 console = Console()
 
 
+def _size(text: str) -> str:
+    """Typer callback: a chunk size that does not parse is a usage error of `--chunk-size`."""
+    try:
+        parse_size(text)
+    except ConfigError as exc:
+        raise typer.BadParameter(exc.message) from None
+    return text
+
+
 def copy(
     src: Annotated[str, typer.Argument(help="Source: path, file://, sftp://user@host:port/path, s3://, gs://, az://.")],
     dst: Annotated[str, typer.Argument(help="Destination, same forms as SRC.")],
-    streams: Annotated[int, typer.Option(help="Parallel chunk transfers.")] = 4,
-    chunk_size: Annotated[str, typer.Option(help="Chunk size: 8MiB, 64M, 1G.")] = "8MiB",
+    streams: Annotated[int, typer.Option(help="Parallel chunk transfers.", min=1)] = 4,
+    chunk_size: Annotated[str, typer.Option(help="Chunk size: 8MiB, 64M, 1G.", callback=_size)] = "8MiB",
     checksum: Annotated[
         bool, typer.Option("--checksum", help="Read every destination back and compare sha256.")
     ] = False,

@@ -25,7 +25,7 @@ Names = Annotated[
 Exclude = Annotated[
     list[str] | None, typer.Option(help="Skip these tables/collections (repeatable, or comma-separated).")
 ]
-BatchSize = Annotated[int, typer.Option(help="Rows per batch, i.e. per checkpoint.")]
+BatchSize = Annotated[int, typer.Option(help="Rows per batch, i.e. per checkpoint.", min=1)]
 
 
 def _names(values: list[str] | None) -> tuple[str, ...]:
@@ -76,7 +76,7 @@ def copy(
     tables: Names = None,
     exclude: Exclude = None,
     batch_size: BatchSize = 10_000,
-    workers: Annotated[int, typer.Option(help="Tables copied in parallel.")] = 1,
+    workers: Annotated[int, typer.Option(help="Tables copied in parallel.", min=1)] = 1,
     dry_run: Annotated[bool, typer.Option(help="Print the plan (tables, rows, batches, types) and stop.")] = False,
     schema_only: Annotated[bool, typer.Option(help="Create tables, keys, indexes; copy no rows.")] = False,
     data_only: Annotated[bool, typer.Option(help="Copy rows into tables that already exist.")] = False,

@@ -8,22 +8,20 @@ import typer
 from rich.console import Console
 
 from etl.context import get_settings
-from etl.errors import ConfigError, RunFailed
+from etl.errors import RunFailed
 from state.states import RunStatus
 
 console = Console()
 
 
 def demo(
-    customers: Annotated[int, typer.Option(help="Customers to migrate (1 to 100000).")] = 100,
+    customers: Annotated[int, typer.Option(help="Customers to migrate (1 to 100000).", min=1, max=100_000)] = 100,
 ) -> None:
     """Migrate sample customers between local Sonar and Splynx simulators, fix a bad record, resume, audit.
 
     Example: `etl demo --customers 100`. Its workspace is `.etl/demo`; explore it afterwards with
     `etl --home .etl/demo status 1` or `etl --home .etl/demo sql "select * from item limit 5"`.
     """
-    if not 1 <= customers <= 100_000:
-        raise ConfigError(f"--customers {customers} is out of range", fix="use 1 to 100000")
     from etl.demo import run_demo
 
     settings = get_settings()

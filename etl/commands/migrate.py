@@ -21,6 +21,7 @@ from etl.options import (
     StatusOption,
     UntilOption,
     build_selection,
+    positive,
 )
 from etl.phases import parse_phases
 from state.states import RunStatus
@@ -39,8 +40,12 @@ StopOption = Annotated[
     bool,
     typer.Option("--stop-on-error/--continue-on-error", help="Stop at the first failed record (default) or go on."),
 ]
-WorkersOption = Annotated[int | None, typer.Option("--workers", "-w", help="Parallel writers to Splynx.")]
-RateOption = Annotated[float | None, typer.Option("--rate", help="Requests per second to Splynx (shared).")]
+WorkersOption = Annotated[
+    int | None, typer.Option("--workers", "-w", help="Parallel writers to Splynx (1 to 64).", min=1, max=64)
+]
+RateOption = Annotated[
+    float | None, typer.Option("--rate", help="Requests per second to Splynx (shared).", callback=positive)
+]
 
 
 def print_outcome(ledger: Ledger, outcome: RunOutcome) -> None:
@@ -177,10 +182,8 @@ def plan(
 
 
 def _workers(value: int | None, default: int) -> int:
-    workers = value if value is not None else default
-    if not 1 <= workers <= 64:
-        raise ConfigError(f"--workers {workers} is out of range", fix="use 1 to 64")
-    return workers
+    """The flag, else `[etl] workers`; both are range-checked where they are read (Typer, etl.config)."""
+    return value if value is not None else default
 
 
 def _unfinished_run(ledger: Ledger) -> int:

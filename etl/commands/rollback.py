@@ -38,7 +38,7 @@ def rollback(
         if not yes and not typer.confirm(f"Delete {count} record(s) that run {run_id} created in Splynx?"):
             raise ConfigError("rollback not confirmed", fix="answer y, or pass --yes")
         with (
-            migration_lock(settings.home, "migration or rollback"),
+            migration_lock(settings.home, "migration or rollback", ledger=ledger),
             open_migration(settings, ledger, rate=settings.rate, workers=1, quiet=settings.quiet) as migration,
             migration.progress as progress,
         ):

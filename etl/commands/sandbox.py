@@ -10,6 +10,7 @@ import typer
 from rich.console import Console
 
 from etl.errors import ConfigError
+from etl.options import positive
 
 console = Console(stderr=True)
 sandbox_app = typer.Typer(help="Local Sonar and Splynx simulators.", no_args_is_help=True)
@@ -17,12 +18,14 @@ sandbox_app = typer.Typer(help="Local Sonar and Splynx simulators.", no_args_is_
 
 @sandbox_app.command("up")
 def up(
-    customers: Annotated[int, typer.Option(help="Sonar accounts to generate (1 to 100000).")] = 100,
+    customers: Annotated[int, typer.Option(help="Sonar accounts to generate (1 to 100000).", min=1, max=100_000)] = 100,
     seed: Annotated[int, typer.Option(help="Seed of the generated data.")] = 42,
-    sonar_port: Annotated[int, typer.Option(help="Sonar port (0 = any free port).")] = 0,
-    splynx_port: Annotated[int, typer.Option(help="Splynx port (0 = any free port).")] = 0,
+    sonar_port: Annotated[int, typer.Option(help="Sonar port (0 = any free port).", min=0, max=65535)] = 0,
+    splynx_port: Annotated[int, typer.Option(help="Splynx port (0 = any free port).", min=0, max=65535)] = 0,
     splynx_db: Annotated[Path | None, typer.Option(help="Keep Splynx's data in this SQLite file.")] = None,
-    rate: Annotated[float | None, typer.Option(help="Requests per second each simulator allows.")] = None,
+    rate: Annotated[
+        float | None, typer.Option(help="Requests per second each simulator allows.", callback=positive)
+    ] = None,
     env_file: Annotated[Path | None, typer.Option(help="Also write the export lines to this file.")] = None,
 ) -> None:
     """Serve both simulators and print `export` lines that point `etl` at them.
@@ -32,8 +35,6 @@ def up(
     """
     from etl.sandbox.pair import SandboxPair, export_lines
 
-    if not 1 <= customers <= 100_000:
-        raise ConfigError(f"--customers {customers} is out of range", fix="use 1 to 100000")
     pair = SandboxPair(
         customers=customers,
         seed=seed,

@@ -23,7 +23,7 @@ STATE_ORDER = [s.value for s in ItemState]
 def runs_table(runs: list[Run], title: str = "runs") -> Table:
     """A table of runs, newest first."""
     table = Table(title=title)
-    for column in ("run", "kind", "status", "started", "finished", "parent", "message"):
+    for column in ("run", "kind", "status", "started", "finished", "parent", "owner", "message"):
         table.add_column(column)
     for run in runs:
         table.add_row(
@@ -33,6 +33,7 @@ def runs_table(runs: list[Run], title: str = "runs") -> Table:
             f"{run.started_at:%Y-%m-%d %H:%M:%S}",
             f"{run.finished_at:%Y-%m-%d %H:%M:%S}" if run.finished_at else "",
             str(run.parent_run_id or ""),
+            run.owner or "",
             (run.message or "")[:60],
         )
     return table
@@ -58,8 +59,11 @@ def status(run: Annotated[int | None, typer.Argument(help="Run id; omit to list 
 
     Example: `etl status 3`.
     """
+    from etl.runlock import refresh_statuses
+
     ledger = open_ledger(upgrade=False)
     try:
+        refresh_statuses(ledger)
         if run is None:
             recent = ledger.runs(limit=20)
             console.print(runs_table(recent) if recent else "no runs yet: start one with `etl run` or `etl demo`")
@@ -74,12 +78,15 @@ def status(run: Annotated[int | None, typer.Argument(help="Run id; omit to list 
 
 def runs(
     kind: Annotated[str | None, typer.Option(help="Only runs of this kind (migrate, extract, copy…).")] = None,
-    limit: Annotated[int, typer.Option(help="How many runs to show.")] = 50,
+    limit: Annotated[int, typer.Option(help="How many runs to show.", min=1)] = 50,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False,
 ) -> None:
     """List runs, newest first. Example: `etl runs --kind migrate`."""
+    from etl.runlock import refresh_statuses
+
     ledger = open_ledger(upgrade=False)
     try:
+        refresh_statuses(ledger)
         found = ledger.runs(kind=kind, limit=limit)
     finally:
         ledger.close()

@@ -25,8 +25,9 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from etl.dbcopy.errors import BatchRefused, ChecksumMismatch
-from etl.dbcopy.model import Dataset, KeyRange
+from etl.dbcopy.errors import BatchError, ChecksumMismatch, SourceValueUnreadable
+from etl.dbcopy.model import Dataset, KeyRange, Row
+from etl.dbcopy.refusal import reason_of, refusal
 from etl.dbcopy.rowhash import checksum, combine_hex
 from etl.dbcopy.staging import staged_view, write_batch
 from etl.dbcopy.urls import DbUrl, parse
@@ -169,12 +170,11 @@ class _Job:
                 raise ChecksumMismatch(
                     self.dataset.name, key_range.describe(), "source changed since this batch was committed"
                 )
-        except (ChecksumMismatch, sa.exc.DBAPIError) as exc:
+        except (BatchError, sa.exc.DBAPIError) as exc:
             with self.ledger.timed() as led:
                 led.record_chunk(transfer_id, key_range.seq, state=ChunkState.FAILED, sha256=digest, rows=len(rows))
-            if isinstance(exc, sa.exc.DBAPIError):
-                reason = str(exc.orig).strip().splitlines()[0][:300] if exc.orig else type(exc).__name__
-                raise BatchRefused(self.dataset.name, key_range.describe(), reason) from None
+            if isinstance(exc, sa.exc.DBAPIError):  # a destination that does not classify its own errors
+                raise refusal(exc, self.dataset.name, key_range.describe(), None) from None
             raise
         if self.delay:
             time.sleep(self.delay)
@@ -233,12 +233,19 @@ class _Job:
         if not ranges:
             return
         with ThreadPoolExecutor(max_workers=1, thread_name_prefix="dbcopy-read") as reader:
-            ahead = reader.submit(self.source.read, self.dataset, ranges[0])
+            ahead = reader.submit(self._read, ranges[0])
             for index, key_range in enumerate(ranges):
                 rows = ahead.result()
                 if index + 1 < len(ranges):
-                    ahead = reader.submit(self.source.read, self.dataset, ranges[index + 1])
+                    ahead = reader.submit(self._read, ranges[index + 1])
                 yield key_range, rows
+
+    def _read(self, key_range: KeyRange) -> list[Row]:
+        """One range's rows; a stored value the source driver cannot convert (a BC date) is named, not a crash."""
+        try:
+            return self.source.read(self.dataset, key_range)
+        except (ValueError, OverflowError) as exc:
+            raise SourceValueUnreadable(self.dataset.name, key_range.describe(), reason_of(exc)) from None
 
     def _scan(self, transfer_id: int, report: DatasetReport, verified: set[int]) -> None:
         """Cursor datasets (Redis): continue after the last verified batch's cursor."""

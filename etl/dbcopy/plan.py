@@ -8,11 +8,14 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 
+import sqlalchemy as sa
+
 from etl.dbcopy.copier import CopyOptions
 from etl.dbcopy.model import Dataset
-from etl.dbcopy.typemap import map_type, type_name
+from etl.dbcopy.typemap import type_name
 from etl.dbcopy.urls import parse
 from extractors.databases import open_source
+from loaders.db.schema import build_table
 
 
 @dataclass
@@ -29,14 +32,18 @@ class PlannedDataset:
 
 
 def _columns(dataset: Dataset, src: str, dst: str) -> list[tuple[str, str, str]]:
+    """Each column's source and destination type, from the very table the copy would create.
+
+    Why the whole table: a key column or a MySQL row over 65 535 bytes changes a column's type
+    beyond what its kind alone says.
+    """
     if dataset.schema is None:
         return []
-    mapped = []
-    for info in dataset.columns:
-        column = dataset.schema.c[info.name]
-        target = map_type(info.kind, column.type, src, dst, dataset.name, info.name)
-        mapped.append((info.name, type_name(column.type, src), type_name(target, dst)))
-    return mapped
+    target = build_table(dataset, sa.MetaData(), src, dst, set())
+    return [
+        (info.name, type_name(dataset.schema.c[info.name].type, src), type_name(target.c[info.name].type, dst))
+        for info in dataset.columns
+    ]
 
 
 def plan_copy(source_url: str, dest_url: str, options: CopyOptions) -> list[PlannedDataset]:

@@ -17,8 +17,10 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from etl.dbcopy.fit import mysql_time
 from etl.dbcopy.model import ColumnInfo, Dataset, Row
 from etl.dbcopy.rowhash import canonical_json
+from etl.dbcopy.typemap import DAY
 
 
 def batch_path(root: Path, transfer_id: int, seq: int) -> Path:
@@ -44,7 +46,7 @@ def _cell(value: Any, kind: str) -> Any:
     if kind == "json":
         return canonical_json(value)
     if kind == "time" and isinstance(value, dt.timedelta):
-        return (dt.datetime.min + value).time()
+        return (dt.datetime.min + value).time() if dt.timedelta(0) <= value < DAY else mysql_time(value)
     if kind == "bytes":
         return bytes(value)
     if kind == "bool" and isinstance(value, int):

@@ -21,6 +21,8 @@ from etl.dbcopy.model import ColumnInfo
 from etl.dbcopy.rowhash import canonical_json, json_value
 
 MYSQL_VARCHAR_MAX = 16383  # utf8mb4 characters that fit a VARCHAR; beyond that LONGTEXT
+MYSQL_DECIMAL_MAX = (65, 30)  # DECIMAL's largest precision and scale
+DAY = dt.timedelta(days=1)  # a MySQL TIME beyond this is a duration no other engine's TIME holds
 
 
 def _is_mysql_bool(type_: Any) -> bool:
@@ -55,15 +57,14 @@ def kind_of(type_: Any, json_text: bool = False) -> str:
     return "other"
 
 
-def _single_precision(type_: Any) -> bool:
-    if isinstance(type_, postgresql.REAL):
-        return True
-    return isinstance(type_, mysql.FLOAT) or (type(type_) is sa.Float and not type_.precision)
+def _int_type(type_: Any, src: str) -> Any:
+    """The narrowest integer type that holds every value of the source type.
 
-
-def _int_type(type_: Any, dst: str) -> Any:
+    SQLite has no fixed-width integers: a column declared INTEGER (or SMALLINT) holds 64 bits.
+    MySQL's unsigned types need the next wider signed type.
+    """
     unsigned = getattr(type_, "unsigned", False)
-    if isinstance(type_, sa.BigInteger):
+    if src == "sqlite" or isinstance(type_, sa.BigInteger):
         return sa.BigInteger()
     if isinstance(type_, mysql.TINYINT | sa.SmallInteger | mysql.YEAR):
         return sa.Integer() if unsigned and isinstance(type_, sa.SmallInteger) else sa.SmallInteger()
@@ -73,30 +74,37 @@ def _int_type(type_: Any, dst: str) -> Any:
 
 
 def _string_type(type_: Any, dst: str) -> Any:
+    """VARCHAR keeps its length; CHAR becomes VARCHAR, because engines disagree on its trailing spaces.
+
+    PostgreSQL pads a char(n) value with spaces, MySQL strips them when reading, SQLite does
+    neither: only VARCHAR gives every engine back the string it was given.
+    """
     length = getattr(type_, "length", None)
     if isinstance(type_, sa.Enum | mysql.SET) or not length:
         return mysql.LONGTEXT() if dst == "mysql" else sa.Text()
     if dst == "mysql" and length > MYSQL_VARCHAR_MAX:
         return mysql.LONGTEXT()
-    return sa.CHAR(length) if isinstance(type_, sa.CHAR) else sa.String(length)
+    return sa.String(length)
 
 
 def _decimal_type(type_: Any, dst: str) -> Any:
+    """NUMERIC(p,s) as it is; MySQL's DECIMAL stops at (65,30), so wider ones are clamped (values beyond refuse)."""
     precision, scale = getattr(type_, "precision", None), getattr(type_, "scale", None)
-    if precision is None and dst == "mysql":
-        return sa.Numeric(65, 30)
-    return sa.Numeric(precision, scale, asdecimal=True)
+    if dst != "mysql":
+        return sa.Numeric(precision, scale, asdecimal=True)
+    if precision is None:
+        return sa.Numeric(*MYSQL_DECIMAL_MAX)
+    scale = min(scale or 0, MYSQL_DECIMAL_MAX[1])
+    return sa.Numeric(max(min(precision, MYSQL_DECIMAL_MAX[0]), scale), scale)
 
 
-def _mapped(kind: str, type_: Any, dst: str, table: str, column: str) -> Any:
+def _mapped(kind: str, type_: Any, src: str, dst: str, table: str, column: str) -> Any:
     if kind == "int":
-        return _int_type(type_, dst)
+        return _int_type(type_, src)
     if kind == "uint64":
         return {"postgresql": sa.Numeric(20, 0), "mysql": mysql.BIGINT(unsigned=True)}.get(dst, sa.BigInteger())
     if kind == "float":
-        if _single_precision(type_):
-            return mysql.FLOAT() if dst == "mysql" else sa.REAL()
-        return sa.Double()
+        return sa.Double()  # a single-precision value, as its driver reads it, is a double: never narrower
     simple: dict[str, Any] = {
         "bool": sa.Boolean(),
         "decimal": None,
@@ -130,7 +138,7 @@ def map_type(kind: str, type_: Any, src: str, dst: str, table: str, column: str)
     if src == dst:
         copied = type_.copy() if hasattr(type_, "copy") else type_
         return copied
-    return _mapped(kind, type_, dst, table, column)
+    return _mapped(kind, type_, src, dst, table, column)
 
 
 def type_name(type_: Any, engine: str) -> str:
@@ -141,6 +149,13 @@ def type_name(type_: Any, engine: str) -> str:
         return str(type_.compile(dialect=dialect))
     except Exception:  # a type the dialect cannot render still deserves a name in the plan
         return repr(type_)
+
+
+def _time_of_day(value: dt.timedelta) -> dt.time:
+    """A MySQL TIME (a timedelta) as a time of day; beyond one day no other engine's TIME can hold it."""
+    if not dt.timedelta(0) <= value < DAY:
+        raise ValueError(f"TIME {value} is not a time of day")
+    return (dt.datetime.min + value).time()
 
 
 def prepare_value(value: Any, kind: str, source_type: str, dst_type: Any, dst: str) -> Any:
@@ -156,7 +171,7 @@ def prepare_value(value: Any, kind: str, source_type: str, dst_type: Any, dst: s
     if isinstance(value, dt.datetime) and value.tzinfo is not None and dst != "postgresql":
         return value.astimezone(dt.UTC).replace(tzinfo=None)
     if isinstance(value, dt.timedelta) and dst != "mysql":
-        return (dt.datetime.min + value).time()  # MySQL TIME comes back as a timedelta
+        return _time_of_day(value)
     if isinstance(value, uuid.UUID) and not isinstance(dst_type, sa.Uuid):
         return str(value)
     if kind == "other" and not isinstance(value, str | int | float | bytes):

@@ -2,7 +2,10 @@
 
 Why: the extractor must meet Sonar's behaviour (Bearer auth, page-based connections capped at 1000
 records, search/sort/reverse-relation filters, archived accounts hidden by default, 429s, 5xx, dropped
-connections) in tests, benchmarks and the demo, without a production instance.
+connections) in tests, benchmarks and the demo, without a production instance. `sim.faults` (a
+`SonarFaults`) also gives the bad answers a real Sonar or a proxy in front of it gives: internal GraphQL
+errors with `data: null`, `data: null` alone, a connection without `entities`, an HTML page, cut JSON,
+the `Request limit of 400/min reached.` body, and a validation error as from a Sonar whose schema differs.
 
     from etl.sandbox.sonar import SonarSimulator
     with SonarSimulator(customers=100, seed=42, token="sandbox-sonar-token") as sim:
@@ -17,25 +20,94 @@ from __future__ import annotations
 import argparse
 import hmac
 import json
+import re
 import signal
 import threading
 from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
 from types import TracebackType
-from typing import Any
+from typing import Any, ClassVar
 
 from graphql import GraphQLError, GraphQLResolveInfo, graphql_sync
 from werkzeug.exceptions import HTTPException, NotFound
 from werkzeug.routing import Map, Rule
 from werkzeug.wrappers import Request, Response
 
-from etl.sandbox.server import Faults, RateLimiter, SandboxServer, WSGIApp, drop_connection
+from etl.sandbox.server import (
+    Faults,
+    RateLimiter,
+    SandboxServer,
+    WSGIApp,
+    drop_connection,
+    maintenance_page,
+    truncated,
+)
 from etl.sandbox.sonar_data import generate
 from etl.sandbox.sonar_query import CollectionQuery, Record
 from etl.sandbox.sonar_schema import load_schema
 from etl.sandbox.sonar_store import LINKS, TYPE_TABLE, SonarStore
 
 DEFAULT_TOKEN = "sandbox-sonar-token"
-FAULT_KNOBS = ("latency_s", "error_rate", "burst_429", "drop_rate", "drop_next", "retry_after_s")
+FAULT_KNOBS = (
+    "latency_s", "error_rate", "burst_429", "drop_rate", "drop_next", "retry_after_s",
+    "html_next", "html_after_next", "truncate_next", "garble_rate", "only",
+    "graphql_error_next", "data_null_next", "no_entities_next", "rate_limit_next", "unknown_field_next",
+    "rate_limit_status", "rate_limit_retry_after",
+)  # fmt: skip
+RATE_LIMIT_BODY = {"error": "Request limit of 400/min reached."}
+"""What Sonar answers when its per-minute request budget is spent (HTTP 429)."""
+INTERNAL_ERROR = {"errors": [{"message": "Internal server error", "extensions": {"category": "internal"}}],
+                  "data": None}
+"""graphql-php's answer when a resolver throws (debug off): the message hides the cause."""
+UNKNOWN_FIELD = {"errors": [{"message": 'Cannot query field "sonar_legacy_id" on type "Query".',
+                             "locations": [{"line": 1, "column": 3}], "extensions": {"category": "graphql"}}]}
+"""A validation error as an older or newer Sonar gives for a field it does not have: no `data` at all."""
+OPERATION = re.compile(r"\b(?:query|mutation)\s+(\w+)")
+
+
+@dataclass
+class SonarFaults(Faults):
+    """The shared faults plus the bad GraphQL answers a real Sonar (or what is in front of it) gives.
+
+    Attributes (each the number of next requests that get it; `only` matches the operation name):
+        graphql_error_next: 200 with `errors: [Internal server error]` and `data: null` (transient).
+        data_null_next: 200 with `{"data": null}` and no errors.
+        no_entities_next: the query runs, then `entities` is missing from the root connection.
+        rate_limit_next: Sonar's throttling body `{"error": "Request limit of 400/min reached."}`.
+        unknown_field_next: a validation error (the schema differs): persistent by nature.
+        rate_limit_status: the HTTP status sent with the throttling body (429, as Sonar does).
+        rate_limit_retry_after: send Retry-After (`retry_after_s`) with it; else the client must guess.
+    """
+
+    NEXT_ANSWERS: ClassVar[tuple[tuple[str, str], ...]] = (
+        *Faults.NEXT_ANSWERS,
+        ("graphql_error_next", "graphql_error"),
+        ("data_null_next", "data_null"),
+        ("no_entities_next", "no_entities"),
+        ("rate_limit_next", "rate_limit"),
+        ("unknown_field_next", "unknown_field"),
+    )
+    GARBLED: ClassVar[tuple[str, ...]] = (*Faults.GARBLED, "graphql_error", "data_null", "no_entities")
+
+    graphql_error_next: int = 0
+    data_null_next: int = 0
+    no_entities_next: int = 0
+    rate_limit_next: int = 0
+    unknown_field_next: int = 0
+    rate_limit_status: int = 429
+    rate_limit_retry_after: bool = True
+
+
+def _operation_name(request: Request) -> str:
+    """The GraphQL operation a request runs (its `operationName`, else the first named operation)."""
+    body = request.get_json(silent=True)
+    if not isinstance(body, dict):
+        return ""
+    name = body.get("operationName")
+    if isinstance(name, str) and name:
+        return name
+    found = OPERATION.search(str(body.get("query") or ""))
+    return found.group(1) if found else ""
 
 
 def _json(payload: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
@@ -105,7 +177,7 @@ def execute(store: SonarStore, body: dict[str, Any]) -> dict[str, Any]:
 class SonarApp:
     """The WSGI application: auth, faults, rate limit, then GraphQL; plus a small admin API for tests."""
 
-    def __init__(self, store: SonarStore, token: str, faults: Faults, rate_limiter: RateLimiter) -> None:
+    def __init__(self, store: SonarStore, token: str, faults: SonarFaults, rate_limiter: RateLimiter) -> None:
         self.store, self.token, self.faults, self.rate_limiter = store, token, faults, rate_limiter
         self.routes = Map([
             Rule("/api/graphql", endpoint="graphql", methods=["POST"]),
@@ -124,31 +196,67 @@ class SonarApp:
             endpoint, values = self.routes.bind_to_environ(environ).match()
         except HTTPException as exc:
             return exc(environ, start_response)
-        refusal = self._refusal(request)
+        subject = _operation_name(request) if endpoint == "graphql" else endpoint
+        refusal = self._refusal(request, subject)
         if refusal is not None:
             return refusal(environ, start_response)
         if endpoint != "graphql":
             return self._admin(endpoint, request, dict(values))(environ, start_response)
+        bad = self.faults.take_answer(subject)
+        before = self._bad_answer(bad)
+        if before is not None:
+            return before(environ, start_response)
         response = self._graphql(request)
-        if self.faults.take_drop():
+        if self.faults.take_drop(subject):
             return self._dropped(response, environ, start_response)
-        return response(environ, start_response)
+        return self._spoiled(bad, response)(environ, start_response)
 
-    def _refusal(self, request: Request) -> Response | None:
+    def _refusal(self, request: Request, subject: str) -> Response | None:
         """401 without the right Bearer token; 429 when rate limited; 500 from the error-rate fault."""
         self.faults.delay()
         scheme, _, given = request.headers.get("Authorization", "").partition(" ")
         if scheme.lower() != "bearer" or not hmac.compare_digest(given.strip().encode(), self.token.encode()):
             return _json({"message": "Unauthenticated."}, 401)
         wait = self.rate_limiter.allow()
-        if wait is None and self.faults.take_429():
+        if wait is None and self.faults.take_429(subject):
             wait = self.faults.retry_after_s
         if wait is not None:
             retry = max(1, round(wait)) if wait >= 1 else wait
             return _json({"message": "Too Many Attempts."}, 429, {"Retry-After": f"{retry:g}"})
-        if self.faults.take_5xx():
+        if self.faults.take_5xx(subject):
             return _json({"message": "Server Error"}, 500)
         return None
+
+    def _bad_answer(self, kind: str | None) -> Response | None:
+        """The bad answers given instead of running the query."""
+        faults = self.faults
+        if kind == "html":
+            return maintenance_page()
+        if kind == "graphql_error":
+            return _json(INTERNAL_ERROR)
+        if kind == "data_null":
+            return _json({"data": None})
+        if kind == "unknown_field":
+            return _json(UNKNOWN_FIELD)
+        if kind == "rate_limit":
+            headers = {"Retry-After": f"{faults.retry_after_s:g}"} if faults.rate_limit_retry_after else None
+            return _json(RATE_LIMIT_BODY, faults.rate_limit_status, headers)
+        return None
+
+    @staticmethod
+    def _spoiled(kind: str | None, response: Response) -> Response:
+        """The bad answers given after the query ran: replaced, cut, or missing its `entities`."""
+        if kind == "html_after":
+            return maintenance_page()
+        if kind == "truncate":
+            return truncated(response)
+        if kind == "no_entities":
+            payload = json.loads(response.get_data(as_text=True))
+            for connection in (payload.get("data") or {}).values():
+                if isinstance(connection, dict):
+                    connection.pop("entities", None)
+            return _json(payload, response.status_code)
+        return response
 
     def _graphql(self, request: Request) -> Response:
         try:
@@ -205,7 +313,7 @@ class SonarSimulator:
         port: int = 0,
     ) -> None:
         self.store = generate(customers, seed)
-        self.faults = Faults(seed=seed)
+        self.faults = SonarFaults(seed=seed)
         self.rate_limiter = RateLimiter(rate_limit_per_s)
         self.token = token
         self.app: WSGIApp = SonarApp(self.store, token, self.faults, self.rate_limiter)

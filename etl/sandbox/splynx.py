@@ -8,6 +8,7 @@ production server fails (429, 5xx, a connection dropped after the write was comm
     with SplynxSimulator(db_path=Path("splynx.db")) as sim:      # or sim.start() / sim.stop()
         base = sim.base_url                                         # API at base + "/api/2.0/"
         sim.faults.drop_next = 1                                    # next write: commit, then hang up
+        sim.faults.html_after_next = 1                              # next request: serve, answer HTML
         sim.rows("admin/customers/customer")                        # stored rows, typed (ids are ints)
 
 Command line (serves until killed):

@@ -14,9 +14,13 @@ Wire conventions (see /work/shared/api/splynx.md; our choices where the real API
   address; an unknown network in that path is 404. A service with taking_ipv4=1 marks its IP used.
 * Errors: `{"error":{"message","code","internal_code"}}` (compact JSON); validation: 422 with
   `[{"field","message"}]`; a still-referenced record: 400 ENTITY_CANNOT_BE_DELETED.
-* Faults, in this order: latency, rate limiter (429 + Retry-After in seconds, may be fractional),
-  `burst_429`, `error_rate` (500 SERVER_ERROR), then drops: a dropped read is never answered, a dropped
-  write is executed and committed first and then its connection is closed without an answer.
+* Faults (`etl.sandbox.server.Faults`), in this order: latency, rate limiter (429 + Retry-After in
+  seconds, may be fractional), `burst_429`, `error_rate` (500 SERVER_ERROR), `html_next` (a 200 HTML
+  maintenance page, nothing executed), then drops: a dropped read is never answered, a dropped write is
+  executed and committed first and then its connection is closed without an answer; `html_after_next`
+  and `truncate_next` execute (and commit) the request, then answer with the HTML page or the first half
+  of the JSON body. `garble_rate` picks one of the three at random; `only` restricts every fault to the
+  requests whose "METHOD path" matches a regex.
 """
 
 from __future__ import annotations
@@ -30,7 +34,7 @@ from typing import Any
 
 from werkzeug.wrappers import Request, Response
 
-from etl.sandbox.server import Faults, RateLimiter, drop_connection
+from etl.sandbox.server import Faults, RateLimiter, hang_up, maintenance_page, truncated
 from etl.sandbox.splynx_auth import Authenticator, AuthError
 from etl.sandbox.splynx_query import QueryError, build_query, php_nested
 from etl.sandbox.splynx_rules import CannotDelete, after_create, after_delete, after_update, check, guard_delete
@@ -217,27 +221,35 @@ class SplynxApi:
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
         """Apply the faults, then answer (or, for a dropped request, do not)."""
         request = Request(environ)
+        subject = f"{request.method} {request.path[len(API_PREFIX):].strip('/')}"
         self.faults.delay()
-        refused = self._injected_refusal()
+        refused = self._injected_refusal(subject)
         if refused is not None:
             return refused(environ, start_response)
-        dropped = self.faults.take_drop()
+        bad = self.faults.take_answer(subject)
+        if bad == "html":  # a maintenance page in front of Splynx: the request never reached it
+            return maintenance_page()(environ, start_response)
+        dropped = self.faults.take_drop(subject)
         if dropped and request.method not in WRITES:
-            return _hang_up(environ, start_response)
+            return hang_up(environ, start_response)
         response = self.respond(request)
         if dropped:
-            return _hang_up(environ, start_response)  # the write above is already committed
+            return hang_up(environ, start_response)  # the write above is already committed
+        if bad == "html_after":
+            return maintenance_page()(environ, start_response)  # committed, answer replaced
+        if bad == "truncate":
+            return truncated(response)(environ, start_response)  # committed, answer cut
         return response(environ, start_response)
 
-    def _injected_refusal(self) -> Response | None:
+    def _injected_refusal(self, subject: str) -> Response | None:
         wait = self.rate_limiter.allow()
         if wait is not None:
             return error_response(429, "TOO_MANY_REQUESTS", "Rate limit exceeded",
                                   {"Retry-After": f"{wait:.3g}"})
-        if self.faults.take_429():
+        if self.faults.take_429(subject):
             return error_response(429, "TOO_MANY_REQUESTS", "Rate limit exceeded",
                                   {"Retry-After": f"{self.faults.retry_after_s:g}"})
-        if self.faults.take_5xx():
+        if self.faults.take_5xx(subject):
             return error_response(500, "SERVER_ERROR", "Internal server error")
         return None
 
@@ -279,13 +291,6 @@ class SplynxApi:
             self.auth.logout(refresh)
             return _json(None, 204)
         raise ApiError(405, "METHOD_NOT_ALLOWED", "Method is not allowed")
-
-
-def _hang_up(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
-    """Close the connection without an answer; werkzeug's later write then fails as a dropped connection."""
-    drop_connection(environ)
-    start_response("500 INTERNAL SERVER ERROR", [("Content-Length", "0")])
-    return []
 
 
 def _body(request: Request) -> dict[str, Any]:

@@ -12,15 +12,18 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
 
 from etl.dbcopy.connect import sql_engine
-from etl.dbcopy.errors import ChecksumMismatch
-from etl.dbcopy.keys import decode_key
+from etl.dbcopy.errors import BatchError, ChecksumMismatch, SchemaRefused, ValueRefused
+from etl.dbcopy.fit import first_unfit
+from etl.dbcopy.keys import decode_key, encode_key
 from etl.dbcopy.model import ColumnInfo, Dataset, KeyRange, Row
-from etl.dbcopy.rowhash import combine, row_hash, values_checksum
+from etl.dbcopy.refusal import reason_of, refusal
+from etl.dbcopy.rowhash import canonical, combine, row_hash, values_checksum
 from etl.dbcopy.typemap import prepare_value, preparer
 from etl.dbcopy.urls import DbUrl
 from etl.errors import ConfigError
@@ -30,6 +33,9 @@ from loaders.db.schema import ForeignKey, build_table, foreign_keys
 
 MARKER_TABLE = "_etl_dbcopy_batch"
 IN_LIST = 500  # keys per IN (...) list: far below every engine's parameter limit
+# Raised while a value is bound or converted (psycopg2 and NUL, sqlite3 and 2**63, MySQL TIME beyond a day):
+# like the driver's own errors, they are a batch the destination refuses, not a crash.
+VALUE_FAILURES: tuple[type[Exception], ...] = (sa.exc.StatementError, ValueError, OverflowError)
 
 
 def _marker_table(metadata: sa.MetaData) -> sa.Table:
@@ -60,6 +66,7 @@ class RelationalDestination:
         self.tables: dict[str, sa.Table] = {}
         self.marker = _marker_table(sa.MetaData())
         self.pending_fks: list[ForeignKey] = []
+        self._driver_error: type[Exception] = self.engine.dialect.loaded_dbapi.Error  # raw errors, as COPY raises
 
     def close(self) -> None:
         """Release pooled connections."""
@@ -79,8 +86,7 @@ class RelationalDestination:
             if inline:
                 for fk in fks:
                     built[fk.table].append_constraint(fk.constraint())
-            new = [built[d.name] for d in datasets if d.name not in existing]
-            metadata.create_all(self.engine, tables=new, checkfirst=True)
+            self._create([built[d.name] for d in datasets if d.name not in existing])
             self.pending_fks = [] if inline else [fk for fk in fks if fk.table not in existing]
         elif missing := [n for n in names if n not in existing]:
             raise ConfigError(
@@ -90,6 +96,14 @@ class RelationalDestination:
         self._reflect(names)
         if not final and any(not d.keyed for d in datasets):  # only a copy that writes rows needs markers
             self.marker.create(self.engine, checkfirst=True)
+
+    def _create(self, tables: Sequence[sa.Table]) -> None:
+        """Create tables parents first; one the destination refuses (row too large...) is named with the reason."""
+        for table in tables:
+            try:
+                table.create(self.engine, checkfirst=True)
+            except sa.exc.DBAPIError as exc:
+                raise SchemaRefused(table.name, reason_of(exc.orig or exc)) from None
 
     def _reflect(self, names: Sequence[str]) -> None:
         metadata = sa.MetaData()
@@ -127,10 +141,12 @@ class RelationalDestination:
 
     # --- batches ------------------------------------------------------------------------------
 
-    def _prepare_row(self, dataset: Dataset, table: sa.Table, row: Row) -> Row:
+    def _prepare_key(self, dataset: Dataset, table: sa.Table, row: Row) -> Row:
+        """The key columns of a source row as the destination stores them (other values may not even fit)."""
+        keyed = [c for c in dataset.columns if c.name in dataset.key]
         return {
             c.name: prepare_value(row.get(c.name), c.kind, c.source_type, table.c[c.name].type, self.dialect)
-            for c in dataset.columns
+            for c in keyed
         }
 
     def _key_filter(self, dataset: Dataset, table: sa.Table, keys: Sequence[tuple[Any, ...]]) -> Any:
@@ -167,8 +183,24 @@ class RelationalDestination:
         return str(row["checksum"])
 
     def write(self, dataset: Dataset, key_range: KeyRange, rows: list[Row], *, copy_key: str, checksum: str) -> None:
-        """Write one batch in one transaction: replace by key and read back, or insert with a marker."""
+        """Write one batch in one transaction, or raise the BatchError that says why the destination refused it.
+
+        Driver errors and values that fail to bind are checked against what each column can hold
+        (etl/dbcopy/fit.py), so the message names the column, the row and the value.
+        """
         table = self.tables[dataset.name]
+        try:
+            self._write(dataset, table, key_range, rows, copy_key, checksum)
+        except BatchError:
+            raise
+        except (*VALUE_FAILURES, self._driver_error) as exc:
+            unfit = first_unfit(dataset, table, rows, self.dialect)
+            raise refusal(exc, dataset.name, key_range.describe(), unfit) from None
+
+    def _write(
+        self, dataset: Dataset, table: sa.Table, key_range: KeyRange, rows: list[Row], copy_key: str, checksum: str
+    ) -> None:
+        """Replace the batch by key and read it back, or insert it with a marker (tables without a key)."""
         values = self._prepare_values(dataset, table, rows)
         with self.engine.begin() as conn:
             ranged = _comparable_everywhere(dataset)
@@ -235,16 +267,21 @@ class RelationalDestination:
             raise ChecksumMismatch(
                 dataset.name, key_range.describe(), f"{len(rows)} rows written, {len(back)} read back"
             )
-        if expected != values_checksum(dataset.columns, back):
-            names = [c.name for c in dataset.columns]
-            read = [dict(zip(names, v, strict=True)) for v in back]
-            column = _first_difference(dataset.columns, dataset.key, rows, read)
-            raise ChecksumMismatch(dataset.name, key_range.describe(), f"rows read back differ (column {column})")
+        if expected == values_checksum(dataset.columns, back):
+            return
+        unfit = first_unfit(dataset, self.tables[dataset.name], rows, self.dialect)
+        if unfit is not None:
+            raise ValueRefused(dataset.name, key_range.describe(), unfit.column, unfit.reason, unfit.row_key)
+        names = [c.name for c in dataset.columns]
+        change = _first_difference(dataset.columns, dataset.key, rows, [dict(zip(names, v, strict=True)) for v in back])
+        if change is None:
+            raise ChecksumMismatch(dataset.name, key_range.describe(), "rows read back differ")
+        raise ValueRefused(dataset.name, key_range.describe(), change.column, change.detail, change.row_key)
 
     def read_like(self, dataset: Dataset, rows: list[Row]) -> list[Row]:
         """Destination rows with the keys of `rows`."""
         table = self.tables[dataset.name]
-        keys = self._keys(dataset, [self._prepare_row(dataset, table, r) for r in rows])
+        keys = self._keys(dataset, [self._prepare_key(dataset, table, r) for r in rows])
         with self.engine.connect() as conn:
             return self._select_keys(conn, dataset, keys)
 
@@ -296,16 +333,28 @@ def _range_filter(dataset: Dataset, table: sa.Table, key_range: KeyRange) -> Any
     return sa.and_(sa.true(), *clauses)
 
 
-def _first_difference(columns: Sequence[ColumnInfo], key: Sequence[str], rows: list[Row], back: list[Row]) -> str:
-    """Name the first column whose values differ, to point the user at a lossy type mapping."""
-    from etl.dbcopy.rowhash import canonical
+@dataclass(frozen=True)
+class Difference:
+    """A value the destination stored differently from the source: a lossy type mapping."""
 
+    column: str
+    row_key: str
+    detail: str
+
+
+def _first_difference(
+    columns: Sequence[ColumnInfo], key: Sequence[str], rows: list[Row], back: list[Row]
+) -> Difference | None:
+    """The first value whose canonical form changed on the way, to point the user at a lossy type mapping."""
     by_key = {tuple(row[k] for k in key): row for row in back}
     for row in rows:
-        other = by_key.get(tuple(row[k] for k in key))
+        row_key = tuple(row[k] for k in key)
+        other = by_key.get(row_key)
         if other is None:
-            return ", ".join(key)
+            return Difference(", ".join(key), encode_key(row_key), "no row with this key was read back")
         for column in columns:
-            if canonical(row.get(column.name), column.kind) != canonical(other.get(column.name), column.kind):
-                return f"{column.name}: {str(row.get(column.name))[:40]!r} became {str(other.get(column.name))[:40]!r}"
-    return "?"
+            before, after = row.get(column.name), other.get(column.name)
+            if canonical(before, column.kind) != canonical(after, column.kind):
+                detail = f"{str(before)[:40]!r} was stored as {str(after)[:40]!r}"
+                return Difference(column.name, encode_key(row_key), detail)
+    return None

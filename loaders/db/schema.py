@@ -9,7 +9,7 @@ enforce them unless asked to).
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -23,6 +23,13 @@ _CURRENT = {"current_timestamp", "current_timestamp()", "now()", "localtimestamp
 _LITERAL = re.compile(r"-?\d+(\.\d+)?|'(?:[^']|'')*'|true|false", re.IGNORECASE)
 _CAST = re.compile(r"::[\w \"\.\[\]]+$")
 MYSQL_INDEX_PREFIX = 255
+MYSQL_ROW_BYTES = 65_535  # MySQL's row size limit, TEXT and BLOB bodies not counted
+MYSQL_FOREIGN_TABLE = {"mysql_default_charset": "utf8mb4", "mysql_collate": "utf8mb4_bin"}
+_MYSQL_TABLE_OPTIONS = {
+    "engine": "mysql_engine",
+    "default charset": "mysql_default_charset",
+    "collate": "mysql_collate",
+}
 
 
 @dataclass(frozen=True)
@@ -129,9 +136,50 @@ def foreign_keys(dataset: Dataset, selected: Iterable[str]) -> list[ForeignKey]:
     ]
 
 
+def _mysql_row_bytes(type_: Any) -> int:
+    """What a column takes of MySQL's row limit: a utf8mb4 VARCHAR 4 bytes a character, TEXT/BLOB a pointer."""
+    if _is_varchar(type_):
+        return 4 * int(type_.length) + 2
+    return 30 if isinstance(type_, sa.Numeric) else 12
+
+
+def _is_varchar(type_: Any) -> bool:
+    return isinstance(type_, sa.String) and not isinstance(type_, sa.Text | sa.Enum) and bool(type_.length)
+
+
+def _fit_mysql_row(columns: Sequence[sa.Column[Any]], key: Sequence[str]) -> None:
+    """Turn the longest VARCHARs into LONGTEXT until the row fits MySQL's 65 535 bytes; key columns stay.
+
+    Why: PostgreSQL and SQLite have no row limit, so two varchar(10000) columns are fine there and
+    refused by MySQL's CREATE TABLE; LONGTEXT holds the same strings (without checking the length).
+    """
+    while sum(_mysql_row_bytes(c.type) for c in columns) > MYSQL_ROW_BYTES:
+        candidates = [c for c in columns if c.name not in key and _is_varchar(c.type)]
+        if not candidates:
+            return  # nothing left to move: the destination refuses the table and says why
+        max(candidates, key=lambda c: _mysql_row_bytes(c.type)).type = mysql.LONGTEXT()
+
+
+def _table_options(source: sa.Table, src: str, dst: str) -> dict[str, Any]:
+    """MySQL tables: the source's engine and charset between MySQLs; utf8mb4 with binary collation otherwise.
+
+    Why binary: PostgreSQL and SQLite compare strings exactly, so 'a' and 'A' may both be keys
+    there; a case-insensitive MySQL collation would refuse the second as a duplicate.
+    """
+    if dst != "mysql":
+        return {}
+    if src != "mysql":
+        return dict(MYSQL_FOREIGN_TABLE)
+    reflected = source.dialect_options["mysql"]
+    return {option: reflected[name] for name, option in _MYSQL_TABLE_OPTIONS.items() if reflected.get(name)}
+
+
 def build_table(dataset: Dataset, metadata: sa.MetaData, src: str, dst: str, used_index_names: set[str]) -> sa.Table:
     """The destination table for a source dataset, without foreign keys."""
     source: sa.Table = dataset.schema
-    target = sa.Table(dataset.name, metadata, *[_column(dataset, c, src, dst) for c in source.columns])
+    columns = [_column(dataset, c, src, dst) for c in source.columns]
+    if dst == "mysql" and src != "mysql":
+        _fit_mysql_row(columns, dataset.key)
+    target = sa.Table(dataset.name, metadata, *columns, **_table_options(source, src, dst))
     _indexes(source, target, dst, used_index_names)
     return target

@@ -7,6 +7,9 @@ from urllib.parse import unquote, urlsplit
 from etl.errors import ConfigError
 from loaders.file_backends.base import FileBackend
 
+SCHEMES = ("file", "http", "https", "s3", "gs", "az", "sftp")  # the order the error lists them in
+ALIASES = {"gcs": "gs", "azure": "az"}
+
 
 def locate(url: str) -> tuple[FileBackend, str]:
     """The backend for a URL (or plain path) and the path inside it.
@@ -15,6 +18,9 @@ def locate(url: str) -> tuple[FileBackend, str]:
     """
     parts = urlsplit(url)
     scheme = parts.scheme if len(parts.scheme) > 1 else "file"  # "C:" is a drive, not a scheme
+    scheme = ALIASES.get(scheme, scheme)
+    if scheme not in SCHEMES:
+        raise unsupported_scheme(scheme)
     path = unquote(parts.path)
     if scheme == "file":
         from loaders.file_backends.local import LocalBackend
@@ -37,19 +43,26 @@ def locate(url: str) -> tuple[FileBackend, str]:
         from loaders.file_backends.s3 import S3Backend
 
         return S3Backend(parts.netloc), path.lstrip("/")
-    if scheme in ("gs", "gcs"):
+    if scheme == "gs":
         from loaders.file_backends.gcs import GCSBackend
 
         return GCSBackend(parts.netloc), path.lstrip("/")
-    if scheme in ("az", "azure"):
+    if scheme == "az":
         from loaders.file_backends.azure import AzureBackend
 
         return AzureBackend(parts.netloc), path.lstrip("/")
-    if scheme == "sftp":
-        from loaders.file_backends.sftp import SFTPBackend
+    from loaders.file_backends.sftp import SFTPBackend
 
-        return SFTPBackend(parts.netloc), path
-    raise ConfigError(f"unknown storage scheme {scheme!r} in {url!r}", fix="use a path, s3://, gs://, az:// or sftp://")
+    return SFTPBackend(parts.netloc), path
+
+
+def unsupported_scheme(scheme: str) -> ConfigError:
+    """Name the scheme and what is supported; never the URL, which may carry a password."""
+    supported = ", ".join(["a path", *(f"{s}://" for s in SCHEMES)])
+    return ConfigError(
+        f"unsupported scheme {scheme} (supported: {supported})",
+        fix="copy from or to one of those; a share mounted locally is a path",
+    )
 
 
 def _refuse_password(scheme: str, password: str | None, host: str | None) -> None:

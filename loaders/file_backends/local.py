@@ -1,6 +1,8 @@
 """Local files: pread/pwrite into a preallocated `<dst>.etl-partial`, renamed when complete.
 
 The partial-file name is the Go engine's too, so a copy started by one engine resumes in the other.
+Every OS failure at the destination becomes one line naming it and its cause (`failures.py`): a
+file the destination has no room for fails when it is preallocated, before a byte is copied.
 """
 
 from __future__ import annotations
@@ -13,12 +15,24 @@ from typing import ClassVar
 
 from etl.errors import ConfigError
 from loaders.file_backends.base import FileEntry, UploadState, sha256_hex
+from loaders.file_backends.failures import destination_error, is_out_of_space
 
 PARTIAL_SUFFIX = ".etl-partial"
 
 
 def _fingerprint(stat: os.stat_result) -> str:
     return f"{stat.st_size}:{stat.st_mtime_ns}"
+
+
+def _reserve(fd: int, size: int) -> None:
+    """Preallocate `size` bytes: no room fails here; a filesystem without fallocate gets a sparse file."""
+    if size and hasattr(os, "posix_fallocate"):
+        try:
+            os.posix_fallocate(fd, 0, size)
+        except OSError as exc:
+            if is_out_of_space(exc):
+                raise
+    os.ftruncate(fd, size)
 
 
 class LocalReader:
@@ -45,33 +59,42 @@ class LocalWriter:
     parallel = True
 
     def __init__(self, path: str, size: int) -> None:
+        self.path = path  # as the user named it: the error line says it the way the Go engine does
         self.final = Path(path)
         self.partial = Path(path + PARTIAL_SUFFIX)
         try:
             self.final.parent.mkdir(parents=True, exist_ok=True)
             self._fd = os.open(self.partial, os.O_RDWR | os.O_CREAT, 0o644)
         except OSError as exc:
-            raise ConfigError(
-                f"cannot write destination {path}: {exc.strerror}", fix="choose a writable destination"
-            ) from exc
-        if size and hasattr(os, "posix_fallocate"):
-            with contextlib.suppress(OSError):  # no fallocate on this filesystem: a sparse file is fine
-                os.posix_fallocate(self._fd, 0, size)
-        os.ftruncate(self._fd, size)
+            raise destination_error(path, exc) from exc
+        try:
+            _reserve(self._fd, size)
+        except OSError as exc:
+            os.close(self._fd)
+            raise destination_error(path, exc) from exc
 
     def present(self, seq: int, offset: int, length: int, sha256: str, source: Callable[[], bytes]) -> bool:
         """Re-hash the chunk in the partial file."""
         return sha256_hex(os.pread(self._fd, length, offset)) == sha256
 
     def write(self, seq: int, offset: int, data: bytes) -> str | None:
-        """Pwrite the chunk in place."""
-        os.pwrite(self._fd, data, offset)
+        """Pwrite the chunk in place, all of it: a disk filling up can make a pwrite short."""
+        view = memoryview(data)
+        try:
+            while view:
+                written = os.pwrite(self._fd, view, offset)
+                view, offset = view[written:], offset + written
+        except OSError as exc:
+            raise destination_error(self.path, exc) from exc
         return None
 
     def commit(self) -> None:
         """Rename into place: readers never see a half-written file."""
-        os.close(self._fd)
-        os.replace(self.partial, self.final)
+        try:
+            os.close(self._fd)
+            os.replace(self.partial, self.final)
+        except OSError as exc:
+            raise destination_error(self.path, exc) from exc
 
     def close(self) -> None:
         """Keep the partial file for the next run."""

@@ -11,7 +11,9 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"io/fs"
 	"net/http"
+	"net/url"
 	"os"
 	"os/signal"
 	"syscall"
@@ -19,6 +21,21 @@ import (
 
 	"etlcopy/internal/copier"
 )
+
+// Exit statuses, the same as `python -m etl.filecopy_py` and `etl copy` use for the same failures
+// (docs/files.md): the error line carries the status as "code".
+const (
+	exitFailed      = 1   // a file could not be copied: the source changed, a checksum differs, a read failed
+	exitSetup       = 2   // bad arguments, missing source, unsupported scheme, unwritable destination
+	exitUnreachable = 4   // an HTTP source or PUT URL could not be reached or refused the request
+	exitInterrupted = 130 // SIGINT or SIGTERM
+)
+
+// usageError is a command line that cannot be run as given.
+type usageError struct{ err error }
+
+func (e usageError) Error() string { return e.err.Error() }
+func (e usageError) Unwrap() error { return e.err }
 
 // config is the parsed command line.
 type config struct {
@@ -33,11 +50,36 @@ type config struct {
 }
 
 func main() {
-	out := json.NewEncoder(os.Stdout)
 	if err := run(os.Args[1:], os.Stdin, os.Stdout); err != nil {
-		_ = out.Encode(copier.Event{Event: "error", Message: err.Error()})
-		os.Exit(1)
+		os.Exit(report(os.Stdout, err))
 	}
+}
+
+// report prints the error line for err and returns the exit status it maps to.
+func report(w io.Writer, err error) int {
+	ev := failure(err)
+	_ = json.NewEncoder(w).Encode(ev)
+	return ev.Code
+}
+
+// failure classifies err: its exit status and, for a destination, the cause and the path.
+func failure(err error) copier.Event {
+	ev := copier.Event{Event: "error", Message: err.Error(), Code: exitFailed}
+	var dest *copier.DestinationError
+	var usage usageError
+	var status *copier.HTTPStatusError
+	var network *url.Error
+	switch {
+	case errors.As(err, &dest):
+		ev.Code, ev.Cause, ev.Dst = exitSetup, dest.Cause(), dest.Path
+	case errors.As(err, &usage), errors.Is(err, copier.ErrUnsupportedScheme), errors.Is(err, fs.ErrNotExist):
+		ev.Code = exitSetup
+	case errors.Is(err, context.Canceled):
+		ev.Code = exitInterrupted // before the network case: a request cut short by a signal is no outage
+	case errors.As(err, &status), errors.As(err, &network):
+		ev.Code = exitUnreachable
+	}
+	return ev
 }
 
 func parse(args []string) (config, error) {
@@ -72,7 +114,7 @@ func parse(args []string) (config, error) {
 func run(args []string, stdin io.Reader, stdout io.Writer) error {
 	cfg, err := parse(args)
 	if err != nil {
-		return err
+		return usageError{err}
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()

@@ -107,7 +107,7 @@ func (c *copyState) checkWritten(job chunkJob, want [sha256.Size]byte) error {
 	return nil
 }
 
-func bothLocal(f *fileState) (*os.File, *os.File, bool) {
+func bothLocal(f *fileState) (*os.File, *localSink, bool) {
 	src, ok := f.src.(*os.File)
 	if !ok {
 		return nil, nil, false
@@ -116,12 +116,12 @@ func bothLocal(f *fileState) (*os.File, *os.File, bool) {
 	if !ok {
 		return nil, nil, false
 	}
-	return src, dst.file, true
+	return src, dst, true
 }
 
 // copyBlocks moves length bytes at off from src to dst one cache-sized block at a time,
 // hashing each block between its read and its write.
-func copyBlocks(src, dst *os.File, off int64, block []byte, length int64) ([sha256.Size]byte, error) {
+func copyBlocks(src *os.File, dst *localSink, off int64, block []byte, length int64) ([sha256.Size]byte, error) {
 	var sum [sha256.Size]byte
 	h := sha256.New()
 	for done := int64(0); done < length; {
@@ -130,8 +130,8 @@ func copyBlocks(src, dst *os.File, off int64, block []byte, length int64) ([sha2
 			return sum, err
 		}
 		h.Write(p)
-		if _, err := dst.WriteAt(p, off+done); err != nil {
-			return sum, fmt.Errorf("write at %d: %w", off+done, err)
+		if _, err := dst.file.WriteAt(p, off+done); err != nil {
+			return sum, &DestinationError{Path: dst.final, Err: fmt.Errorf("write at %d: %w", off+done, err)}
 		}
 		done += int64(len(p))
 	}

@@ -25,6 +25,9 @@ type Event struct {
 	Seconds  float64 `json:"seconds,omitempty"`
 	Engine   string  `json:"engine,omitempty"`
 	Message  string  `json:"message,omitempty"`
+	Code     int     `json:"code,omitempty"`  // error lines: the exit status (docs/files.md)
+	Cause    string  `json:"cause,omitempty"` // error lines: no_space, read_only, permission_denied
+	Dst      string  `json:"dst,omitempty"`   // error lines: the destination that could not be written
 	Redone   *int    `json:"redone,omitempty"`
 	DryRun   bool    `json:"dry_run,omitempty"`
 	Streams  int     `json:"streams,omitempty"`

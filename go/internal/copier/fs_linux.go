@@ -3,18 +3,22 @@
 package copier
 
 import (
+	"errors"
+	"fmt"
 	"os"
 	"syscall"
 )
 
-// preallocate reserves the blocks up front so parallel pwrites do not fragment the file;
-// filesystems without fallocate get a sparse file of the right size instead.
+// preallocate reserves the blocks up front so parallel pwrites do not fragment the file, and so
+// that a destination without room for it fails before a byte is copied; filesystems without
+// fallocate get a sparse file of the right size instead.
 func preallocate(f *os.File, size int64) error {
 	if size == 0 {
 		return f.Truncate(0)
 	}
-	if err := syscall.Fallocate(int(f.Fd()), 0, 0, size); err == nil {
-		return f.Truncate(size)
+	err := syscall.Fallocate(int(f.Fd()), 0, 0, size)
+	if errors.Is(err, syscall.ENOSPC) || errors.Is(err, syscall.EDQUOT) {
+		return fmt.Errorf("fallocate %d bytes: %w", size, err)
 	}
 	return f.Truncate(size)
 }

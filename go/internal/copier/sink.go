@@ -38,7 +38,7 @@ func openLocalSink(dst string, size int64, freshSmall bool, dirs *sync.Map) (*lo
 	dir := filepath.Dir(dst)
 	if _, made := dirs.Load(dir); !made {
 		if err := os.MkdirAll(dir, 0o755); err != nil {
-			return nil, fmt.Errorf("destination %s: %w", dst, err)
+			return nil, &DestinationError{Path: dst, Err: err}
 		}
 		dirs.Store(dir, true)
 	}
@@ -49,12 +49,12 @@ func openLocalSink(dst string, size int64, freshSmall bool, dirs *sync.Map) (*lo
 	}
 	f, err := openFile(partial, flags, 0o644)
 	if err != nil {
-		return nil, fmt.Errorf("destination %s: %w", dst, err)
+		return nil, &DestinationError{Path: dst, Err: err}
 	}
 	if !freshSmall {
 		if err := preallocate(f, size); err != nil {
 			f.Close()
-			return nil, fmt.Errorf("preallocate %s: %w", partial, err)
+			return nil, &DestinationError{Path: dst, Err: fmt.Errorf("preallocate %s: %w", partial, err)}
 		}
 	}
 	return &localSink{final: dst, partial: partial, file: f}, nil
@@ -62,7 +62,7 @@ func openLocalSink(dst string, size int64, freshSmall bool, dirs *sync.Map) (*lo
 
 func (s *localSink) writeChunk(_ context.Context, n int, off int64, p []byte) (string, error) {
 	if _, err := s.file.WriteAt(p, off); err != nil {
-		return "", fmt.Errorf("write chunk %d: %w", n, err)
+		return "", &DestinationError{Path: s.final, Err: fmt.Errorf("write chunk %d: %w", n, err)}
 	}
 	return "", nil
 }
@@ -77,10 +77,10 @@ func (s *localSink) readBack(p []byte, off int64) (bool, error) {
 
 func (s *localSink) commit() error {
 	if err := s.file.Close(); err != nil {
-		return fmt.Errorf("close %s: %w", s.partial, err)
+		return &DestinationError{Path: s.final, Err: fmt.Errorf("close %s: %w", s.partial, err)}
 	}
 	if err := rename(s.partial, s.final); err != nil {
-		return fmt.Errorf("rename into place: %w", err)
+		return &DestinationError{Path: s.final, Err: fmt.Errorf("rename into place: %w", err)}
 	}
 	return nil
 }
@@ -111,7 +111,7 @@ func (s *putSink) writeChunk(ctx context.Context, n int, _ int64, p []byte) (str
 	defer resp.Body.Close()
 	_, _ = io.Copy(io.Discard, resp.Body)
 	if resp.StatusCode/100 != 2 {
-		return "", fmt.Errorf("upload chunk %d: HTTP %d", n, resp.StatusCode)
+		return "", fmt.Errorf("upload chunk %d: %w", n, &HTTPStatusError{Code: resp.StatusCode})
 	}
 	return resp.Header.Get("ETag"), nil
 }

@@ -38,6 +38,11 @@ func localPath(s string) string {
 
 // Plan lists the files to copy from src to dst: one file, or every regular file under a directory.
 func Plan(ctx context.Context, client *http.Client, src, dst string) ([]FileSpec, error) {
+	for _, end := range []string{src, dst} {
+		if err := checkScheme(end); err != nil {
+			return nil, err // an ftp:// URL is not a missing local file
+		}
+	}
 	if isURL(src) {
 		size, err := httpSize(ctx, client, src)
 		if err != nil {
@@ -131,7 +136,7 @@ func (h *httpSource) ReadAt(p []byte, off int64) (int, error) {
 		return 0, fmt.Errorf("range GET: server ignored the Range header")
 	}
 	if resp.StatusCode != http.StatusPartialContent && resp.StatusCode != http.StatusOK {
-		return 0, fmt.Errorf("range GET: HTTP %d", resp.StatusCode)
+		return 0, fmt.Errorf("range GET: %w", &HTTPStatusError{Code: resp.StatusCode})
 	}
 	return io.ReadFull(resp.Body, p)
 }
@@ -164,7 +169,7 @@ func httpSize(ctx context.Context, client *http.Client, url string) (int64, erro
 	case http.StatusRequestedRangeNotSatisfiable:
 		return 0, nil // an empty object has no first byte
 	default:
-		return 0, fmt.Errorf("source %s: HTTP %d", redact(url), resp.StatusCode)
+		return 0, fmt.Errorf("source %s: %w", redact(url), &HTTPStatusError{Code: resp.StatusCode})
 	}
 }
 
