@@ -56,7 +56,12 @@ CONFIG_KEYS: dict[str, dict[str, KeyType]] = {
         "workers": KeyType("an integer from 1 to 64", lambda v: _is_int(v) and 1 <= v <= 64, "4"),
         "rate": KeyType("a number greater than 0 (requests/s)", lambda v: _is_number(v) and v > 0, "20"),
     },
-    "sonar": {"url": KeyType("a string (a URL)", _is_text, '"https://isp.sonar.software/api/graphql"')},
+    "sonar": {
+        "url": KeyType("a string (a URL)", _is_text, '"https://isp.sonar.software/api/graphql"'),
+        "rate_per_minute": KeyType(
+            "a number from 0 to 400 (requests/min; 0: no pacing)", lambda v: _is_number(v) and 0 <= v <= 400, "360"
+        ),
+    },
     "splynx": {
         "url": KeyType("a string (a URL)", _is_text, '"https://isp.splynx.app"'),
         "location_id": ID,
@@ -90,6 +95,7 @@ class Settings:
     splynx_secret: Secret | None = None
     status_map: dict[str, str] = field(default_factory=lambda: dict(DEFAULT_STATUS_MAP))
     rate: float | None = None
+    sonar_rate_per_minute: float | None = None  # None: the extractor's default (360, under Sonar's 400)
     workers: int = 4
     log_json: bool = False
     debug: bool = False
@@ -226,6 +232,23 @@ def _status_map(data: dict[str, Any]) -> dict[str, str]:
     return mapping
 
 
+def _sonar_rate(sonar: dict[str, Any]) -> float | None:
+    """Requests a minute the extractor paces itself to: ETL_SONAR_RATE_PER_MINUTE, else [sonar] rate_per_minute."""
+    text = os.environ.get("ETL_SONAR_RATE_PER_MINUTE")
+    if not text:
+        return float(sonar["rate_per_minute"]) if "rate_per_minute" in sonar else None
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not 0 <= value <= 400:
+        raise ConfigError(
+            f"ETL_SONAR_RATE_PER_MINUTE={text!r} is not a number from 0 to 400",
+            fix="set it to e.g. 360 (Sonar allows 400 requests a minute), or 0 for no pacing",
+        )
+    return value
+
+
 def load_settings(config_file: Path | None = None, home: Path | None = None) -> Settings:
     """Read `etl.toml` (or the given file), then the environment; flags are applied by the caller."""
     path = config_file or Path(os.environ.get("ETL_CONFIG", "etl.toml"))
@@ -248,6 +271,7 @@ def load_settings(config_file: Path | None = None, home: Path | None = None) -> 
         splynx_secret=_secret("ETL_SPLYNX_SECRET"),
         status_map=_status_map(data),
         rate=float(etl_section["rate"]) if "rate" in etl_section else None,
+        sonar_rate_per_minute=_sonar_rate(sonar),
         workers=etl_section.get("workers", 4),
         config_file=path if path.exists() else None,
         raw=data,

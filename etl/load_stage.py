@@ -16,6 +16,7 @@ from itertools import islice
 from pathlib import Path
 from typing import Any
 
+from etl.config import Settings
 from etl.errors import RecordError, RecordProblem
 from etl.progress import ProgressReporter
 from etl.staging import read_records
@@ -23,6 +24,7 @@ from loaders.splynx import LoadItem, LoadResult, SplynxLoader
 from state.ledger import Ledger
 from state.states import ItemState
 from transformers.context import TransformContext
+from transformers.payload import SplynxPayload
 from transformers.registry import transform_record
 from transformers.validation import SkipRecord
 
@@ -31,12 +33,53 @@ BATCH = 200
 TO_LOAD = frozenset({S.EXTRACTED, S.TRANSFORMED, S.LOADING, S.LOADED})
 
 
-def effective_hash(source_hash: str | None, overrides: Mapping[str, Any] | None) -> str | None:
-    """The hash that decides "unchanged": the Sonar record's hash, plus the user's overrides if any."""
-    if not overrides or source_hash is None:
+VOLATILE_FIELDS = frozenset({"password"})
+"""Body fields that differ on every transform (a new administrator's random password): not part of a change."""
+
+
+def effective_hash(
+    source_hash: str | None, overrides: Mapping[str, Any] | None, payload: SplynxPayload | None = None
+) -> str | None:
+    """The hash that decides "unchanged": the Sonar record, the user's overrides, and the Splynx write it gives.
+
+    Why the payload too: a body depends on more than its record (a tariff is offered to every partner
+    migrated so far, a customer points at its partner's Splynx id); when that context changes, the same
+    Sonar record must be written again, or a pilot run's partial view would stay in Splynx for good.
+    """
+    if source_hash is None or (not overrides and payload is None):
         return source_hash
-    text = source_hash + json.dumps(dict(overrides), sort_keys=True, default=str)
-    return hashlib.sha256(text.encode()).hexdigest()
+    parts = [source_hash, json.dumps(dict(overrides or {}), sort_keys=True, default=str)]
+    if payload is not None:
+        parts.append(payload_fingerprint(payload))
+    return hashlib.sha256("\n".join(parts).encode()).hexdigest()
+
+
+def payload_fingerprint(payload: SplynxPayload) -> str:
+    """Canonical JSON of everything a payload writes and where, less the volatile fields."""
+
+    def part(p: SplynxPayload) -> dict[str, Any]:
+        body = {k: v for k, v in p.body.items() if k not in VOLATILE_FIELDS}
+        return {"target": p.target, "body": body, "parent": p.parent, "marker": p.marker}
+
+    whole = {**part(payload), "extras": [part(extra) for extra in payload.extras]}
+    return json.dumps(whole, sort_keys=True, separators=(",", ":"), default=str)
+
+
+def transform_context(ledger: Ledger, settings: Settings, missing_id: str | None = None) -> TransformContext:
+    """The transformers' view of the id map and settings, as of now (`missing_id` stands in for unmapped parents)."""
+    companies = tuple(sorted({dest for dest, _ in ledger.mapped("company").values()}))
+    splynx = settings.raw.get("splynx", {})
+
+    def dest_id(entity: str, source_id: str) -> str | None:
+        return ledger.dest_id(entity, source_id) or missing_id
+
+    return TransformContext(
+        dest_id=dest_id if missing_id is not None else ledger.dest_id,
+        status_map=settings.status_map,
+        default_partner_id=str(splynx.get("partner_id", "1")),
+        default_location_id=str(splynx.get("location_id", "1")),
+        tariff_partner_ids=companies,
+    )
 
 
 @dataclass
@@ -124,13 +167,6 @@ class EntityLoader:
         source_id = str(record["id"])
         state = ItemState(states[source_id])
         patch = overrides.get(source_id)
-        digest_now = effective_hash(digest, patch)
-        if state == S.EXTRACTED and mapped.get(source_id, ("", None))[1] == digest_now:
-            self.ledger.move(
-                self.run_id, entity, source_id, S.SKIPPED, action="skip", detail="unchanged since last run"
-            )
-            outcome.skipped += 1
-            return None
         try:
             payload = transform_record(entity, record, self.context, patch)
         except SkipRecord as skip:
@@ -143,6 +179,13 @@ class EntityLoader:
             outcome.failures.append((source_id, exc.problem))
             if self.stop_on_error:
                 self.stop.set()
+            return None
+        digest_now = effective_hash(digest, patch, payload)
+        if state == S.EXTRACTED and mapped.get(source_id, ("", None))[1] == digest_now:
+            self.ledger.move(
+                self.run_id, entity, source_id, S.SKIPPED, action="skip", detail="unchanged since last run"
+            )
+            outcome.skipped += 1
             return None
         if state == S.EXTRACTED:
             self.ledger.move(self.run_id, entity, source_id, S.TRANSFORMED)

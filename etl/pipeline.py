@@ -21,7 +21,7 @@ from loguru import logger
 
 from etl.config import Settings
 from etl.errors import ConfigError, EtlError
-from etl.load_stage import EntityLoader, EntityOutcome
+from etl.load_stage import EntityLoader, EntityOutcome, transform_context
 from etl.phases import PHASE_ENTITIES, Phase, parse_phases
 from etl.preflight import check_sonar, check_splynx, ensure_additional_fields, require_settings
 from etl.progress import ProgressReporter
@@ -294,14 +294,7 @@ class Migration:
 
     def context(self) -> TransformContext:
         """The transformers' view of the id map and settings, as of now."""
-        companies = tuple(sorted({dest for dest, _ in self.ledger.mapped("company").values()}))
-        return TransformContext(
-            dest_id=self.ledger.dest_id,
-            status_map=self.settings.status_map,
-            default_partner_id=str(self.settings.raw.get("splynx", {}).get("partner_id", "1")),
-            default_location_id=str(self.settings.raw.get("splynx", {}).get("location_id", "1")),
-            tariff_partner_ids=companies,
-        )
+        return transform_context(self.ledger, self.settings)
 
     def _deletes(self, run_id: int, selection: Selection, options: RunOptions) -> list[str]:
         """Accounts migrated earlier that Sonar no longer lists: reported, and disabled if asked."""

@@ -11,15 +11,15 @@ from collections import Counter
 from collections.abc import Sequence
 
 from etl.config import Settings
-from etl.load_stage import effective_hash
+from etl.errors import RecordError
+from etl.load_stage import effective_hash, transform_context
 from etl.phases import PHASE_ENTITIES, Phase
 from etl.selection import Selection
 from etl.staging import source_hash
 from extractors.sonar import Page, SonarExtractor, extract
 from state.ledger import Ledger
-from transformers.context import TransformContext
 from transformers.registry import transform_record
-from transformers.validation import SkipRecord, ValidationError
+from transformers.validation import SkipRecord
 
 PLACEHOLDER_ID = "0"
 
@@ -29,27 +29,24 @@ def plan(settings: Settings, ledger: Ledger, selection: Selection, phases: Seque
     entities = [e for p in phases for e in PHASE_ENTITIES[p]]
     mapped = {e: ledger.mapped(e) for e in entities}
     overrides = {e: ledger.all_overrides(e) for e in entities}
-    context = TransformContext(
-        dest_id=lambda entity, source_id: ledger.dest_id(entity, source_id) or PLACEHOLDER_ID,
-        status_map=settings.status_map,
-    )
+    context = transform_context(ledger, settings, missing_id=PLACEHOLDER_ID)
     result: dict[str, Counter[str]] = {e: Counter() for e in entities}
 
     def count(page: Page) -> None:
         for record in page.records:
             source_id = str(record["id"])
-            digest = effective_hash(source_hash(record), overrides[page.entity].get(source_id))
+            patch = overrides[page.entity].get(source_id)
             known = mapped[page.entity].get(source_id)
-            if known is not None and known[1] == digest:
-                result[page.entity]["skip"] += 1
-                continue
             try:
-                transform_record(page.entity, record, context, overrides[page.entity].get(source_id))
+                payload = transform_record(page.entity, record, context, patch)
             except SkipRecord:
                 result[page.entity]["skip"] += 1
                 continue
-            except ValidationError:
+            except RecordError:  # Splynx would refuse it, or the transformer failed on it
                 result[page.entity]["invalid"] += 1
+                continue
+            if known is not None and known[1] == effective_hash(source_hash(record), patch, payload):
+                result[page.entity]["skip"] += 1
                 continue
             result[page.entity]["update" if known else "create"] += 1
 

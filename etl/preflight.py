@@ -16,7 +16,7 @@ from extractors.sonar import SonarExtractor
 from loaders.splynx import create_by_name
 from loaders.splynx_client import NotFound, SplynxClient, ValidationRefused
 from loaders.splynx_targets import target
-from transformers.registry import TARGETS
+from transformers.registry import ALL_TARGETS
 
 
 def check_sonar(extractor: SonarExtractor) -> int:
@@ -27,8 +27,9 @@ def check_sonar(extractor: SonarExtractor) -> int:
 def check_splynx(client: SplynxClient, entities: Iterable[str]) -> None:
     """Prove the API key works and may read every collection the migration writes to."""
     client.check()
-    for entity in entities:
-        tgt = target(TARGETS[entity])
+    keys = dict.fromkeys(key for entity in entities for key in ALL_TARGETS[entity])
+    for key in keys:
+        tgt = target(key)
         if not tgt.put_only:
             client.count(tgt.collection_path({"customer_id": "0", "module": "customers"}))
 

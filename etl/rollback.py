@@ -141,7 +141,8 @@ def _rollback_entity(
         payload = payloads.get(item.source_id)
         dest_id = _dest_of(ledger, loader, run_id, item, payload)
         parent = dict(payload.parent) if payload else {}
-        removed = dest_id is not None and loader.delete(TARGETS[entity], dest_id, parent)
+        where = payload.target if payload else TARGETS[entity]  # a supernet may be an IPv4 or an IPv6 network
+        removed = dest_id is not None and loader.delete(where, dest_id, parent)
         deleted, gone = deleted + removed, gone + (not removed)
         what = f"Splynx record {dest_id} deleted" if removed else "nothing left in Splynx"
         ledger.rolled_back(run_id, entity, item.source_id, dest_id, f"{what} by rollback run {rollback_run}")

@@ -48,7 +48,8 @@ class Selection:
         customer_ids: Sonar account ids; empty means "not restricted by id".
         limit: at most this many accounts (after the other filters, active ones first).
         statuses: account status names (case-insensitive), resolved to ids against Sonar.
-        since: only accounts created or updated at or after this instant.
+        since: only accounts created or updated at or after this instant, or whose children were (contacts,
+            addresses, billing, custom fields, services, IP assignments: Sonar dates those on their own).
         until: only accounts created or updated at or before this instant.
         active_first: accounts whose status activates the account are fetched before the others.
         include_archived: archived accounts are included too.

@@ -13,9 +13,11 @@ as it arrives and then dropped.
 from __future__ import annotations
 
 import json
+import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -38,6 +40,10 @@ Record = dict[str, Any]
 
 MAX_PAGE_SIZE = 1000
 DEFAULT_PAGE_SIZE = 500
+SONAR_RATE_PER_MINUTE = 400
+"""Sonar's request limit: `{"error": "Request limit of 400/min reached."}` (docs/fidelity.md, Sonar)."""
+DEFAULT_RATE_PER_MINUTE = 360
+"""What the client paces itself to by default: Sonar's 400/min less 10% for other tools and clock skew."""
 
 PHASES: dict[str, str] = {
     **dict.fromkeys(
@@ -71,6 +77,10 @@ class SchemaMismatch(ConnectionFailure):
     Exit code 4 like any refusal by a remote system, not 2: nothing in the user's configuration can
     fix a query file, and a retry would get the same answer; the fix says so.
     """
+
+
+class IncompleteList(ConnectionFailure):
+    """A nested list's `page_info.total_count` says more records exist than were read: never go on short."""
 
 
 class _BadAnswer(Exception):
@@ -179,6 +189,38 @@ class _SonarTransport(RequestsHTTPTransport):
             raise ConfigError(f"Sonar refused the request ({status}): {body}", fix="check ETL_SONAR_URL")
 
 
+class RatePacer:
+    """A token bucket that keeps one process under `per_minute` requests, shared by every thread.
+
+    Why client-side: Sonar counts requests per minute and answers the excess with its rate-limit body;
+    waiting for that answer wastes a round trip and a retry per request over the limit. The bucket holds
+    one second's worth of requests, so any 60 s window sees at most `per_minute` plus that burst; the
+    default (360) leaves room for it under Sonar's 400. A caller reserves its slot under the lock and
+    sleeps outside it, so threads queue in order without spinning.
+    """
+
+    def __init__(self, per_minute: float, burst: int | None = None) -> None:
+        if per_minute <= 0:
+            raise ConfigError(f"Sonar rate {per_minute:g}/min is not positive", fix="use e.g. 360 (Sonar allows 400)")
+        self.per_minute = per_minute
+        self.interval = 60.0 / per_minute
+        self.capacity = float(burst if burst is not None else max(1, int(per_minute // 60)))
+        self._tokens = self.capacity
+        self._stamp = time.monotonic()
+        self._lock = threading.Lock()
+
+    def acquire(self) -> float:
+        """Take one request slot, sleeping until it is free; returns the seconds waited."""
+        with self._lock:
+            now = time.monotonic()
+            self._tokens = min(self.capacity, self._tokens + (now - self._stamp) / self.interval) - 1
+            self._stamp = now
+            wait = -self._tokens * self.interval if self._tokens < 0 else 0.0
+        if wait > 0:
+            time.sleep(wait)
+        return wait
+
+
 def _json_or_none(response: requests.Response) -> Any:
     """The decoded body, or None if it is not JSON (`null` itself is no GraphQL answer either)."""
     try:
@@ -222,6 +264,8 @@ class SonarClient:
     Args:
         rate_window_s: the length of Sonar's rate-limit window; a throttled request without
             Retry-After waits until the next window starts (at most `max_wait` at a time).
+        rate_per_minute: pace every attempt (retries too) to this many requests a minute, across all
+            threads using this client; None or 0: no pacing (a simulator without a limit).
     """
 
     def __init__(
@@ -234,8 +278,10 @@ class SonarClient:
         rate_limited_attempts: int = 30,
         max_wait: float = 30.0,
         rate_window_s: float = 60.0,
+        rate_per_minute: float | None = None,
     ) -> None:
         self.url = url
+        self.pacer = RatePacer(rate_per_minute) if rate_per_minute else None
         self._transport = _SonarTransport(
             url=url,
             headers={"Authorization": f"Bearer {token}", "Accept": "application/json"},
@@ -271,6 +317,8 @@ class SonarClient:
 
     def _once(self, doc: DocumentNode, variables: dict[str, Any]) -> dict[str, Any]:
         """One attempt: send, classify the answer, and check its shape (all inside the retry loop)."""
+        if self.pacer is not None:
+            self.pacer.acquire()
         self.requests += 1
         query = query_name(doc)
         try:
@@ -489,6 +537,8 @@ class SonarExtractor:
             raise ConfigError("the Sonar token is not set", fix="set ETL_SONAR_TOKEN (environment or keyring)")
         token = settings.sonar_token.reveal() if hasattr(settings.sonar_token, "reveal") else settings.sonar_token
         page_size = options.pop("page_size", DEFAULT_PAGE_SIZE)
+        configured = getattr(settings, "sonar_rate_per_minute", None)
+        options.setdefault("rate_per_minute", DEFAULT_RATE_PER_MINUTE if configured is None else configured)
         return cls(SonarClient(settings.sonar_url, str(token), **options), page_size=page_size)
 
     def close(self) -> None:
@@ -537,11 +587,58 @@ class SonarExtractor:
                     raise ConnectionFailure(
                         f"Sonar ignored the id filter on {root}", fix="report this Sonar version"
                     )
+                if doc is q.document(entity):
+                    self._complete_nested(entity, records)
                 yield records
                 after = str(records[-1]["id"])
                 remaining = None if remaining is None else remaining - len(records)
             if not records or connection["page_info"]["total_pages"] <= 1:
                 return
+
+    def _complete_nested(self, entity: str, records: list[Record]) -> None:
+        """Read the rest of every nested list longer than one nested page, then check none is short.
+
+        Why: a nested connection (an account's contacts, IP assignments...) returns one page only; the
+        query files ask for 100 and `page_info`. A longer list is paged here for its one parent, and any
+        list still short (a deeper one, or one that grew while read) stops the run in one line.
+        """
+        for connection in q.nested_connections(entity):
+            for record in records:
+                value = record.get(connection)
+                if not isinstance(value, dict) or not isinstance(info := value.get("page_info"), dict):
+                    continue
+                if int(info.get("total_count") or 0) > len(value.get("entities") or []):
+                    self._read_rest(entity, connection, record, value)
+        for record in records:
+            _verified(entity, str(record["id"]), "", record)
+
+    def _read_rest(self, entity: str, connection: str, parent: Record, value: dict[str, Any]) -> None:
+        """Pages 2.. of one parent's nested list, appended (by id, once) to what page 1 gave."""
+        read: list[Record] = list(value.get("entities") or [])
+        seen = {str(r.get("id")) for r in read}
+        info = value["page_info"]
+        per_page = int(info.get("records_per_page") or len(read) or 1)
+        total = int(info["total_count"])
+        number = len(read) // per_page + 1
+        doc = q.nested_page_document(entity, connection)
+        while len(read) < total and (number - 1) * per_page < total:
+            variables: dict[str, Any] = {
+                "search": q.build_searches(matches=[("id", str(parent["id"]))]),
+                "nested": {"page": number, "records_per_page": per_page},
+            }
+            if entity in q.ARCHIVABLE:
+                variables["include_archived"] = True
+            parents = self.client.execute(doc, variables)[q.root_field(entity)]["entities"]
+            nested = (parents[0].get(connection) or {}) if parents else {}
+            chunk = nested.get("entities") or []
+            total = int((nested.get("page_info") or {}).get("total_count") or total)
+            if not chunk:
+                break
+            read.extend(r for r in chunk if str(r.get("id")) not in seen)
+            seen.update(str(r.get("id")) for r in chunk)
+            number += 1
+        value["entities"] = read
+        value["page_info"] = {**info, "total_count": total}
 
     def _walk_matching(
         self, entity: str, column: str, values: Iterable[str], **kwargs: Any
@@ -591,7 +688,51 @@ class SonarExtractor:
         inactive = [str(s["id"]) for s in statuses if not s.get("activates_account")]
         return [group for group in (active, inactive) if group]
 
+    def changed_child_account_ids(self, since: datetime) -> list[str]:
+        """Accounts whose contacts, addresses, billing, custom fields, services or IPs changed since `since`.
+
+        Why: Sonar bumps `updated_at` on the changed child only, so an incremental run that looked at
+        accounts' own dates alone would miss an account whose e-mail (a contact) or plan (a service) changed.
+        """
+        dates = [[{"attribute": "updated_at", "search_value": since.isoformat(), "operator": "GTE"}]]
+        found: set[str] = set()
+        contact_ids: set[str] = set()
+        for name, (_root, column) in q.CHANGED_CHILDREN.items():
+            into = contact_ids if name == "changed_phone_numbers" else found
+            for records in self._walk(name, dates=dates, page_size=MAX_PAGE_SIZE):
+                into.update(str(r[column]) for r in records if r.get(column) is not None)
+        if contact_ids:
+            for records in self._walk_matching(
+                "changed_contacts", "id", sorted(contact_ids, key=int), page_size=MAX_PAGE_SIZE
+            ):
+                found.update(str(r["contactable_id"]) for r in records if r.get("contactable_id") is not None)
+        return sorted(found, key=int)
+
     def _account_chunks(self, selection: Selection) -> Iterator[list[Record]]:
+        seen: set[str] = set()
+        for records in self._dated_account_chunks(selection):
+            seen.update(str(r["id"]) for r in records)
+            yield records
+        if selection.since is None or selection.until is not None:
+            return
+        remaining = None if selection.limit is None else selection.limit - len(seen)
+        changed = [i for i in self.changed_child_account_ids(selection.since) if i not in seen]
+        if selection.customer_ids:
+            chosen = set(selection.customer_ids)
+            changed = [i for i in changed if i in chosen]
+        if not changed or (remaining is not None and remaining <= 0):
+            return
+        for status_ids in self._passes(selection):
+            for records in self._walk_matching(
+                "account", "id", changed, status_ids=status_ids,
+                include_archived=selection.include_archived, limit=remaining,
+            ):  # fmt: skip
+                yield records
+                remaining = None if remaining is None else remaining - len(records)
+            if remaining is not None and remaining <= 0:
+                return
+
+    def _dated_account_chunks(self, selection: Selection) -> Iterator[list[Record]]:
         dates = q.date_window(selection.since, selection.until)
         remaining = selection.limit
         for status_ids in self._passes(selection):
@@ -693,6 +834,28 @@ class SonarExtractor:
             assignments = (account.get("ip_assignments") or {}).get("entities") or []
             enriched.append({**record, "account": account or None, "ip_assignments": assignments})
         return enriched
+
+
+def _verified(entity: str, parent_id: str, path: str, value: Any) -> None:
+    """Check every nested list under a record is complete, dropping its `page_info` (staged as before)."""
+    if isinstance(value, list):
+        for item in value:
+            _verified(entity, parent_id, path, item)
+        return
+    if not isinstance(value, dict):
+        return
+    info = value.pop("page_info", None) if path else None
+    if isinstance(info, dict) and "entities" in value:
+        read, total = len(value.get("entities") or []), int(info.get("total_count") or 0)
+        if total > read:
+            raise IncompleteList(
+                f"Sonar {entity} {parent_id}: {path} has {total} records (page_info.total_count) but {read} were read",
+                fix="the list changed while it was read, or this Sonar ignores nested paginators: resume; "
+                "if it repeats, report this line",
+            )
+    for key, inner in value.items():
+        if isinstance(inner, dict | list):
+            _verified(entity, parent_id, f"{path}.{key}".strip(".").replace(".entities", ""), inner)
 
 
 def _without_archived_accounts(page: Page) -> Page:
@@ -900,10 +1063,12 @@ __all__ = [
     "PARENT_ORDER",
     "PHASES",
     "ExtractResult",
+    "IncompleteList",
     "Page",
     "PageRecorder",
     "PageSink",
     "Progress",
+    "RatePacer",
     "ReferenceSet",
     "SchemaMismatch",
     "SonarClient",

@@ -147,10 +147,18 @@ class SplynxLoader:
             try:
                 create_by_name(self.client, path, _marker_definition())
                 created.append(module)
-            except ValidationRefused as exc:
-                if not any(f == "name" and "taken" in m for f, m in exc.errors):
+            except ValidationRefused as exc:  # already there? Only a read says so (not the 422's wording)
+                if not _refused_on(exc, "name") or not self._exists(f"{path}--{MARKER_FIELD}"):
                     raise
         return created
+
+    def _exists(self, path: str) -> bool:
+        """Whether Splynx has a record at `path` now."""
+        try:
+            self.client.get(path)
+        except NotFound:
+            return False
+        return True
 
     def delete(self, target_key: str, dest_id: str, parent: Mapping[str, str] | None = None) -> bool:
         """Delete one record for rollback; True if deleted now, False if it was already gone."""
@@ -357,8 +365,8 @@ class SplynxLoader:
                 if attempt == self.post_attempts:
                     raise
                 sent_unanswered = True
-            except ValidationRefused as exc:
-                if not _marker_taken(exc, tgt):
+            except ValidationRefused as exc:  # a marker clash only if the field says so and the lookup confirms
+                if not _marker_refused(exc, tgt) or self.find_by_marker(payload) is None:
                     raise
             found = self.find_by_marker(payload)
             if found is not None and sent_unanswered:  # our own POST landed: this run created it
@@ -514,7 +522,8 @@ class SplynxLoader:
                     f"load {entity} {source_id} first (fix its own failure), then resume",
                 )
             parent[name] = dest
-        return replace(item, payload=replace(item.payload, parent=parent))
+        body = {**item.payload.body, **{n: parent[n] for n in item.parent_refs if n in item.payload.body}}
+        return replace(item, payload=replace(item.payload, parent=parent, body=body))
 
     def _move(self, item: LoadItem, to: ItemState, **kwargs: Any) -> None:
         with self.stats.ledger():
@@ -583,10 +592,18 @@ def _marker_definition() -> dict[str, Any]:
     }
 
 
-def _marker_taken(exc: ValidationRefused, tgt: Target) -> bool:
-    """Splynx refused a create because another record already carries our marker (or, unmarked, our name)."""
-    key = "name" if tgt.module is None else f"additional_attributes.{MARKER_FIELD}"
-    return any(f == key and "taken" in m for f, m in exc.errors)
+def _marker_refused(exc: ValidationRefused, tgt: Target) -> bool:
+    """Splynx refused a create on our marker (or, unmarked, our name): perhaps another record carries it.
+
+    Why the field and not the message: the wording of a 422 is a guess (docs/fidelity.md); the caller
+    confirms a clash by looking the record up.
+    """
+    return _refused_on(exc, "name" if tgt.module is None else f"additional_attributes.{MARKER_FIELD}")
+
+
+def _refused_on(exc: ValidationRefused, field: str) -> bool:
+    """Whether one of the 422's errors names `field`."""
+    return any(f == field for f, _ in exc.errors)
 
 
 def _invalid(code: str, message: str, name: str, value: Any, fix: str) -> RecordError:

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from etl.errors import ConfigError
+from transformers.splynx_fields import FIELDS
 
 MARKER_FIELD = "sonar_id"
 
@@ -87,8 +88,19 @@ def _fill(template: str, values: Mapping[str, Any], key: str) -> str:
         ) from None
 
 
-CUSTOMER_STATUSES = ("new", "active", "blocked", "disabled")
-SERVICE_STATUSES = ("active", "stopped", "disabled", "hidden", "pending")
+def _required(key: str, *in_path: str) -> tuple[str, ...]:
+    """What Splynx requires on create, from the one table of its rules (transformers/splynx_fields.py).
+
+    Names in `in_path` are left out: the path carries them, whether or not the body repeats them.
+    """
+    return tuple(r.name for r in FIELDS[key] if r.required and r.name not in in_path)
+
+
+def _choices(key: str, *names: str) -> dict[str, tuple[str, ...]]:
+    """The allowed values of `names`, from the same table."""
+    rules = {r.name: r for r in FIELDS[key]}
+    return {name: rules[name].choices for name in names}
+
 
 TARGETS: dict[str, Target] = {
     t.key: t
@@ -98,14 +110,14 @@ TARGETS: dict[str, Target] = {
             "admin/administration/partners",
             "admin/administration/partners/{id}",
             "partners",
-            required=("name",),
+            required=_required("partner"),
         ),
         Target(
             "administrator",
             "admin/administration/administrators",
             "admin/administration/administrators/{id}",
             "admins",
-            required=("login", "name", "email"),
+            required=_required("administrator"),
             formats={"email": EMAIL},
             references={"partner_id": "partner"},
         ),
@@ -114,14 +126,14 @@ TARGETS: dict[str, Target] = {
             "admin/administration/locations",
             "admin/administration/locations/{id}",
             "locations",
-            required=("name",),
+            required=_required("location"),
         ),
         Target(
             "internet_tariff",
             "admin/tariffs/internet",
             "admin/tariffs/internet/{id}",
             "tariffs_internet",
-            required=("title", "speed_download", "speed_upload", "partners_ids"),
+            required=_required("internet_tariff"),
             references={"partners_ids": "partner", "available_for_locations": "location"},
         ),
         Target(
@@ -129,9 +141,18 @@ TARGETS: dict[str, Target] = {
             "admin/networking/ipv4",
             "admin/networking/ipv4/{id}",
             "ipv4_networks",
-            required=("network", "mask", "title", "location_id"),
+            required=_required("ipv4_network"),
             formats={"network": IPV4},
-            choices={"network_type": ("rootnet", "endnet"), "type_of_usage": ("pool", "static", "management")},
+            choices=_choices("ipv4_network", "network_type", "type_of_usage"),
+            references={"location_id": "location"},
+        ),
+        Target(
+            "ipv6_network",
+            "admin/networking/ipv6",
+            "admin/networking/ipv6/{id}",
+            "ipv6_networks",
+            required=_required("ipv6_network"),
+            choices=_choices("ipv6_network", "network_type", "type_of_usage"),
             references={"location_id": "location"},
         ),
         Target(
@@ -146,14 +167,14 @@ TARGETS: dict[str, Target] = {
             "admin/inventory/vendors",
             "admin/inventory/vendors/{id}",
             "inventory_vendors",
-            required=("name",),
+            required=_required("inventory_vendor"),
         ),
         Target(
             "inventory_product",
             "admin/inventory/products",
             "admin/inventory/products/{id}",
             "inventory_products",
-            required=("name",),
+            required=_required("inventory_product"),
             references={"vendor_id": "inventory_vendor"},
         ),
         Target(
@@ -161,7 +182,7 @@ TARGETS: dict[str, Target] = {
             "admin/inventory/items",
             "admin/inventory/items/{id}",
             "inventory_items",
-            required=("product_id",),
+            required=_required("inventory_item"),
             references={"product_id": "inventory_product"},
         ),
         Target(
@@ -169,9 +190,9 @@ TARGETS: dict[str, Target] = {
             "admin/customers/customer",
             "admin/customers/customer/{id}",
             "customers",
-            required=("name", "partner_id", "location_id"),
+            required=_required("customer"),
             formats={"email": EMAIL, "billing_email": EMAIL, "date_add": DATE},
-            choices={"status": CUSTOMER_STATUSES, "category": ("person", "company")},
+            choices=_choices("customer", "status", "category"),
             references={"partner_id": "partner", "location_id": "location"},
             ignore_on_verify=frozenset({"customer_labels"}),
         ),
@@ -182,9 +203,9 @@ TARGETS: dict[str, Target] = {
             "admin/customers/customer/{customer_id}/internet-services",
             "admin/customers/customer/{customer_id}/internet-services--{id}",
             "services_internet",
-            required=("tariff_id", "status", "description", "start_date"),
+            required=_required("internet_service", "customer_id"),
             formats={"start_date": DATE, "ipv4": IPV4},
-            choices={"status": SERVICE_STATUSES},
+            choices=_choices("internet_service", "status"),
             references={"tariff_id": "internet_tariff"},
         ),
         Target(
@@ -192,7 +213,7 @@ TARGETS: dict[str, Target] = {
             "admin/config/additional-fields/{module}",
             "admin/config/additional-fields/{module}--{id}",
             None,
-            required=("name", "title", "type"),
+            required=_required("additional_field"),
         ),
     )
 }

@@ -108,3 +108,42 @@ def test_plan_predicts_creates_updates_skips_and_deletes_and_writes_nothing(sand
         assert event_count(ledger) == events
         assert run_ids(ledger) == [1]
     assert by_marker(sandbox) == before
+
+
+def pilot_sharing_a_plan_across_companies(store: SonarStore) -> int:
+    """An account of company 1 whose plan an account of company 2 also has (so its tariff needs both partners)."""
+    accounts = store.tables["accounts"]
+    plans: dict[int, set[int]] = {}
+    for service in store.tables["account_services"].values():
+        company = accounts[int(service["account_id"])].get("company_id", 1)
+        plans.setdefault(int(service["service_id"]), set()).add(company)
+    data = {i for i, s in store.tables["services"].items() if s["type"] == "DATA"}
+    shared = {plan for plan, companies in plans.items() if companies >= {1, 2} and plan in data}
+    return next(
+        int(s["account_id"]) for _, s in sorted(store.tables["account_services"].items())
+        if int(s["service_id"]) in shared and accounts[int(s["account_id"])].get("company_id", 1) == 1
+        and accounts[int(s["account_id"])].get("archived_at") is None and int(s["account_id"]) not in (4, 6)
+    )  # fmt: skip
+
+
+def test_a_pilot_customer_run_does_not_poison_the_later_full_run(sandbox: Sandbox) -> None:
+    store = sandbox.sonar.store
+    pilot = pilot_sharing_a_plan_across_companies(store)
+    sandbox.etl("init")
+    sandbox.etl("fix", "account", "4", "--set", "name=Northwest Regional Cooperative")
+    sandbox.etl("fix", "account", "6", "--set", "login=sonar-6")
+    sandbox.etl("run", "--customer", str(pilot))
+    tariffs = sandbox.splynx.rows("admin/tariffs/internet")
+    assert tariffs and all(len(t["partners_ids"]) == 1 for t in tariffs)  # only the pilot's partner so far
+
+    sandbox.etl("run", "--all", "--continue-on-error")
+
+    with sandbox.ledger() as ledger:
+        assert ledger.get_run(2).status == RunStatus.SUCCEEDED
+        assert not [i for i in ledger.items(2) if i.state == "failed"]
+        assert actions(ledger, 2, "service", ("update",))["update"] == len(tariffs)  # PUT with every partner
+        partners = {dest for dest, _ in ledger.mapped("company").values()}
+    after = sandbox.splynx.rows("admin/tariffs/internet")
+    assert {t["id"] for t in tariffs} <= {t["id"] for t in after}  # the pilot's tariff updated in place
+    assert all({str(p) for p in t["partners_ids"]} == partners for t in after)
+    sandbox.check()

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import pytest
 
-from etl.errors import ConnectionFailure
+from etl.errors import ConnectionFailure, RecordProblem
 from etl.sandbox.splynx import SplynxSimulator
 from loaders.splynx import LoadItem, SplynxLoader
-from loaders.splynx_client import SplynxClient
+from loaders.splynx_client import NotFound, SplynxClient, ValidationRefused
 from state.ledger import Ledger
 from state.states import ItemState
 from tests.fixtures.loader import (
@@ -219,7 +220,13 @@ def test_load_many_loads_groups_in_order_on_threads(
 ) -> None:
     tariff = splynx_loader.client.create(
         "admin/tariffs/internet",
-        {"title": "Fiber 100", "partners_ids": [1], "speed_download": 102400, "speed_upload": 51200},
+        {
+            "title": "Fiber 100",
+            "partners_ids": [1],
+            "speed_download": 102400,
+            "speed_upload": 51200,
+            "available_for_locations": [1],
+        },
     )
     ids = [str(n) for n in range(100, 130)]
     run_id = start_load_run(ledger, "account", ids)
@@ -286,3 +293,99 @@ def test_an_unmarked_definition_created_before_a_crash_is_adopted_by_its_name(
     assert (result.state, result.action, result.dest_id) == (ItemState.VERIFIED, "create", "sonar_legacy_id")
     names = [r["name"] for r in splynx_sim.rows("admin/config/additional-fields/customers")]
     assert names.count("sonar_legacy_id") == 1
+
+
+def reworded(create: Any, message: str = "Value is not unique.") -> Any:
+    """`create` as a server whose 422 messages are worded otherwise (Splynx's text is a guess): fields kept."""
+
+    def create_reworded(path: str, body: Any) -> str:
+        try:
+            return create(path, body)  # type: ignore[no-any-return]
+        except ValidationRefused as exc:
+            raise ValidationRefused(exc.problem, [(f, message) for f, _ in exc.errors]) from None
+
+    return create_reworded
+
+
+def refusing(field: str) -> Any:
+    """`create` as a server that refuses every POST with a 422 on `field`, whatever exists."""
+
+    def create_refused(path: str, body: Any) -> str:
+        problem = RecordProblem("splynx_validation", f"{field}: has already been taken", field=field)
+        raise ValidationRefused(problem, [(field, "has already been taken")])
+
+    return create_refused
+
+
+def test_a_marker_clash_is_recognised_by_its_field_and_a_lookup_not_by_the_message(
+    splynx_loader: SplynxLoader, ledger: Ledger, splynx_sim: SplynxSimulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    run_id = start_load_run(ledger, "account", ["31"])
+    first = splynx_loader.load(account_item(run_id, 31))
+    ledger.unmap("account", "31")
+    monkeypatch.setattr(splynx_loader.client, "create", reworded(splynx_loader.client.create))
+    second = splynx_loader.load(account_item(start_load_run(ledger, "account", ["31"]), 31))
+    assert (second.state, second.action, second.dest_id) == (ItemState.VERIFIED, "adopt", first.dest_id)
+    assert markers(splynx_sim) == ["account:31"]
+
+
+def test_a_refusal_on_the_marker_field_without_a_marked_record_is_reported_as_it_came(
+    splynx_loader: SplynxLoader, ledger: Ledger, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(splynx_loader.client, "create", refusing("additional_attributes.sonar_id"))
+    result = splynx_loader.load(account_item(start_load_run(ledger, "account", ["32"]), 32))
+    assert result.state == ItemState.FAILED and result.problem is not None
+    assert (result.problem.code, result.problem.field) == ("splynx_validation", "additional_attributes.sonar_id")
+
+
+def test_marker_fields_already_there_are_recognised_whatever_the_message(
+    loader_client: SplynxClient, ledger: Ledger, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    SplynxLoader(loader_client, ledger).ensure_marker_fields(MARKER_MODULES)
+    loader = SplynxLoader(loader_client, ledger)
+    real_get, missed = loader_client.get, set()
+
+    def get_missing_once(path: str) -> Any:  # a definition another worker created a moment ago
+        if path not in missed:
+            missed.add(path)
+            raise NotFound(RecordProblem("splynx_not_found", f"nothing at {path}"))
+        return real_get(path)
+
+    monkeypatch.setattr(loader_client, "get", get_missing_once)
+    monkeypatch.setattr(loader_client, "create", reworded(loader_client.create))
+    assert loader.ensure_marker_fields(MARKER_MODULES) == []
+
+
+def test_a_refused_marker_field_that_does_not_exist_is_not_taken_for_created(
+    loader_client: SplynxClient, ledger: Ledger, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(loader_client, "create", refusing("name"))
+    with pytest.raises(ValidationRefused):
+        SplynxLoader(loader_client, ledger).ensure_marker_fields(MARKER_MODULES[:1])
+
+
+def test_a_parent_resolved_at_load_time_also_fills_the_body_field_that_names_it(
+    splynx_loader: SplynxLoader, ledger: Ledger, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The internet-service body repeats `customer_id` (APIB requires it there): it must be the resolved id."""
+    tariff = splynx_loader.client.create(
+        "admin/tariffs/internet",
+        {"title": "Fiber 9", "partners_ids": [1], "speed_download": 1024, "speed_upload": 512,
+         "available_for_locations": [1]},
+    )  # fmt: skip
+    run_id = start_load_run(ledger, "account", ["41"])
+    ledger.add_items(run_id, "account_service", [("41", None)], state=ItemState.TRANSFORMED)
+    customer = splynx_loader.load(account_item(run_id, 41))
+    sent: list[dict[str, Any]] = []
+    real_create = splynx_loader.client.create
+
+    def create(path: str, body: Any) -> str:
+        sent.append(dict(body))
+        return real_create(path, body)
+
+    monkeypatch.setattr(splynx_loader.client, "create", create)
+    payload = service_payload(41, tariff, customer_id="0")
+    item = LoadItem(run_id, "account_service", "41", payload, parent_refs={"customer_id": ("account", "41")})
+    result = splynx_loader.load(item)
+    assert result.state == ItemState.VERIFIED, result.problem
+    assert [b["customer_id"] for b in sent] == [customer.dest_id]

@@ -57,7 +57,7 @@ def test_stop_on_error_stops_at_the_first_failure_and_a_local_fix_resumes_only_w
     assert first_customers and "account:4" not in first_customers
 
     listing = sandbox.etl("failures").output
-    for expected in ("account", "4", "name", "255", "etl fix account 4"):
+    for expected in ("account", "4", "name", "256", "etl fix account 4"):
         assert expected in listing
 
     sandbox.etl("fix", "account", "4", "--set", "name=Northwest Regional Cooperative")

@@ -36,7 +36,7 @@ def customer(**extra: Any) -> dict[str, Any]:
 
 def tariff(**extra: Any) -> dict[str, Any]:
     return {"title": "Fiber 100", "speed_download": 102400, "speed_upload": 51200, "partners_ids": [1],
-            "price": "49.99", **extra}
+            "available_for_locations": [1], "price": "49.99", **extra}
 
 
 def service(tariff_id: int, **extra: Any) -> dict[str, Any]:
@@ -385,7 +385,7 @@ def test_wrong_methods_and_paths(splynx_client: SignedClient) -> None:
 def test_required_fields_are_reported_per_entity(splynx_client: SignedClient) -> None:
     assert set(errors_of(splynx_client.post(CUSTOMERS, json={}))) == {"name", "partner_id", "location_id"}
     assert set(errors_of(splynx_client.post(TARIFFS, json={}))) == {
-        "title", "partners_ids", "speed_download", "speed_upload"}
+        "title", "partners_ids", "speed_download", "speed_upload", "available_for_locations"}
     assert set(errors_of(splynx_client.post(NETWORKS, json={}))) == {"network", "mask", "title", "location_id"}
     cid = splynx_client.create(CUSTOMERS, customer())
     assert set(errors_of(splynx_client.post(f"{CUSTOMERS}/{cid}/internet-services", json={}))) == {
@@ -397,15 +397,16 @@ def test_required_fields_are_reported_per_entity(splynx_client: SignedClient) ->
 @pytest.mark.parametrize(("field", "value"), [
     ("email", "not-an-email"), ("billing_email", "a@b.com, nope"), ("date_add", "2024-02-30"),
     ("date_add", "01/02/2024"), ("status", "archived"), ("category", "alien"), ("partner_id", "one"),
-    ("name", "x" * 256),
+    ("name", "x" * 257), ("city", "x" * 33),
 ])
 def test_customer_format_errors(splynx_client: SignedClient, field: str, value: str) -> None:
     assert field in errors_of(splynx_client.post(CUSTOMERS, json=customer(**{field: value})))
     assert splynx_client.get(CUSTOMERS).json() == []
 
 
-def test_name_of_exactly_255_characters_is_accepted(splynx_client: SignedClient) -> None:
-    assert splynx_client.post(CUSTOMERS, json=customer(name="x" * 255)).status_code == 201
+def test_name_of_exactly_256_characters_is_accepted(splynx_client: SignedClient) -> None:
+    # mysql-columns.tsv: customers.name varchar(256)
+    assert splynx_client.post(CUSTOMERS, json=customer(name="x" * 256)).status_code == 201
 
 
 def test_format_errors_on_networks_and_services(splynx_client: SignedClient) -> None:

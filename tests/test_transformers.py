@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from etl.errors import RecordError
 from etl.sandbox import splynx_schema
 from tests.fixtures.sonar_records import (
     AccountFactory,
@@ -118,7 +119,8 @@ def test_local_field_rules_match_the_splynx_simulator() -> None:
     entity_of = {
         "partner": splynx_schema.PARTNERS, "location": splynx_schema.LOCATIONS,
         "administrator": splynx_schema.ADMINISTRATORS, "internet_tariff": splynx_schema.TARIFFS_INTERNET,
-        "ipv4_network": splynx_schema.IPV4_NETWORKS, "inventory_vendor": splynx_schema.VENDORS,
+        "ipv4_network": splynx_schema.IPV4_NETWORKS, "ipv6_network": splynx_schema.IPV6_NETWORKS,
+        "inventory_vendor": splynx_schema.VENDORS,
         "inventory_product": splynx_schema.PRODUCTS, "inventory_item": splynx_schema.ITEMS,
         "customer": splynx_schema.CUSTOMERS, "customer_info": splynx_schema.CUSTOMER_INFO,
         "customer_billing": splynx_schema.CUSTOMER_BILLING, "internet_service": splynx_schema.INTERNET_SERVICES,
@@ -308,6 +310,31 @@ def test_pool_with_a_broken_range_names_the_field(transform_ctx: TransformContex
     with pytest.raises(ValidationError) as excinfo:
         transform_record("ip_pool", IpPoolFactory(ip_range="not-a-range"), transform_ctx)
     assert problem_of(excinfo) == ("invalid_ip_range", "network")
+
+
+def test_ipv6_supernet_subnet_and_pool_become_ipv6_networks(transform_ctx: TransformContext) -> None:
+    supernet = transform_record("supernet", SupernetFactory(subnet="2001:db8::/32"), transform_ctx)
+    assert supernet.target == "ipv6_network"
+    assert (supernet.body["network"], supernet.body["prefix"], supernet.body["network_type"]) == (
+        "2001:db8::", 32, "rootnet")  # fmt: skip
+    assert "mask" not in supernet.body
+    ranged = "2001:db8:1::100-2001:db8:1::1ff"
+    subnet = SubnetFactory(subnet="2001:db8:1::/48", ip_pools=connection({"id": "1", "ip_range": ranged}))
+    subnet_payload = transform_record("subnet", subnet, transform_ctx)
+    assert (subnet_payload.target, subnet_payload.body["network_type"]) == ("ipv6_network", "rootnet")
+    pool = transform_record(
+        "ip_pool", IpPoolFactory(ip_range=ranged, subnet={"id": "1", "subnet": "2001:db8:1::/48"}), transform_ctx
+    )
+    assert pool.target == "ipv6_network"
+    assert (pool.body["network"], pool.body["prefix"], pool.body["type_of_usage"]) == ("2001:db8:1::100", 120, "static")
+    assert pool.body["additional_attributes"]["sonar_ip_range"] == ranged
+
+
+def test_an_unexpected_transformer_exception_is_that_records_failure(transform_ctx: TransformContext) -> None:
+    with pytest.raises(RecordError) as excinfo:
+        transform_record("supernet", SupernetFactory(id="3", subnet="not-a-network/99"), transform_ctx)
+    assert excinfo.value.problem.code == "transform_error"
+    assert "supernet 3" in excinfo.value.problem.message and "ValueError" in excinfo.value.problem.message
 
 
 # -- INVENTORY --------------------------------------------------------------------------------------
@@ -512,7 +539,7 @@ def test_over_long_name_fails_and_an_override_fixes_it(transform_ctx: TransformC
     with pytest.raises(ValidationError) as excinfo:
         transform_record("account", record, transform_ctx)
     assert problem_of(excinfo) == ("too_long", "name")
-    assert "255" in excinfo.value.message and len(excinfo.value.one_line()) < 400
+    assert "256" in excinfo.value.message and len(excinfo.value.one_line()) < 400
     fixed = transform_record("account", record, transform_ctx, {"name": "NW Regional Ag Coop"})
     assert fixed.body["name"] == "NW Regional Ag Coop"
 
@@ -546,6 +573,16 @@ def test_account_of_an_unmigrated_company_or_custom_field_is_a_missing_parent(
     assert problem_of(excinfo) == ("missing_parent", "additional_attributes")
 
 
+def test_an_ipv6_assignment_becomes_the_services_permanent_ipv6_network(transform_ctx: TransformContext) -> None:
+    record = AccountServiceFactory(
+        ip_assignments=[{"subnet": "2001:db8:1:5::/64"}, {"subnet": "198.18.0.11/32"}],
+    )
+    body = transform_record("account_service", record, transform_ctx).body
+    assert (body["taking_ipv4"], body["ipv4"]) == (1, "198.18.0.11")
+    assert (body["taking_ipv6"], body["ipv6"]) == (1, "2001:db8:1:5::/64")
+    assert "taking_ipv6" not in transform_record("account_service", AccountServiceFactory(), transform_ctx).body
+
+
 def test_account_service_becomes_an_internet_service_of_its_customer(transform_ctx: TransformContext) -> None:
     record = AccountServiceFactory(
         id="5",
@@ -562,6 +599,18 @@ def test_account_service_becomes_an_internet_service_of_its_customer(transform_c
     assert body["login"] == "sonar-svc-5"
     assert (body["taking_ipv4"], body["ipv4"]) == (1, "198.18.0.11")
     assert body["additional_attributes"]["sonar_price_override_reason"] == "Loyalty"
+
+
+def test_account_service_names_its_customer_in_the_body_as_splynx_requires(transform_ctx: TransformContext) -> None:
+    """APIB (Customers > Internet services) marks `customer_id` required in the body, not only in the path."""
+    payload = transform_record("account_service", AccountServiceFactory(id="5"), transform_ctx)
+    assert payload.body["customer_id"] == payload.parent["customer_id"] == "31"
+
+
+def test_account_service_without_a_price_override_is_sent_the_tariff_price(transform_ctx: TransformContext) -> None:
+    """An omitted unit_price may bill 0 (docs/fidelity.md: a guess), so the plan's price is always sent."""
+    body = transform_record("account_service", AccountServiceFactory(price_override=None), transform_ctx).body
+    assert body["unit_price"] == "49.99"
 
 
 def test_account_service_without_ip_takes_none_and_follows_a_blocked_account(

@@ -3,8 +3,10 @@
 Only services whose Sonar service is DATA become internet services (their plan is a migrated tariff);
 recurring extras and one-time fees are skipped. The service's status follows its account's: active
 unless the account's status maps to something else (blocked -> stopped, disabled -> disabled,
-new -> pending). A static address comes from the service's IP assignments, else from the account's
-assignments that name this service; without one the service takes no IPv4 (`taking_ipv4` 0).
+new -> pending). The price is always sent: the override, else the plan's own price. A static address
+comes from the service's IP assignments, else from the account's assignments that name this service;
+without one the service takes no IPv4 (`taking_ipv4` 0). An IPv6 assignment becomes the service's
+permanent IPv6 network (`taking_ipv6` 1, `ipv6`).
 """
 
 from __future__ import annotations
@@ -16,7 +18,14 @@ from transformers.additional_fields import definition
 from transformers.context import TransformContext
 from transformers.payload import SplynxPayload
 from transformers.records import Record, entities, nested, parent, payload, source_id
-from transformers.rules import cents_to_decimal, clean_text, customer_status, host_address, splynx_date
+from transformers.rules import (
+    cents_to_decimal,
+    clean_text,
+    customer_status,
+    host_address,
+    split_cidr,
+    splynx_date,
+)
 from transformers.validation import SkipRecord, Subject
 
 ENTITY = "account_service"
@@ -38,18 +47,33 @@ def service_status(record: Record, ctx: TransformContext) -> str:
     return SERVICE_STATUS[customer_status(status.get("name"), status.get("activates_account"), ctx.status_map)]
 
 
-def static_ip(record: Record) -> str | None:
-    """The service's static IPv4: its own assignment, else the account's assignment for this service."""
+def _assignments(record: Record) -> list[Record]:
+    """The service's own IP assignments, then the account's assignments that name this service."""
     own = entities(record.get("ip_assignments"))
     mine = [
         a
         for a in entities(nested(record, "account").get("ip_assignments"))
         if str(a.get("account_service_id")) == str(record["id"])
     ]
-    for assignment in own + mine:
+    return own + mine
+
+
+def static_ip(record: Record) -> str | None:
+    """The service's static IPv4: its own assignment, else the account's assignment for this service."""
+    for assignment in _assignments(record):
         subnet = str(assignment.get("subnet") or "")
         if subnet and ":" not in subnet:
             return host_address(subnet)
+    return None
+
+
+def static_ipv6(record: Record) -> str | None:
+    """The service's IPv6 assignment as a network (`2001:db8:1::/64`, or `/128` for one address)."""
+    for assignment in _assignments(record):
+        subnet = str(assignment.get("subnet") or "")
+        if ":" in subnet:
+            network, prefix = split_cidr(subnet)
+            return f"{network}/{prefix}"
     return None
 
 
@@ -63,6 +87,7 @@ def transform(record: Record, ctx: TransformContext) -> SplynxPayload:
     customer_id = parent(ctx, subject, "customer_id", "account", record.get("account_id"))
     ip = static_ip(record)
     body: dict[str, Any] = {
+        "customer_id": customer_id,  # in the path too; APIB marks it required in the body
         "tariff_id": parent(ctx, subject, "tariff_id", "service", record.get("service_id")),
         "description": clean_text(record.get("name_override"))
         or clean_text(service.get("name"))
@@ -76,8 +101,13 @@ def transform(record: Record, ctx: TransformContext) -> SplynxPayload:
     }
     if ip:
         body["ipv4"] = ip
-    if record.get("price_override") is not None:
-        body["unit_price"] = cents_to_decimal(int(record["price_override"]))
+    ipv6 = static_ipv6(record)
+    if ipv6:  # a permanent IPv6 network (taking_ipv6 1), only when Sonar assigned one
+        body["taking_ipv6"], body["ipv6"] = 1, ipv6
+    price = record.get("price_override")
+    price = service.get("amount") if price is None else price
+    if price is not None:  # always the price: whether Splynx bills an omitted unit_price at 0 is unknown
+        body["unit_price"] = cents_to_decimal(int(price))
     result = payload(
         TARGET,
         ENTITY,

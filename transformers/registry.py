@@ -15,6 +15,7 @@ from dataclasses import replace
 from types import ModuleType
 from typing import Any
 
+from etl.errors import RecordError, RecordProblem
 from transformers import (
     account,
     account_service,
@@ -64,6 +65,11 @@ from transformers.validation import (
 
 Transform = Callable[[Record, TransformContext], SplynxPayload]
 
+
+class TransformError(RecordError):
+    """A transformer raised something other than a record problem: a bug or an unforeseen record shape."""
+
+
 _MODULES: tuple[ModuleType, ...] = (
     company,
     user,
@@ -84,6 +90,9 @@ TRANSFORMERS: dict[str, Transform] = {m.ENTITY: m.transform for m in _MODULES}
 
 TARGETS: dict[str, str] = {m.ENTITY: m.TARGET for m in _MODULES}
 """Ledger entity name -> Splynx target key."""
+
+ALL_TARGETS: dict[str, tuple[str, ...]] = {m.ENTITY: (m.TARGET, *getattr(m, "ALSO_TARGETS", ())) for m in _MODULES}
+"""Ledger entity name -> every Splynx target its records may go to (supernets: IPv4 or IPv6 networks)."""
 
 NOT_MIGRATED: dict[str, str] = {
     "role": "roles are folded into administrators through the role map",
@@ -114,7 +123,39 @@ def transform_record(
     Raises:
         SkipRecord: the record is deliberately not migrated (lookups, non-DATA services...).
         ValidationError: the record (after overrides) is something Splynx would refuse.
+        TransformError: the transformer itself failed on a record of a shape it does not expect; it is
+            that record's failure, never the run's crash.
     """
+    try:
+        return _transform_record(entity, record, ctx, overrides)
+    except (SkipRecord, RecordError):
+        raise
+    except Exception as exc:  # any other failure is this one record's, with its message
+        raise transform_error(entity, record, exc) from exc
+
+
+def transform_error(entity: str, record: Record, exc: Exception) -> TransformError:
+    """The problem of a record the transformer could not handle: the exception named, how to go on."""
+    sid = str(record.get("id")) if isinstance(record, Mapping) else "?"
+    return TransformError(
+        RecordProblem(
+            "transform_error",
+            f"{entity} {sid}: the transformer failed on this record ({type(exc).__name__}: {exc})",
+            value=_shown(exc),
+            fix=f"report it (a Sonar record of an unexpected shape); meanwhile correct {entity} {sid} in Sonar "
+            "and `etl resume`, or let the run go on with --continue-on-error",
+        )
+    )
+
+
+def _shown(exc: Exception) -> str:
+    text = str(exc)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _transform_record(
+    entity: str, record: Record, ctx: TransformContext, overrides: Mapping[str, Any] | None
+) -> SplynxPayload:
     if entity in NOT_MIGRATED:
         raise SkipRecord(NOT_MIGRATED[entity])
     transform = TRANSFORMERS.get(entity)

@@ -169,25 +169,37 @@ def customer_category(account_type: object) -> str:
     return "company" if str(account_type or "").upper() in COMPANY_TYPES else "person"
 
 
-# -- IPv4 -----------------------------------------------------------------------------------------
+# -- IPv4 and IPv6 --------------------------------------------------------------------------------
+
+Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 
 def split_cidr(cidr: str) -> tuple[str, int]:
-    """Split `10.0.0.0/24` into ("10.0.0.0", 24); host bits are cleared (Splynx wants the network address)."""
-    network = ipaddress.IPv4Network(cidr.strip(), strict=False)
+    """Split `10.0.0.0/24` (or `2001:db8::/48`) into address and prefix; host bits are cleared."""
+    network = ipaddress.ip_network(cidr.strip(), strict=False)
     return str(network.network_address), network.prefixlen
 
 
-def covering_cidr(first: str, last: str) -> ipaddress.IPv4Network:
-    """The smallest single network that contains every address from `first` to `last`."""
-    low, high = sorted((int(ipaddress.IPv4Address(first)), int(ipaddress.IPv4Address(last))))
-    prefix = 32 - (low ^ high).bit_length()
-    mask = (0xFFFFFFFF << (32 - prefix)) & 0xFFFFFFFF
-    return ipaddress.IPv4Network((low & mask, prefix))
+def is_ipv6(cidr_or_range: object) -> bool:
+    """Whether a Sonar CIDR, address or IpRange is IPv6 (Sonar keeps both families in the same records)."""
+    return ":" in str(cidr_or_range or "")
 
 
-def covering_cidr_of_range(ip_range: str) -> ipaddress.IPv4Network:
-    """Sonar's IpRange "a.b.c.d-e.f.g.h" (or a single address) as its covering network."""
+def covering_cidr(first: str, last: str) -> Network:
+    """The smallest single network that contains every address from `first` to `last` (one family)."""
+    a, b = ipaddress.ip_address(first), ipaddress.ip_address(last)
+    if a.version != b.version:
+        raise ValueError(f"{first} and {last} are of different IP versions")
+    width = a.max_prefixlen
+    low, high = sorted((int(a), int(b)))
+    prefix = width - (low ^ high).bit_length()
+    mask = ((1 << width) - 1) ^ ((1 << (width - prefix)) - 1)
+    family = ipaddress.IPv4Network if a.version == 4 else ipaddress.IPv6Network
+    return family((low & mask, prefix))
+
+
+def covering_cidr_of_range(ip_range: str) -> Network:
+    """Sonar's IpRange "a.b.c.d-e.f.g.h" (or a single address, or an IPv6 range) as its covering network."""
     first, _, last = ip_range.strip().partition("-")
     return covering_cidr(first.strip(), (last or first).strip())
 

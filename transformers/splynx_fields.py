@@ -1,8 +1,13 @@
 """What Splynx accepts in each field we write: required, kind, length, allowed values.
 
 Why a local copy of Splynx's rules: a record that Splynx would refuse should fail before the write, with
-a fix hint in Splynx field names, not as a 422 halfway through a run. The table matches the Splynx
-simulator (etl/sandbox/splynx_schema.py); tests/test_transformers.py checks the two agree.
+a fix hint in Splynx field names, not as a 422 halfway through a run. This is the one place the
+transformers and the loader take Splynx's limits from. Lengths and enum values of administrators, customers
+and customer_info are the live database's columns (../shared/api/splynx-live/mysql-columns.tsv, tables
+admins, customers, customer_info; `customer_billing.type` is `customers.billing_type`); required flags are
+what a live Splynx answered to OPTIONS (options-attributes.tsv). The rest is a guess, named as one in
+docs/fidelity.md. tests/test_splynx_contract.py checks this table against the captures (the simulator is
+checked against them separately, and tests/test_transformers.py checks the two agree).
 Only fields our transformers write (or a user may plausibly override) are listed.
 """
 
@@ -24,7 +29,7 @@ STR, EMAIL, DATE, IPV4, ENUM, ENUMS, INT, INTS, DECIMAL, BOOL = (
 )
 CUSTOMER_STATUSES = ("new", "active", "blocked", "disabled")
 SERVICE_STATUSES = ("active", "stopped", "disabled", "hidden", "pending")
-ADMIN_ROLES = ("super-administrator", "administrator", "manager", "engineer", "customer-creator", "financial-manager")
+BILLING_TYPES = ("recurring", "prepaid", "prepaid_monthly")  # mysql-columns.tsv: customers.billing_type
 
 
 @dataclass(frozen=True)
@@ -56,12 +61,12 @@ FIELDS: dict[str, tuple[FieldRule, ...]] = {
     "location": (_f("name", required=True, max_len=128),),
     "administrator": (
         _f("partner_id", INT),
-        _f("role_name", ENUM, choices=ADMIN_ROLES),
+        _f("role_name", max_len=32),  # admins.role_name varchar(32): roles are records (table roles), not an enum
         _f("login", required=True, max_len=64),
-        _f("name", required=True, max_len=128),
-        _f("email", EMAIL, required=True, max_len=128),
-        _f("phone", max_len=64),
-        _f("password", required=True, max_len=128),
+        _f("name", required=True, max_len=64),
+        _f("email", EMAIL, required=True, max_len=64),
+        _f("phone", max_len=256),
+        _f("password", required=True, max_len=512),
     ),
     "internet_tariff": (
         _f("title", required=True, max_len=64),
@@ -70,9 +75,9 @@ FIELDS: dict[str, tuple[FieldRule, ...]] = {
         _f("price", DECIMAL),
         _f("speed_download", INT, required=True),
         _f("speed_upload", INT, required=True),
-        _f("billing_types", ENUMS, choices=("recurring", "prepaid", "prepaid_monthly")),
-        _f("customer_categories", ENUMS, choices=("person", "company")),
-        _f("available_for_locations", INTS),
+        _f("billing_types", ENUMS, required=True, choices=BILLING_TYPES),
+        _f("customer_categories", ENUMS, required=True, choices=("person", "company")),
+        _f("available_for_locations", INTS, required=True),
         _f("with_vat", BOOL),
         _f("hide_on_admin_portal", BOOL),
         _f("show_on_customer_portal", BOOL),
@@ -86,6 +91,15 @@ FIELDS: dict[str, tuple[FieldRule, ...]] = {
         _f("network_type", ENUM, choices=("rootnet", "endnet")),
         _f("type_of_usage", ENUM, choices=("pool", "static", "management")),
     ),
+    "ipv6_network": (  # blueprint "IPv6 network Base"; required flags as OPTIONS answered (network, title)
+        _f("network", required=True),
+        _f("prefix", INT),
+        _f("title", required=True, max_len=128),
+        _f("location_id", INT),
+        _f("network_category", INT),
+        _f("network_type", ENUM, choices=("rootnet", "endnet")),
+        _f("type_of_usage", ENUM, choices=("static", "management")),
+    ),
     "inventory_vendor": (_f("name", required=True, max_len=128),),
     "inventory_product": (_f("name", required=True, max_len=128), _f("vendor_id", INT)),
     "inventory_item": (
@@ -96,26 +110,27 @@ FIELDS: dict[str, tuple[FieldRule, ...]] = {
         _f("mark", ENUM, choices=("new", "used", "broken")),
     ),
     "customer": (
-        _f("login", max_len=64),
+        _f("login", max_len=128),
         _f("status", ENUM, choices=CUSTOMER_STATUSES),
         _f("partner_id", INT, required=True),
         _f("location_id", INT, required=True),
-        _f("name", required=True, max_len=255),
-        _f("email", EMAIL, max_len=255),
-        _f("billing_email", EMAIL, max_len=255),
-        _f("phone", max_len=255),
-        _f("category", ENUM, choices=("person", "company")),
+        _f("name", required=True, max_len=256),
+        _f("email", EMAIL, max_len=256),
+        _f("billing_email", EMAIL, max_len=256),
+        _f("phone", max_len=256),
+        _f("category", ENUM, choices=("person", "company", "lead")),
         _f("street_1", max_len=255),
         _f("zip_code", max_len=32),
-        _f("city", max_len=128),
+        _f("city", max_len=32),
         _f("date_add", DATE),
-        _f("gps", max_len=64),
+        _f("gps", max_len=256),
     ),
     "customer_info": (
         _f("birthday", DATE, zero=True),
-        _f("company_id", max_len=64),
-        _f("contact_person", max_len=255),
-        _f("vat_id", max_len=64),
+        _f("passport", max_len=32),
+        _f("company_id", max_len=32),
+        _f("contact_person", max_len=256),
+        _f("vat_id", max_len=32),
     ),
     "customer_billing": (
         _f("billing_date", INT),
@@ -125,9 +140,10 @@ FIELDS: dict[str, tuple[FieldRule, ...]] = {
         _f("billing_street_1", max_len=255),
         _f("billing_zip_code", max_len=32),
         _f("billing_city", max_len=128),
-        _f("type", ENUM, choices=("recurring", "prepaid", "prepaid_monthly")),
+        _f("type", ENUM, choices=BILLING_TYPES),
     ),
     "internet_service": (
+        _f("customer_id", INT, required=True),  # APIB, Customers > Internet services: Service Base
         _f("tariff_id", INT, required=True),
         _f("status", ENUM, required=True, choices=SERVICE_STATUSES),
         _f("description", required=True, max_len=255),
@@ -168,7 +184,7 @@ FIELDS: dict[str, tuple[FieldRule, ...]] = {
 # The additional-fields module whose definitions apply to a target's `additional_attributes`.
 MODULES: dict[str, str] = {
     "partner": "partners", "administrator": "admins", "location": "locations",
-    "internet_tariff": "tariffs_internet", "ipv4_network": "ipv4_networks",
+    "internet_tariff": "tariffs_internet", "ipv4_network": "ipv4_networks", "ipv6_network": "ipv6_networks",
     "inventory_vendor": "inventory_vendors", "inventory_product": "inventory_products",
     "inventory_item": "inventory_items", "customer": "customers", "internet_service": "services_internet",
 }  # fmt: skip

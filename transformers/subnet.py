@@ -1,4 +1,4 @@
-"""Sonar subnet -> Splynx IPv4 network.
+"""Sonar subnet -> Splynx IPv4 network (an IPv6 subnet -> Splynx IPv6 network, by the same rules).
 
 - No IP pools: an endnet; `static` for ACCOUNT/MIXED subnets (customers' addresses), `management` for
   NETWORK/EXCLUDED ones (infrastructure).
@@ -13,19 +13,20 @@ from __future__ import annotations
 from typing import Any
 
 from transformers.context import TransformContext
-from transformers.network import USAGE, network_body
+from transformers.network import USAGE, network_body, network_target
 from transformers.payload import SplynxPayload
 from transformers.records import Record, entities, payload
-from transformers.rules import covering_cidr_of_range, split_cidr
+from transformers.rules import covering_cidr_of_range, is_ipv6, split_cidr
 
 ENTITY = "subnet"
 TARGET = "ipv4_network"
+ALSO_TARGETS = ("ipv6_network",)  # an IPv6 record (see network.py)
 ADDITIONAL_FIELDS: dict[str, list[dict[str, Any]]] = {}
 
 
 def pool_fills_subnet(pool_range: Any, subnet_cidr: str) -> bool:
     """Whether a pool's covering network is the subnet itself (so it cannot be a separate network)."""
-    if not pool_range:
+    if not pool_range or is_ipv6(pool_range) != is_ipv6(subnet_cidr):
         return False
     network, mask = split_cidr(subnet_cidr)
     covering = covering_cidr_of_range(str(pool_range))
@@ -42,4 +43,4 @@ def transform(record: Record, ctx: TransformContext) -> SplynxPayload:
         body = network_body(record, cidr, ctx, "rootnet", usage, comment)
     else:
         body = network_body(record, cidr, ctx, "endnet", usage, comment)
-    return payload(TARGET, ENTITY, record, ctx, body)
+    return payload(network_target(cidr), ENTITY, record, ctx, body)

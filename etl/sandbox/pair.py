@@ -57,6 +57,8 @@ class SandboxPair:
         return {
             "ETL_SONAR_URL": self.sonar.url,
             "ETL_SONAR_TOKEN": self.token,
+            # the client paces itself 10% under the simulator's own limit (as 360 under Sonar's 400); 0: none
+            "ETL_SONAR_RATE_PER_MINUTE": f"{(self.sonar.rate_limiter.per_second or 0) * 54:g}",
             "ETL_SPLYNX_URL": self.splynx.base_url,
             "ETL_SPLYNX_KEY": self.key,
             "ETL_SPLYNX_SECRET": self.secret,

@@ -15,7 +15,7 @@ a static IP for those with the "Static IP Address" service, a billing parameter.
 Deliberately bad records (only when there are at least 10 customers), in `store.problem_account_ids`:
     - ``primary_contact_without_email`` (account 3): the primary contact has no email address; Splynx
       needs one for the customer portal and invoices.
-    - ``name_too_long`` (account 4): a 300-character name; Splynx customer names are at most 255.
+    - ``name_too_long`` (account 4): a 300-character name; Splynx customer names are at most 256 (live capture).
     - ``duplicate_login`` (account 6): its primary contact's username equals account 5's
       (``duplicate_login_original``); Splynx logins are unique, so the second one is refused.
 Account 8 is always Terminated and archived (when there are at least 10 customers).
@@ -258,6 +258,18 @@ def _network(b: _Builder) -> None:
             first, last = net.network_address + 10, net.broadcast_address - 1
             b.add("ip_pools", name=f"Static pool {n + 1}", subnet_id=subnet_id, ip_range=f"{first}-{last}",
                   ips_available=int(last) - int(first) + 1)  # fmt: skip
+    _ipv6_network(b)
+
+
+def _ipv6_network(b: _Builder) -> None:
+    """An IPv6 supernet (documentation prefix) with a customer /48 holding one pool, and a core /48."""
+    sid = b.add("supernets", name="IPv6 allocation", subnet="2001:db8::/32", largest_cidr_available=None)
+    customers = b.add("subnets", name="IPv6 customers", subnet="2001:db8:1::/48", supernet_id=sid, type="ACCOUNT",
+                      polling_priority=1)  # fmt: skip
+    b.add("ip_pools", name="IPv6 pool", subnet_id=customers, ip_range="2001:db8:1::100-2001:db8:1::1ff",
+          ips_available=256)  # fmt: skip
+    b.add("subnets", name="IPv6 core", subnet="2001:db8:ffff::/48", supernet_id=sid, type="NETWORK",
+          polling_priority=1)  # fmt: skip
 
 
 def _inventory_catalogue(b: _Builder) -> None:

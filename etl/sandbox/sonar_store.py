@@ -282,6 +282,28 @@ class SonarStore:
         """Change account columns (bumps `updated_at` and `_version`)."""
         self.update("accounts", account_id, **changes)
 
+    def update_child(self, account_id: int, relation: str, child_id: int | None = None, **changes: Any) -> int:
+        """Change one of an account's children (its first unless `child_id`); returns the child's id.
+
+        As Sonar does, only the child's `updated_at` and `_version` move, not its account's.
+
+        `relation` is an Account field (`contacts`, `addresses`, `account_services`, `ip_assignments`,
+        `custom_field_data`) or `account_billing_parameter`; `phone_numbers` changes a number of the
+        account's first contact.
+        """
+        with self.lock:
+            account = self.tables["accounts"][int(account_id)]
+            if relation == "phone_numbers":
+                contact = self.related("accounts", account, "contacts")[1][0]
+                table, children = self.related("contacts", contact, "phone_numbers")
+            else:
+                table, children = self.related("accounts", account, relation)
+            chosen = [c for c in children if child_id is None or c["id"] == int(child_id)]
+            if not chosen:
+                raise KeyError(f"account {account_id} has no {relation} {child_id or ''}".strip())
+            self.update(table, chosen[0]["id"], **changes)
+            return int(chosen[0]["id"])
+
     def archive_account(self, account_id: int, user_id: int = 1) -> None:
         """Archive an account: hidden from `accounts` unless `include_archived: true`."""
         with self.lock:

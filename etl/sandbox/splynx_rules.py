@@ -79,6 +79,25 @@ def _check_network(record: dict[str, Any], store: SplynxStore, problems: Problem
         problems.add("network", f'Network "{record["network"]}/{mask}" has already been taken.')
 
 
+def _check_network6(record: dict[str, Any], store: SplynxStore, problems: Problems, creating: bool,
+                    body: dict[str, Any]) -> None:
+    """An IPv6 network: a network address for its prefix, once (as IPv4 networks; the messages are guesses)."""
+    if problems.has("network") or problems.has("prefix") or blank(record.get("network")):
+        return
+    prefix = record.get("prefix")
+    if not isinstance(prefix, int) or not 0 <= prefix <= 128:
+        problems.add("prefix", "Prefix must be between 0 and 128.")
+        return
+    try:
+        ipaddress.IPv6Network(f"{record['network']}/{prefix}", strict=True)
+    except ValueError:
+        problems.add("network", f"Network {record['network']}/{prefix} is not an IPv6 network address for this prefix.")
+        return
+    where = "json_extract(data, '$.network') = ? AND json_extract(data, '$.prefix') = ? AND id != ?"
+    if store.count("ipv6_networks", where, [record["network"], prefix, record.get("id") or 0]):
+        problems.add("network", f'Network "{record["network"]}/{prefix}" has already been taken.')
+
+
 def _check_ip(record: dict[str, Any], store: SplynxStore, problems: Problems, creating: bool,
               body: dict[str, Any]) -> None:
     network = store.get("ipv4_networks", record.get("ipv4_networks_id") or 0)
@@ -153,7 +172,7 @@ def _check_service_ipv4(record: dict[str, Any], store: SplynxStore, problems: Pr
 
 _CHECKS = {
     "administrators": _check_admin, "tariffs_internet": _check_tariff, "ipv4_networks": _check_network,
-    "ipv4_ips": _check_ip, "internet_services": _check_service,
+    "ipv6_networks": _check_network6, "ipv4_ips": _check_ip, "internet_services": _check_service,
 }
 
 

@@ -86,6 +86,12 @@ class Entity:
 
 ID = Field("id", INT, "ID", writable=False)
 
+# Where the facts come from (docs/fidelity.md lists each, and what is still a guess):
+# lengths and enum values of administrators, customers and customer_info are the live database's columns
+# (../shared/api/splynx-live/mysql-columns.tsv: tables admins, customers, customer_info); required flags
+# are what OPTIONS answered (options-attributes.tsv). tests/test_splynx_contract.py checks this table
+# against both captures; the divergences it tolerates are listed, with a reason, in docs/fidelity.md.
+
 PARTNERS = Entity("partners", "admin/administration/partners", "partners", (
     ID, Field("name", STR, "Name", required=True, max_len=128),
 ), "Partner")
@@ -101,14 +107,14 @@ ADMIN_ROLES = ("super-administrator", "administrator", "manager", "engineer", "c
 ADMINISTRATORS = Entity("administrators", "admin/administration/administrators", "admins", (
     ID,
     Field("partner_id", INT, "Partner", default=1, ref="partners", zero_ok=True),
-    Field("role_name", ENUM, "Role", default="administrator", choices=ADMIN_ROLES),
+    Field("role_name", ENUM, "Role", default="administrator", choices=ADMIN_ROLES, max_len=32),
     Field("login", STR, "Login", required=True, max_len=64, unique=True),
-    Field("name", STR, "Name", required=True, max_len=128),
-    Field("email", EMAIL, "E-mail", required=True, max_len=128, unique=True),
-    Field("phone", STR, "Phone", default="", max_len=64),
-    Field("timeout", INT, "Timeout", default=1200),
-    Field("router_access", ENUM, "Router access", default="none", choices=("none", "read", "full")),
-    Field("password", STR, "Password", secret=True, max_len=128),
+    Field("name", STR, "Name", required=True, max_len=64),
+    Field("email", EMAIL, "E-mail", required=True, max_len=64, unique=True),
+    Field("phone", STR, "Phone", default="", max_len=256),
+    Field("timeout", INT, "Timeout", default=0),
+    Field("router_access", ENUM, "Router access", default="none", choices=("none", "read", "write", "full")),
+    Field("password", STR, "Password", secret=True, max_len=512),
     Field("last_ip", STR, writable=False, default=""),
     Field("last_dt", DATETIME, writable=False),
     Field("updated_at", DATETIME, writable=False),
@@ -131,11 +137,12 @@ TARIFFS_INTERNET = Entity("tariffs_internet", "admin/tariffs/internet", "tariffs
     Field("burst_threshold", INT, default=0),
     Field("burst_time", INT, default=0),
     Field("burst_type", ENUM, default="none", choices=("none", "percent", "fixed")),
-    Field("billing_types", ENUMS, "Billing types", default=["recurring"],
+    Field("billing_types", ENUMS, "Billing types", required=True, default=["recurring"],
           choices=("recurring", "prepaid", "prepaid_monthly")),
-    Field("customer_categories", ENUMS, "Customer categories", default=["person", "company"],
+    Field("customer_categories", ENUMS, "Customer categories", required=True, default=["person", "company"],
           choices=("person", "company")),
-    Field("available_for_locations", INTS, "Available for locations", default=[], ref="locations"),
+    Field("available_for_locations", INTS, "Available for locations", required=True, default=[],
+          ref="locations"),
     Field("hide_on_admin_portal", BOOL, default=0),
     Field("show_on_customer_portal", BOOL, default=0),
     Field("priority", ENUM, default="normal", choices=("low", "normal", "high")),
@@ -159,6 +166,23 @@ IPV4_NETWORKS = Entity("ipv4_networks", "admin/networking/ipv4", "ipv4_networks"
     Field("allow_use_network_and_broadcast", BOOL, default=0),
     Field("used", INT, "Used", writable=False, default=0),
 ), "IPv4 network")
+
+# IPv6 networks: attributes as a live OPTIONS listed them (network and title required), meanings from the
+# blueprint's "IPv6 network Base" (prefix, type_of_usage static|management, default static). Guesses: the
+# prefix default (64), title length (as IPv4), location_id default 1, an `ipv6_networks` additional-fields
+# module; Splynx's own IPv6 IP records (ipv6-ip) are not simulated.
+IPV6_NETWORKS = Entity("ipv6_networks", "admin/networking/ipv6", "ipv6_networks", (
+    ID,
+    Field("network", STR, "Network", required=True),
+    Field("prefix", INT, "Prefix", default=64),
+    Field("title", STR, "Title", required=True, max_len=128),
+    Field("comment", STR, "Comment", default=""),
+    Field("location_id", INT, "Location ID", default=1, ref="locations"),
+    Field("network_category", INT, "Network category", default=1),
+    Field("network_type", ENUM, "Network type", default="endnet", choices=("rootnet", "endnet")),
+    Field("type_of_usage", ENUM, "Type of usage", default="static", choices=("static", "management")),
+    Field("used", INT, "Used", writable=False, default=0),
+), "IPv6 network")
 
 IPV4_IPS = Entity("ipv4_ips", "admin/networking/ipv4-ip", "ipv4_networks_ip", (
     ID,
@@ -218,29 +242,29 @@ CUSTOMER_STATUSES = ("new", "active", "blocked", "disabled")
 
 CUSTOMERS = Entity("customers", "admin/customers/customer", "customers", (
     ID,
-    Field("login", STR, "Portal login", max_len=64, unique=True),
+    Field("login", STR, "Portal login", max_len=128, unique=True),
     Field("status", ENUM, "Status", default="new", choices=CUSTOMER_STATUSES),
     Field("partner_id", INT, "Partner", required=True, ref="partners"),
     Field("location_id", INT, "Location", required=True, ref="locations"),
     Field("parent_id", INT, "Parent", default=0, ref="customers", zero_ok=True),
-    Field("name", STR, "Full name", required=True, max_len=255),
-    Field("email", EMAIL, "E-mail", default="", max_len=255),
-    Field("billing_email", EMAIL, "Billing e-mail", default="", max_len=255),
-    Field("phone", STR, "Phone number", default="", max_len=255),
-    Field("category", ENUM, "Category", default="person", choices=("person", "company")),
+    Field("name", STR, "Full name", required=True, max_len=256),
+    Field("email", EMAIL, "E-mail", default="", max_len=256),
+    Field("billing_email", EMAIL, "Billing e-mail", default="", max_len=256),
+    Field("phone", STR, "Phone number", default="", max_len=256),
+    Field("category", ENUM, "Category", default="person", choices=("person", "company", "lead")),
     Field("street_1", STR, "Street", default="", max_len=255),
     Field("zip_code", STR, "ZIP code", default="", max_len=32),
-    Field("city", STR, "City", default="", max_len=128),
+    Field("city", STR, "City", default="", max_len=32),
     Field("subdivision_id", INT, default=0),
     Field("date_add", DATE, "Date added", default="today"),
     Field("conversion_date", DATE, "Conversion date", default="0000-00-00", allow_zero_date=True),
     Field("daily_prepaid_cost", DECIMAL, default="0.0000"),
     Field("billing_type", ENUM, "Billing type", default="recurring",
           choices=("recurring", "prepaid", "prepaid_monthly")),
-    Field("gps", STR, "GPS", default="", max_len=64),
-    Field("gdpr_agreed", BOOL, default=0),
+    Field("gps", STR, "GPS", default="", max_len=256),
+    Field("gdpr_agreed", ENUM, default="empty_answer", choices=("empty_answer", "decline", "accept")),
     Field("customer_labels", LABELS, "Labels", default=[]),
-    Field("password", STR, "Password", secret=True, max_len=128),
+    Field("password", STR, "Password", secret=True, max_len=512),
     Field("mrr_total", DECIMAL, writable=False, default="0.0000"),
     Field("added_by", STR, writable=False, default="api"),
     Field("added_by_id", INT, writable=False, default=0),
@@ -251,10 +275,10 @@ CUSTOMERS = Entity("customers", "admin/customers/customer", "customers", (
 CUSTOMER_INFO = Entity("customer_info", "admin/customers/customer-info", None, (
     ID,
     Field("birthday", DATE, "Birthday", default="0000-00-00", allow_zero_date=True),
-    Field("passport", STR, default="", max_len=128),
-    Field("company_id", STR, default="", max_len=64),
-    Field("contact_person", STR, default="", max_len=255),
-    Field("vat_id", STR, default="", max_len=64),
+    Field("passport", STR, default="", max_len=32),
+    Field("company_id", STR, default="", max_len=32),
+    Field("contact_person", STR, default="", max_len=256),
+    Field("vat_id", STR, default="", max_len=32),
     Field("updated_at", DATETIME, writable=False),
 ), "Customer info")
 
@@ -310,6 +334,7 @@ INTERNET_SERVICES = Entity("internet_services", "admin/customers/customer/{custo
     Field("ipv4_route", STR, default=""),
     Field("ipv4_pool_id", INT, "IPv4 pool", default=0, ref="ipv4_networks", zero_ok=True),
     Field("ipv6", STR, default=""),
+    Field("taking_ipv6", INT, "Taking IPv6", default=0, choices=(0, 1, 2)),  # blueprint; not in OPTIONS: a guess
     Field("mac", STR, "MAC", default="", max_len=255),
     Field("port_id", INT, default=0),
     Field("access_device", INT, default=0),
@@ -323,7 +348,7 @@ AF_TYPES = ("string", "integer", "decimal", "numeric", "date", "datetime", "bool
             "select_multiple", "password", "file", "relation", "relation_multiple")
 AF_MODULES = ("customers", "services_internet", "tariffs_internet", "partners", "locations", "admins",
               "ipv4_networks", "ipv4_networks_ip", "inventory_items", "inventory_products", "inventory_vendors",
-              "inventory_suppliers", "routers")
+              "inventory_suppliers", "routers", "ipv6_networks")
 
 ADDITIONAL_FIELDS = Entity("additional_fields", "admin/config/additional-fields/{module}", None, (
     Field("module", STR, "Module", writable=False),
@@ -349,6 +374,7 @@ ADDITIONAL_FIELDS = Entity("additional_fields", "admin/config/additional-fields/
 # The generic CRUD entities, served at `<path>` and `<path>/{id}`.
 PLAIN_ENTITIES: tuple[Entity, ...] = (
     PARTNERS, LOCATIONS, ADMINISTRATORS, TARIFFS_INTERNET, IPV4_NETWORKS, VENDORS, PRODUCTS, ITEMS, CUSTOMERS,
+    IPV6_NETWORKS,
 )
 ALL_ENTITIES: tuple[Entity, ...] = (
     *PLAIN_ENTITIES, IPV4_IPS, CUSTOMER_INFO, CUSTOMER_BILLING, INTERNET_SERVICES, ADDITIONAL_FIELDS,

@@ -8,6 +8,7 @@ must be the same for a full fetch, an id scan and a count, or the three would di
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 from functools import cache
@@ -15,7 +16,17 @@ from itertools import product
 from pathlib import Path
 from typing import Any
 
-from graphql import DocumentNode, FieldNode, NameNode, OperationDefinitionNode, SelectionSetNode, parse, print_ast
+from graphql import (
+    ArgumentNode,
+    DocumentNode,
+    FieldNode,
+    NameNode,
+    OperationDefinitionNode,
+    SelectionSetNode,
+    VariableNode,
+    parse,
+    print_ast,
+)
 
 QUERY_DIR = Path(__file__).resolve().parent
 
@@ -42,8 +53,24 @@ ROOT_FIELDS: dict[str, str] = {
 }
 """Ledger entity name (names.md) -> Sonar root query field, in phase order."""
 
-AUXILIARY_QUERIES = ("account_service_accounts",)
-"""Queries that enrich an entity rather than define one (an account service's account status and IPs)."""
+CHANGED_CHILDREN: dict[str, tuple[str, str]] = {
+    "changed_contacts": ("contacts", "contactable_id"),
+    "changed_addresses": ("addresses", "addressable_id"),
+    "changed_billing_parameters": ("account_billing_parameters", "account_id"),
+    "changed_custom_field_data": ("custom_field_data", "customfielddataable_id"),
+    "changed_account_services": ("account_services", "account_id"),
+    "changed_ip_assignments": ("ip_assignments", "ipassignmentable_id"),
+    "changed_phone_numbers": ("phone_numbers", "contact_id"),
+}
+"""Incremental runs: query -> (root field, column leading to the account; a phone number's to its contact).
+
+Why: Sonar bumps a child's own `updated_at` when it changes, not its account's (docs/fidelity.md, Sonar),
+so an account whose contact or service changed is found through the child.
+"""
+
+AUXILIARY_QUERIES = ("account_service_accounts", *CHANGED_CHILDREN)
+"""Queries that enrich an entity rather than define one (an account service's account status and IPs),
+or find accounts whose children changed (incremental runs)."""
 
 ARCHIVABLE = frozenset({"account", "account_service_accounts"})
 """Entities whose root field takes `include_archived`."""
@@ -106,6 +133,51 @@ def id_document(entity: str) -> DocumentNode:
     return doc
 
 
+def _nested_fields(name: str) -> dict[str, FieldNode]:
+    """The to-many relations selected inside an entity's records: fields whose selection has `entities`."""
+    root = _root_field(document(name))
+    assert root.selection_set is not None
+    found: dict[str, FieldNode] = {}
+    for outer in root.selection_set.selections:
+        if not (isinstance(outer, FieldNode) and outer.name.value == "entities" and outer.selection_set):
+            continue
+        for inner in outer.selection_set.selections:
+            subs = inner.selection_set.selections if isinstance(inner, FieldNode) and inner.selection_set else ()
+            names = {s.name.value for s in subs if isinstance(s, FieldNode)}
+            if isinstance(inner, FieldNode) and "entities" in names:
+                found[inner.name.value] = inner
+    return found
+
+
+@cache
+def nested_connections(name: str) -> tuple[str, ...]:
+    """Names of the nested connections an entity's query reads (e.g. an account's `contacts`)."""
+    return tuple(_nested_fields(name))
+
+
+@cache
+def nested_page_document(name: str, connection: str) -> DocumentNode:
+    """One parent's nested connection, page `$nested` of it: for lists longer than one nested page.
+
+    Derived from the entity's file, so the records of page 2 have exactly the fields of page 1.
+    """
+    node = copy.deepcopy(_nested_fields(name)[connection])
+    others = tuple(a for a in node.arguments if a.name.value != "paginator")
+    node.arguments = (
+        *others,
+        ArgumentNode(name=NameNode(value="paginator"), value=VariableNode(name=NameNode(value="nested"))),
+    )
+    archived = name in ARCHIVABLE
+    declared = ", $include_archived: Boolean" if archived else ""
+    passed = ", include_archived: $include_archived" if archived else ""
+    root = _root_field(document(name)).name.value
+    return parse(
+        f"query {name}_{connection}_page($search: [Search], $nested: Paginator!{declared}) {{\n"
+        f"  {root}(search: $search, paginator: {{page: 1, records_per_page: 1}}{passed}) {{\n"
+        f"    page_info {{ total_count }}\n    entities {{ id {print_ast(node)} }}\n  }}\n}}"
+    )
+
+
 def id_query_text(entity: str) -> str:
     """The id-only query as text (for the contract test and for reading)."""
     return print_ast(id_document(entity))
@@ -114,6 +186,8 @@ def id_query_text(entity: str) -> str:
 def root_field(entity: str) -> str:
     """The Sonar root field an entity's query reads."""
     _check(entity)
+    if entity in CHANGED_CHILDREN:
+        return CHANGED_CHILDREN[entity][0]
     return ROOT_FIELDS.get(entity, "accounts")
 
 

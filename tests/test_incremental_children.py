@@ -1,0 +1,122 @@
+"""Incremental runs see child changes: a changed contact, address or service brings its account back.
+
+Sonar bumps `updated_at` on the changed child only (its account's stays), so the extractor also asks
+each child collection for records changed since the watermark and re-reads their accounts. The
+simulator changes children on their own (`SonarStore.update_child`), and these tests do so.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from etl.sandbox.sonar import SonarSimulator
+from etl.sandbox.sonar_store import SonarStore
+from etl.selection import Selection
+from extractors.sonar import SonarClient, SonarExtractor
+from state.states import RunStatus
+from tests.fixtures.pipeline import SERVICES, Sandbox, actions, marker_of
+from tests.test_incremental import by_marker, migrated_once
+
+SKIP = {4, 6, 8}  # the planted bad records and the archived account
+
+
+def _accounts(store: SonarStore, count: int, relation: str) -> list[int]:
+    """The first good accounts that have at least one record of `relation`."""
+    found = [a["id"] for a in store.accounts(include_archived=False) if a["id"] not in SKIP]
+    return [a for a in found if store.children(a, relation)][:count]
+
+
+def _primary_contact(store: SonarStore, account_id: int) -> int:
+    contacts = store.children(account_id, "contacts")
+    return int(next((c for c in contacts if c["primary"]), contacts[0])["id"])
+
+
+def _physical_address(store: SonarStore, account_id: int) -> int:
+    addresses = store.children(account_id, "addresses")
+    return int(next((a for a in addresses if a["type"] == "PHYSICAL"), addresses[0])["id"])
+
+
+def test_child_changes_find_their_accounts_and_leave_the_account_itself_unchanged(
+    sonar_sim: SonarSimulator,
+) -> None:
+    store = sonar_sim.store
+    since = datetime.now(UTC) - timedelta(seconds=1)
+    changes: dict[int, tuple[str, dict[str, Any]]] = {}
+    relations: list[tuple[str, dict[str, Any]]] = [
+        ("contacts", {"name": "Changed Contact"}),
+        ("addresses", {"line1": "1 Changed Rd"}),
+        ("account_services", {"quantity": 2}),
+        ("ip_assignments", {"description": "moved"}),
+        ("custom_field_data", {"value": "changed"}),
+        ("account_billing_parameter", {"due_days": 21}),
+        ("phone_numbers", {"number": "5125550199"}),
+    ]
+    for relation, change in relations:
+        for account_id in (a["id"] for a in store.accounts(include_archived=False)):
+            if account_id in SKIP or account_id in changes:
+                continue
+            before = store.get("accounts", account_id)["updated_at"]
+            try:
+                store.update_child(account_id, relation, **change)
+            except (KeyError, IndexError):
+                continue  # this generated account has no such child: the next one
+            assert store.get("accounts", account_id)["updated_at"] == before  # the child moved, not the account
+            changes[account_id] = (relation, change)
+            break
+
+    with SonarExtractor(SonarClient(sonar_sim.url, sonar_sim.token), page_size=10) as extractor:
+        found = {i for page in extractor.account_pages(Selection(since=since)) for i in page.ids}
+
+    assert sorted(r for r, _ in changes.values()) == sorted(r for r, _ in relations)
+    assert found == {str(a) for a in changes}
+
+
+def test_second_run_after_a_contact_changed_updates_only_that_customer(sandbox: Sandbox) -> None:
+    before = migrated_once(sandbox)
+    store = sandbox.sonar.store
+    [account_id] = _accounts(store, 1, "contacts")
+    store.update_child(account_id, "contacts", _primary_contact(store, account_id), email_address="moved@example.com")
+
+    sandbox.etl("run", "--all")
+
+    with sandbox.ledger() as ledger:
+        assert ledger.get_run(2).status == RunStatus.SUCCEEDED
+        assert {i.source_id for i in ledger.items(2, entity="account")} == {str(account_id)}
+        assert actions(ledger, 2, "account") == {"update": 1}
+    after = by_marker(sandbox)
+    assert after[f"account:{account_id}"]["email"] == "moved@example.com"
+    assert {m for m in after if after[m] != before[m]} == {f"account:{account_id}"}
+
+
+def test_second_run_after_an_address_changed_updates_only_that_customer(sandbox: Sandbox) -> None:
+    before = migrated_once(sandbox)
+    store = sandbox.sonar.store
+    [account_id] = _accounts(store, 1, "addresses")
+    store.update_child(account_id, "addresses", _physical_address(store, account_id), line1="77 Changed Rd", line2=None)
+
+    sandbox.etl("run", "--all")
+
+    with sandbox.ledger() as ledger:
+        assert {i.source_id for i in ledger.items(2, entity="account")} == {str(account_id)}
+    after = by_marker(sandbox)
+    assert after[f"account:{account_id}"]["street_1"] == "77 Changed Rd"
+    assert {m for m in after if after[m] != before[m]} == {f"account:{account_id}"}
+
+
+def test_second_run_after_a_service_changed_updates_only_that_service(sandbox: Sandbox) -> None:
+    migrated_once(sandbox)
+    store = sandbox.sonar.store
+    [account_id] = _accounts(store, 1, "account_services")
+    service_id = store.update_child(account_id, "account_services", name_override="Renamed Plan")
+
+    sandbox.etl("run", "--all")
+
+    with sandbox.ledger() as ledger:
+        assert {i.source_id for i in ledger.items(2, entity="account")} <= {str(account_id)}
+        services = {i.source_id: i for i in ledger.items(2, entity="account_service")}
+        assert services[str(service_id)].action == "update"
+        assert all(s.action in ("update", "skip", None) for s in services.values())
+        assert {i for i, s in services.items() if s.action == "update"} == {str(service_id)}
+    rows = {marker_of(r): r for r in sandbox.splynx.rows(SERVICES)}
+    assert rows[f"account_service:{service_id}"]["description"] == "Renamed Plan"
