@@ -20,7 +20,9 @@ from etl.errors import ConfigError
 
 KEYRING_SERVICE = "sonar-splynx-etl"
 SECRET_KEYS = {"token", "key", "secret", "password", "api_key", "api_secret"}
-DEFAULT_STATUS_MAP = {"active": "active", "inactive": "disabled", "suspended": "blocked", "terminated": "disabled"}
+# Empty: a Sonar status maps by its `activates_account` (rules.customer_status); [status_map] only
+# overrides, e.g. a status that activates the account but whose RADIUS group cuts access -> "blocked".
+DEFAULT_STATUS_MAP: dict[str, str] = {}
 
 
 def _is_int(value: Any) -> bool:
@@ -68,6 +70,7 @@ CONFIG_KEYS: dict[str, dict[str, KeyType]] = {
         "partner_id": ID,
     },
     "status_map": {ANY_KEY: KeyType("a string (a Splynx customer status)", _is_text, '"blocked"')},
+    "role_map": {ANY_KEY: KeyType("a string (a Splynx role name)", _is_text, '"manager"')},
 }
 
 
@@ -94,6 +97,7 @@ class Settings:
     splynx_key: Secret | None = None
     splynx_secret: Secret | None = None
     status_map: dict[str, str] = field(default_factory=lambda: dict(DEFAULT_STATUS_MAP))
+    role_map: dict[str, str] = field(default_factory=dict)  # lower-cased Sonar role -> Splynx role, from [role_map]
     rate: float | None = None
     sonar_rate_per_minute: float | None = None  # None: the extractor's default (360, under Sonar's 400)
     workers: int = 4
@@ -270,6 +274,7 @@ def load_settings(config_file: Path | None = None, home: Path | None = None) -> 
         splynx_key=_secret("ETL_SPLYNX_KEY"),
         splynx_secret=_secret("ETL_SPLYNX_SECRET"),
         status_map=_status_map(data),
+        role_map={k.strip().lower(): v.strip() for k, v in data.get("role_map", {}).items()},
         rate=float(etl_section["rate"]) if "rate" in etl_section else None,
         sonar_rate_per_minute=_sonar_rate(sonar),
         workers=etl_section.get("workers", 4),

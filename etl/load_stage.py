@@ -23,9 +23,9 @@ from etl.staging import read_records
 from loaders.splynx import LoadItem, LoadResult, SplynxLoader
 from state.ledger import Ledger
 from state.states import ItemState
-from transformers.context import TransformContext
+from transformers.context import DEFAULT_ROLE_MAP, TransformContext
 from transformers.payload import SplynxPayload
-from transformers.registry import transform_record
+from transformers.registry import SELF_PARENTS, transform_record
 from transformers.validation import SkipRecord
 
 S = ItemState
@@ -65,8 +65,20 @@ def payload_fingerprint(payload: SplynxPayload) -> str:
     return json.dumps(whole, sort_keys=True, separators=(",", ":"), default=str)
 
 
-def transform_context(ledger: Ledger, settings: Settings, missing_id: str | None = None) -> TransformContext:
-    """The transformers' view of the id map and settings, as of now (`missing_id` stands in for unmapped parents)."""
+def transform_context(
+    ledger: Ledger,
+    settings: Settings,
+    missing_id: str | None = None,
+    known_roles: frozenset[str] | None = None,
+    subdivisions: Mapping[str, str] | None = None,
+    customer_labels: Mapping[str, str] | None = None,
+) -> TransformContext:
+    """The transformers' view of the id map and settings, as of now (`missing_id` stands in for unmapped parents).
+
+    `known_roles` are the roles preflight read from Splynx (None: not read); `subdivisions` its
+    states/provinces (`etl.preflight.read_subdivisions`); `customer_labels` its labels by title
+    (`etl.preflight.ensure_customer_labels`).
+    """
     companies = tuple(sorted({dest for dest, _ in ledger.mapped("company").values()}))
     splynx = settings.raw.get("splynx", {})
 
@@ -76,6 +88,10 @@ def transform_context(ledger: Ledger, settings: Settings, missing_id: str | None
     return TransformContext(
         dest_id=dest_id if missing_id is not None else ledger.dest_id,
         status_map=settings.status_map,
+        role_map={**DEFAULT_ROLE_MAP, **settings.role_map},
+        known_roles=known_roles,
+        subdivisions=dict(subdivisions or {}),
+        customer_labels=dict(customer_labels or {}),
         default_partner_id=str(splynx.get("partner_id", "1")),
         default_location_id=str(splynx.get("location_id", "1")),
         tariff_partner_ids=companies,
@@ -134,7 +150,7 @@ class EntityLoader:
             mapped.pop(source_id, None)
         overrides = self.ledger.all_overrides(entity)
         records = read_records(self.staging_dir, self.run_id, entity, ids=todo)
-        for batch in _batches(records, BATCH):
+        for batch in parents_first(records, SELF_PARENTS.get(entity), todo):
             if self.stop.is_set():
                 break
             work = []
@@ -190,6 +206,37 @@ class EntityLoader:
         if state == S.EXTRACTED:
             self.ledger.move(self.run_id, entity, source_id, S.TRANSFORMED)
         return LoadItem(self.run_id, entity, source_id, payload, source_hash=digest_now)
+
+
+def parents_first(
+    records: Iterator[tuple[dict[str, Any], str]], parent_field: str | None, todo: set[str]
+) -> Iterator[list[tuple[dict[str, Any], str]]]:
+    """Batches in which a record never shares a batch with, or precedes, a parent loaded in this pass.
+
+    Why: a child account's `parent_id` is its parent's Splynx id, known only once the parent is loaded.
+    Records whose parent is also to load wait (only they are held in memory) and go in waves, parents
+    before their children; a parent that failed leaves its children to fail with `missing_parent`.
+    """
+    if parent_field is None:
+        yield from _batches(records, BATCH)
+        return
+    waiting: list[tuple[dict[str, Any], str]] = []
+
+    def ready(pair: tuple[dict[str, Any], str]) -> bool:
+        parent_id = pair[0].get(parent_field)
+        return parent_id is None or str(parent_id) not in todo
+
+    for batch in _batches(records, BATCH):
+        waiting.extend(pair for pair in batch if not ready(pair))
+        now = [pair for pair in batch if ready(pair)]
+        if now:
+            yield now
+    while waiting:
+        pending = {str(record["id"]) for record, _ in waiting}
+        wave = [pair for pair in waiting if str(pair[0].get(parent_field)) not in pending] or waiting  # or: a cycle
+        done = {str(record["id"]) for record, _ in wave}
+        waiting = [pair for pair in waiting if str(pair[0]["id"]) not in done]
+        yield from _batches(iter(wave), BATCH)
 
 
 def _batches(records: Iterator[tuple[dict[str, Any], str]], size: int) -> Iterator[list[tuple[dict[str, Any], str]]]:

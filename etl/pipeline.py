@@ -23,7 +23,16 @@ from etl.config import Settings
 from etl.errors import ConfigError, EtlError
 from etl.load_stage import EntityLoader, EntityOutcome, transform_context
 from etl.phases import PHASE_ENTITIES, Phase, parse_phases
-from etl.preflight import check_sonar, check_splynx, ensure_additional_fields, require_settings
+from etl.preflight import (
+    check_roles,
+    check_sonar,
+    check_splynx,
+    ensure_additional_fields,
+    ensure_customer_labels,
+    read_subdivisions,
+    require_settings,
+    role_map,
+)
 from etl.progress import ProgressReporter
 from etl.report import Failure, failures
 from etl.runlock import Heartbeat, migration_lock
@@ -91,6 +100,9 @@ class Migration:
     extractor: SonarExtractor
     loader: SplynxLoader
     progress: ProgressReporter
+    known_roles: frozenset[str] | None = None  # the roles Splynx has, read at preflight
+    subdivisions: dict[str, str] | None = None  # Splynx's states/provinces, read at preflight
+    customer_labels: dict[str, str] | None = None  # a Splynx label per Sonar account group, made before loading
 
     # --- public entry points -------------------------------------------------------------------
 
@@ -173,6 +185,10 @@ class Migration:
         require_settings(self.settings)
         check_sonar(self.extractor)
         check_splynx(self.loader.client, self.entities(options))
+        if "user" in self.entities(options):
+            self.known_roles = check_roles(self.loader.client, role_map(self.settings.role_map))
+        if "account" in self.entities(options):
+            self.subdivisions = read_subdivisions(self.loader.client)
 
     def watermark(self) -> Any:
         """Start of the last successful full run of the customers, less a safety overlap: the incremental `since`.
@@ -215,6 +231,9 @@ class Migration:
         created = ensure_additional_fields(self.loader.client, additional_field_definitions())
         if created:
             self.ledger.event(run_id, f"created {created} additional-field definitions in Splynx")
+        if "account" in entities:
+            groups = [str(r.get("name") or "") for page in self.extractor.pages("account_group") for r in page.records]
+            self.customer_labels = ensure_customer_labels(self.loader.client, groups)
         self._extract(run_id, selection, options, entities, resuming=resuming)
         outcomes = self._load(run_id, options, entities)
         deleted = self._deletes(run_id, selection, options) if not any(o.failed for o in outcomes) else []
@@ -294,7 +313,13 @@ class Migration:
 
     def context(self) -> TransformContext:
         """The transformers' view of the id map and settings, as of now."""
-        return transform_context(self.ledger, self.settings)
+        return transform_context(
+            self.ledger,
+            self.settings,
+            known_roles=self.known_roles,
+            subdivisions=self.subdivisions,
+            customer_labels=self.customer_labels,
+        )
 
     def _deletes(self, run_id: int, selection: Selection, options: RunOptions) -> list[str]:
         """Accounts migrated earlier that Sonar no longer lists: reported, and disabled if asked."""

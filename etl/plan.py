@@ -11,12 +11,14 @@ from collections import Counter
 from collections.abc import Sequence
 
 from etl.config import Settings
-from etl.errors import RecordError
+from etl.errors import EtlError, RecordError
 from etl.load_stage import effective_hash, transform_context
 from etl.phases import PHASE_ENTITIES, Phase
+from etl.preflight import read_customer_labels, read_subdivisions
 from etl.selection import Selection
 from etl.staging import source_hash
 from extractors.sonar import Page, SonarExtractor, extract
+from loaders.splynx_client import SplynxClient
 from state.ledger import Ledger
 from transformers.registry import transform_record
 from transformers.validation import SkipRecord
@@ -24,12 +26,37 @@ from transformers.validation import SkipRecord
 PLACEHOLDER_ID = "0"
 
 
+def splynx_lookups(settings: Settings) -> tuple[dict[str, str], dict[str, str]]:
+    """(states/provinces, customer labels) read from Splynx, so a plan transforms as a run would.
+
+    Read only: a label a run would create is missing here, so its customers count as an update. Without
+    Splynx settings, or when Splynx cannot be read, both are empty (customers with a state or a group
+    then count as an update too).
+    """
+    if not (settings.splynx_url and settings.splynx_key and settings.splynx_secret):
+        return {}, {}
+    client = SplynxClient(settings.splynx_url, settings.splynx_key.reveal(), settings.splynx_secret.reveal())
+    found: list[dict[str, str]] = []
+    try:
+        for read in (read_subdivisions, read_customer_labels):
+            try:
+                found.append(read(client))
+            except EtlError:
+                found.append({})
+    finally:
+        client.close()
+    return found[0], found[1]
+
+
 def plan(settings: Settings, ledger: Ledger, selection: Selection, phases: Sequence[Phase]) -> dict[str, Counter[str]]:
     """Count, per entity, what a run of `selection` would do."""
     entities = [e for p in phases for e in PHASE_ENTITIES[p]]
     mapped = {e: ledger.mapped(e) for e in entities}
     overrides = {e: ledger.all_overrides(e) for e in entities}
-    context = transform_context(ledger, settings, missing_id=PLACEHOLDER_ID)
+    subdivisions, labels = splynx_lookups(settings) if "account" in entities else ({}, {})
+    context = transform_context(
+        ledger, settings, missing_id=PLACEHOLDER_ID, subdivisions=subdivisions, customer_labels=labels
+    )
     result: dict[str, Counter[str]] = {e: Counter() for e in entities}
 
     def count(page: Page) -> None:

@@ -14,9 +14,12 @@ from loguru import logger
 from etl.errors import ConfigError
 from extractors.sonar import SonarExtractor
 from loaders.splynx import create_by_name
-from loaders.splynx_client import NotFound, SplynxClient, ValidationRefused
+from loaders.splynx_client import NotFound, SplynxClient, UncertainWrite, ValidationRefused
 from loaders.splynx_targets import target
+from transformers.context import DEFAULT_ROLE_MAP, FALLBACK_ROLE, SUPER_ADMIN_ROLE
 from transformers.registry import ALL_TARGETS
+
+ROLES_PATH = "admin/administration/roles"  # *guess* (docs/fidelity.md): APIB has no roles resource
 
 
 def check_sonar(extractor: SonarExtractor) -> int:
@@ -34,6 +37,34 @@ def check_splynx(client: SplynxClient, entities: Iterable[str]) -> None:
             client.count(tgt.collection_path({"customer_id": "0", "module": "customers"}))
 
 
+def role_map(configured: Mapping[str, str]) -> dict[str, str]:
+    """The Sonar role -> Splynx role map the transformers use: `[role_map]` over the default."""
+    return {**DEFAULT_ROLE_MAP, **configured}
+
+
+def check_roles(client: SplynxClient, roles: Mapping[str, str]) -> frozenset[str] | None:
+    """Read the roles Splynx has and refuse to start when the role map names one it lacks.
+
+    Returns the role names (for `TransformContext.known_roles`), or None when this Splynx does not serve
+    them (404): then nothing is checked here and Splynx alone can refuse a role.
+    """
+    try:
+        rows = client.list(ROLES_PATH)
+    except NotFound:
+        logger.warning("Splynx does not list its roles at {}; administrators' roles are not checked", ROLES_PATH)
+        return None
+    known = frozenset(str(row["name"]) for row in rows if row.get("name"))
+    wanted = {**roles, "(any other role)": FALLBACK_ROLE, "(super admin)": SUPER_ADMIN_ROLE}
+    for sonar_role, splynx_role in wanted.items():
+        if splynx_role not in known:
+            raise ConfigError(
+                f"[role_map] maps Sonar role {sonar_role!r} to Splynx role {splynx_role!r}, which Splynx does "
+                f"not have (Splynx has {', '.join(sorted(known))})",
+                fix="map it to one of those in etl.toml, or add the role in Splynx (Administration / Roles)",
+            )
+    return known
+
+
 def require_settings(settings: Any) -> None:
     """Refuse to start without the connection settings, naming the variable to set."""
     needed = {
@@ -49,6 +80,69 @@ def require_settings(settings: Any) -> None:
             f"{missing[0]} is not set" + (f" (nor {', '.join(missing[1:])})" if len(missing) > 1 else ""),
             fix="export it, put the URL in etl.toml, or run `etl sandbox up` for a local pair",
         )
+
+
+STATES_PATH = "admin/config/states-provinces"
+
+
+def read_subdivisions(client: SplynxClient) -> dict[str, str]:
+    """Splynx's states/provinces as {upper-cased code, code after a `US-`/`US_` prefix, or name: id}.
+
+    Why several keys: the blueprint says only `code` and `name`, not whether a code reads `TX` or
+    `US-TX` (docs/fidelity.md); Sonar's `US_TX` then finds its row either way. A Splynx that does not
+    serve the list (404) gives an empty lookup and customers are created without `subdivision_id`.
+    """
+    try:
+        rows = client.list(STATES_PATH)
+    except NotFound:
+        logger.warning("Splynx does not list its states/provinces at {}; customers get no subdivision_id", STATES_PATH)
+        return {}
+    found: dict[str, str] = {}
+    for row in rows:
+        code, name = str(row.get("code") or "").strip().upper(), str(row.get("name") or "").strip().upper()
+        tail = code.replace("-", "_").split("_", 1)[-1]
+        for key in (name, tail, code):  # the code wins over a name that happens to read the same
+            if key:
+                found[key] = str(row["id"])
+    return found
+
+
+LABELS_PATH = "admin/config/labels"
+
+
+def read_customer_labels(client: SplynxClient) -> dict[str, str]:
+    """Splynx's customer labels as {upper-cased title: id} (read only: `etl plan` uses it as is)."""
+    rows = client.list(LABELS_PATH)
+    return {
+        str(r["label"]).strip().upper(): str(r["id"])
+        for r in rows
+        if r.get("label") and r.get("module", "customers") == "customers"
+    }
+
+
+def ensure_customer_labels(client: SplynxClient, titles: Iterable[str]) -> dict[str, str]:
+    """Adopt the customer labels Splynx has by title, create the missing ones; returns {upper-cased title: id}.
+
+    Why by title: a label carries no migration marker, and its title is unique in Splynx, so a label of
+    the same name (made by hand or by an earlier run) is the one to use. A POST whose answer was lost, or
+    refused because the title was taken meanwhile, is resolved by reading the list again.
+    """
+    try:
+        found = read_customer_labels(client)
+    except NotFound:
+        logger.warning("Splynx does not serve {}; account groups stay in sonar_groups only", LABELS_PATH)
+        return {}
+    for title in sorted({t.strip() for t in titles if t and t.strip()}):
+        if title.upper() in found:
+            continue
+        try:
+            found[title.upper()] = client.create(LABELS_PATH, {"module": "customers", "label": title})
+            logger.info("created customer label {!r}", title)
+        except (UncertainWrite, ValidationRefused):
+            found = read_customer_labels(client)
+            if title.upper() not in found:
+                raise
+    return found
 
 
 def ensure_additional_fields(client: SplynxClient, definitions: Mapping[str, list[dict[str, Any]]]) -> int:
@@ -72,4 +166,14 @@ def ensure_additional_fields(client: SplynxClient, definitions: Mapping[str, lis
     return created
 
 
-__all__ = ["check_sonar", "check_splynx", "ensure_additional_fields", "require_settings"]
+__all__ = [
+    "check_roles",
+    "check_sonar",
+    "check_splynx",
+    "ensure_additional_fields",
+    "ensure_customer_labels",
+    "read_customer_labels",
+    "read_subdivisions",
+    "require_settings",
+    "role_map",
+]

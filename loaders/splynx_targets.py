@@ -185,6 +185,13 @@ TARGETS: dict[str, Target] = {
             required=_required("inventory_item"),
             references={"product_id": "inventory_product"},
         ),
+        Target(  # an item's status and mark, PUT right after its create (the APIB's create body has neither)
+            "inventory_item_state",
+            None,
+            "admin/inventory/items/{item_id}",
+            None,
+            choices=_choices("inventory_item_state", "status", "mark"),
+        ),
         Target(
             "customer",
             "admin/customers/customer",

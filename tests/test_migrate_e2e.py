@@ -19,6 +19,7 @@ from tests.fixtures.pipeline import (
     run_ids,
     states,
 )
+from transformers.inventory_item import status_and_mark
 
 ALL_CUSTOMERS = 500  # 1 000 took ~90 s here with both simulators in the test process; see docs/benchmarks.md
 FOUNDATION = {"company", "custom_field", "user", "service"}
@@ -171,3 +172,79 @@ def test_customers_phase_alone_on_an_empty_id_map_names_the_missing_parents_and_
         assert failed[0].error_field == "partner_id" and "FOUNDATION" in (failed[0].fix_hint or "")
         assert not ledger.items(run_id, state=ItemState.VERIFIED)
     assert sandbox.splynx.rows(CUSTOMERS) == []
+
+
+def splynx_customer_of(box: Sandbox, account_id: str) -> dict[str, object]:
+    """The Splynx customer carrying an account's marker."""
+    return next(c for c in box.customers() if marker_of(c) == f"account:{account_id}")
+
+
+def test_child_account_loads_after_its_parent_and_points_at_it(sandbox: Sandbox) -> None:
+    accounts = sandbox.sonar.store.tables["accounts"]
+    accounts[2]["parent_account_id"] = 3  # the child is read before its parent
+    accounts[3]["parent_account_id"] = 5  # and the parent has a parent of its own
+    fix_planted_problems(sandbox)
+    sandbox.etl("run", "--all")
+
+    child, parent, grandparent = (splynx_customer_of(sandbox, a) for a in ("2", "3", "5"))
+    assert str(child["parent_id"]) == str(parent["id"])
+    assert str(parent["parent_id"]) == str(grandparent["id"])
+    assert str(grandparent["parent_id"]) == "0"
+    sandbox.check()
+
+
+def test_child_account_whose_parent_is_not_migrated_fails_with_missing_parent(sandbox: Sandbox) -> None:
+    sandbox.sonar.store.tables["accounts"][2]["parent_account_id"] = 8  # archived: not in an --all selection
+    fix_planted_problems(sandbox)
+    sandbox.etl("run", "--all", "--continue-on-error", code=None)
+
+    with sandbox.ledger() as ledger:
+        (failed,) = [i for i in ledger.items(1, state=ItemState.FAILED) if i.entity == "account"]
+    assert failed.source_id == "2" and failed.error_field == "parent_id"
+    assert "account:2" not in {marker_of(c) for c in sandbox.customers()}
+
+
+def test_customer_state_becomes_the_splynx_state_province_read_at_preflight(sandbox: Sandbox) -> None:
+    sandbox.etl("run", "--customer", "1")
+
+    (customer,) = sandbox.customers()
+    states = {row["id"]: row["code"] for row in sandbox.splynx.rows("admin/config/states-provinces")}
+    assert customer["subdivision_id"] in states
+    assert states[customer["subdivision_id"]] == customer["additional_attributes"]["sonar_state"]
+
+
+def test_account_groups_become_splynx_customer_labels_created_once_by_title(sandbox: Sandbox) -> None:
+    store = sandbox.splynx.store
+    vip = store.next_id("labels")  # made by hand before the migration
+    hand_made = {"id": vip, "module": "customers", "label": "VIP", "color": "#000000", "textColor": "#fff"}
+    store.put("labels", vip, hand_made)
+    sandbox.etl("run", "--customer", "1")
+    sandbox.etl("run", "--customer", "2")
+
+    labels = {row["label"]: row["id"] for row in sandbox.splynx.rows("admin/config/labels")}
+    assert labels["VIP"] == vip  # adopted by its title, not created again
+    assert set(labels) == {g["name"] for g in sandbox.sonar.store.tables["account_groups"].values()}
+    customers = sandbox.customers()
+    assert any(c["customer_labels"] for c in customers)
+    for customer in customers:
+        groups = customer["additional_attributes"].get("sonar_groups")
+        wanted = sorted(labels[name] for name in groups.split(", ")) if groups else []
+        assert sorted(customer["customer_labels"]) == wanted
+
+
+def test_inventory_items_get_their_status_and_mark_by_an_update_after_the_create(sandbox: Sandbox) -> None:
+    sandbox.etl("run", "--all", "--phases", "foundation,network,inventory")
+
+    items = {marker_of(row): row for row in sandbox.splynx.rows("admin/inventory/items")}
+    store = sandbox.sonar.store
+    assert items
+    for sonar_id, record in store.tables["inventory_items"].items():
+        row = items.get(f"inventory_item:{sonar_id}")
+        if row is None:
+            continue
+        status = store.value("inventory_items", record, "status")
+        holder = store.value("inventory_items", record, "inventoryitemable_type")
+        expected = status_and_mark(status, holder)
+        assert (row["status"], row["mark"]) == expected, sonar_id
+    assert {(r["status"], r["mark"]) for r in items.values()} - {("stock", "new")}  # some needed the update
+    sandbox.check()

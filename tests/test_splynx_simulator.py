@@ -261,10 +261,32 @@ def test_customer_brings_info_and_billing_records(splynx_client: SignedClient) -
     assert splynx_client.get("admin/customers/customer-info/999").status_code == 404
 
 
-def test_customer_labels_are_kept_on_the_customer(splynx_client: SignedClient) -> None:
-    cid = splynx_client.create(CUSTOMERS, customer(customer_labels=["vip", "fiber"]))
+def test_customer_labels_are_ids_of_labels_created_under_config_labels(splynx_client: SignedClient) -> None:
+    labels_path = "admin/config/labels"
+    vip = splynx_client.create(labels_path, {"module": "customers", "label": "VIP", "color": "#68e637"})
+    fiber = splynx_client.create(labels_path, {"module": "customers", "label": "Fiber"})
+    listed = {(x["label"], x["color"], x["textColor"]) for x in splynx_client.get(labels_path).json()}
+    assert listed == {("VIP", "#68e637", "#fff"), ("Fiber", "#357bf2", "#fff")}
+    assert "label" in errors_of(splynx_client.post(labels_path, json={"module": "customers", "label": "vip"}))
+    assert "module" in errors_of(splynx_client.post(labels_path, json={"label": "No module"}))
+    cid = splynx_client.create(CUSTOMERS, customer(customer_labels=[vip, fiber]))
     labels = splynx_client.get(f"{CUSTOMERS}/{cid}").json()["customer_labels"]
-    assert [label["label"] for label in labels] == ["vip", "fiber"]
+    assert labels == [
+        {"id": str(vip), "label": "VIP", "color": "#68e637"},
+        {"id": str(fiber), "label": "Fiber", "color": "#357bf2"},
+    ]
+    refused = splynx_client.post(CUSTOMERS, json=customer(login="l2", customer_labels=[999]))
+    assert "customer_labels" in errors_of(refused)
+
+
+def test_states_provinces_are_listed_read_only_and_referenced_by_customers(splynx_client: SignedClient) -> None:
+    states = splynx_client.get("admin/config/states-provinces").json()
+    texas = next(s for s in states if s["code"] == "TX")
+    assert texas["name"] == "Texas" and set(texas) == {"id", "code", "name", "date_changed", "is_default"}
+    assert splynx_client.post("admin/config/states-provinces", json={"name": "X"}).status_code == 405
+    cid = splynx_client.create(CUSTOMERS, customer(subdivision_id=texas["id"]))
+    assert splynx_client.get(f"{CUSTOMERS}/{cid}").json()["subdivision_id"] == texas["id"]
+    assert "subdivision_id" in errors_of(splynx_client.post(CUSTOMERS, json=customer(login="x2", subdivision_id=999)))
 
 
 def test_internet_services_are_scoped_to_their_customer(splynx_client: SignedClient) -> None:

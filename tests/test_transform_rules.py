@@ -40,15 +40,30 @@ def test_status_mapping_is_total_and_onto_splynx_statuses(
 @FAST
 @given(status_names, st.booleans())
 def test_unmapped_status_follows_whether_it_activates_the_account(name: str, activates: bool) -> None:
-    expected = "active" if activates else "blocked"
+    expected = "active" if activates else "disabled"
     assert rules.customer_status(name, activates, {}) == expected
 
 
-def test_default_status_map_maps_sonar_seed_statuses() -> None:
+def test_default_status_map_maps_sonar_seed_statuses_by_behaviour_not_name() -> None:
+    # a non-activating Sonar status is not billed: Splynx `disabled` (Inactive), never `blocked` (still billed)
     assert [
         rules.customer_status(n, a, DEFAULT_STATUS_MAP)
         for n, a in [("Active", True), ("Inactive", False), ("Suspended", False), ("Terminated", False)]
-    ] == ["active", "disabled", "blocked", "disabled"]
+    ] == ["active", "disabled", "disabled", "disabled"]
+
+
+def test_a_configured_status_map_entry_overrides_the_behaviour() -> None:
+    assert rules.customer_status("Delinquent", True, {"delinquent": "blocked"}) == "blocked"
+
+
+@FAST
+@given(st.integers(0, 60), st.integers(0, 60))
+def test_blocking_day_is_sonars_due_days_plus_grace_days(due: int, grace: int) -> None:
+    assert rules.blocking_day(due, grace) == due + grace
+
+
+def test_blocking_day_without_sonar_days_is_left_to_splynx() -> None:
+    assert (rules.blocking_day(None, None), rules.blocking_day(10, None), rules.blocking_day(None, 3)) == (None, 10, 3)
 
 
 @FAST

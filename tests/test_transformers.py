@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import copy
 import json
+from dataclasses import replace
 from typing import Any
 
 import pytest
 
 from etl.errors import RecordError
 from etl.sandbox import splynx_schema
+from loaders.splynx_targets import TARGETS as TARGETS_BY_KEY
 from tests.fixtures.sonar_records import (
     AccountFactory,
     AccountServiceFactory,
@@ -124,7 +126,7 @@ def test_local_field_rules_match_the_splynx_simulator() -> None:
         "inventory_product": splynx_schema.PRODUCTS, "inventory_item": splynx_schema.ITEMS,
         "customer": splynx_schema.CUSTOMERS, "customer_info": splynx_schema.CUSTOMER_INFO,
         "customer_billing": splynx_schema.CUSTOMER_BILLING, "internet_service": splynx_schema.INTERNET_SERVICES,
-        "additional_field": splynx_schema.ADDITIONAL_FIELDS,
+        "additional_field": splynx_schema.ADDITIONAL_FIELDS, "inventory_item_state": splynx_schema.ITEMS,
     }  # fmt: skip
     assert set(entity_of) == set(FIELDS)
     for target, rules in FIELDS.items():
@@ -136,6 +138,8 @@ def test_local_field_rules_match_the_splynx_simulator() -> None:
                 assert rule.required, (target, rule.name)
             if theirs.choices and rule.choices:
                 assert {str(c) for c in theirs.choices} == set(rule.choices), (target, rule.name)
+        if target == "inventory_item_state":  # a PUT on an existing item: nothing required
+            continue
         required = {f.name for f in entity_of[target].fields if f.required and f.writable}
         assert required <= {r.name for r in rules if r.required}, target
 
@@ -365,7 +369,6 @@ def test_inventory_item_takes_mac_as_barcode_and_serial_from_field_data(transfor
     assert body["product_id"] == "51"
     assert body["barcode"] == "02:01:00:00:00:0A"
     assert body["serial_number"] == "SN100000010"
-    assert (body["status"], body["mark"]) == ("assigned", "used")
     assert body["additional_attributes"]["sonar_location"] == "Address:6"
 
 
@@ -380,10 +383,29 @@ def test_inventory_item_takes_mac_as_barcode_and_serial_from_field_data(transfor
 def test_inventory_item_status_maps_to_status_and_mark(
     status: str, holder: str, expected: tuple[str, str], transform_ctx: TransformContext
 ) -> None:
-    body = transform_record(
+    payload = transform_record(
         "inventory_item", InventoryItemFactory(status=status, inventoryitemable_type=holder), transform_ctx
-    ).body
-    assert (body["status"], body["mark"]) == expected
+    )
+    written = {**{"status": "stock", "mark": "new"}, **{k: v for e in payload.extras for k, v in e.body.items()}}
+    assert (written["status"], written["mark"]) == expected
+
+
+@pytest.mark.parametrize(("status", "holder"), [("FUNCTIONAL", "Address"), ("FAILED", "InventoryLocation")])
+def test_inventory_item_is_created_with_the_create_body_and_its_state_put_after(
+    status: str, holder: str, transform_ctx: TransformContext
+) -> None:
+    payload = transform_record(
+        "inventory_item", InventoryItemFactory(status=status, inventoryitemable_type=holder), transform_ctx
+    )
+    assert not {"status", "mark", "customer_id"} & set(payload.body)  # the APIB's Item Create has none of them
+    (state,) = payload.extras
+    assert state.target == "inventory_item_state" and set(state.body) == {"status", "mark"}
+    assert TARGETS_BY_KEY[state.target].item_path(None, {"item_id": "7"}) == "admin/inventory/items/7"
+
+
+def test_inventory_item_in_stock_and_new_needs_no_follow_up_write(transform_ctx: TransformContext) -> None:
+    record = InventoryItemFactory(status="FUNCTIONAL", inventoryitemable_type="InventoryLocation")
+    assert transform_record("inventory_item", record, transform_ctx).extras == ()
 
 
 def test_inventory_item_of_an_unmigrated_model_is_a_missing_parent(transform_ctx: TransformContext) -> None:
@@ -454,13 +476,70 @@ def test_account_becomes_a_customer(transform_ctx: TransformContext) -> None:
     assert body["name"] == "Rogers, Gonzalez and Rasmussen"
     assert body["login"] == "shannon.c1"
     assert body["email"] == body["billing_email"] == "Shannon@yahoo.com"
-    assert body["phone"] == "4053951701 ext 12"
+    assert body["phone"] == "+1 4053951701 ext 12"
     assert body["category"] == "company"
     assert body["status"] == "active"
     assert (body["partner_id"], body["location_id"]) == ("12", "1")
     assert (body["street_1"], body["zip_code"], body["city"]) == ("26015 Matthew Wall, Apt 4", "68050", "Ryantown")
     assert body["gps"] == "42.268616,-99.414102"
     assert body["date_add"] == "2021-03-04"
+
+
+@pytest.mark.parametrize(
+    ("number", "country", "expected"),
+    [
+        ("(405) 395-1701", "US", "+1 4053951701"),
+        ("14053951701", "CA", "+1 4053951701"),
+        ("020 7946 0018", "GB", "+44 2079460018"),
+        ("+44 20 7946 0018", "US", "+442079460018"),
+        ("4053951701", "ZZ", "4053951701"),
+    ],
+)
+def test_account_phone_keeps_its_country_calling_code(
+    transform_ctx: TransformContext, number: str, country: str, expected: str
+) -> None:
+    record = AccountFactory(
+        contacts=connection(ContactFactory(phone_numbers=connection(PhoneFactory(number=number, country=country))))
+    )
+    body = transform_record("account", record, transform_ctx).body
+    assert body["phone"] == expected
+    phone_field = splynx_schema.CUSTOMERS.field("phone")
+    assert phone_field is not None and phone_field.max_len is not None
+    assert len(body["phone"]) <= phone_field.max_len
+
+
+def test_account_state_becomes_the_splynx_subdivision_id(transform_ctx: TransformContext) -> None:
+    ctx = TransformContext(dest_id=transform_ctx.dest_id, subdivisions={"NE": "28", "TX": "44"})
+    record = realistic_account()
+    assert transform_record("account", record, ctx).body["subdivision_id"] == "28"
+    unknown = TransformContext(dest_id=transform_ctx.dest_id, subdivisions={"TX": "44"})
+    body = transform_record("account", record, unknown).body
+    assert "subdivision_id" not in body and body["additional_attributes"]["sonar_state"] == "NE"
+    assert "subdivision_id" not in transform_record("account", record, transform_ctx).body  # not read
+
+
+def test_account_groups_become_the_customer_labels_of_their_titles(transform_ctx: TransformContext) -> None:
+    ctx = TransformContext(dest_id=transform_ctx.dest_id, customer_labels={"VIP": "3", "NORTH TOWER": "1"})
+    body = transform_record("account", realistic_account(), ctx).body
+    assert body["customer_labels"] == ["1", "3"]  # North Tower, VIP: by sorted title
+    assert body["additional_attributes"]["sonar_groups"] == "North Tower, VIP"
+    partial = TransformContext(dest_id=transform_ctx.dest_id, customer_labels={"VIP": "3"})
+    assert transform_record("account", realistic_account(), partial).body["customer_labels"] == ["3"]
+    assert "customer_labels" not in transform_record("account", realistic_account(), transform_ctx).body
+
+
+def test_child_account_gets_its_parent_customer_as_parent_id(transform_ctx: TransformContext) -> None:
+    child = transform_record("account", AccountFactory(id="7", parent_account_id="1"), transform_ctx).body
+    assert child["parent_id"] == "31"
+    assert child["additional_attributes"]["sonar_parent_account"] == "1"
+    assert "parent_id" not in transform_record("account", AccountFactory(id="8"), transform_ctx).body
+
+
+def test_child_account_of_an_unmigrated_parent_is_a_missing_parent(transform_ctx: TransformContext) -> None:
+    with pytest.raises(ValidationError) as excinfo:
+        transform_record("account", AccountFactory(id="7", parent_account_id="99"), transform_ctx)
+    assert problem_of(excinfo) == ("missing_parent", "parent_id")
+    assert excinfo.value.problem.value == "99"
 
 
 def test_account_facts_without_a_splynx_field_become_additional_attributes(transform_ctx: TransformContext) -> None:
@@ -473,7 +552,7 @@ def test_account_facts_without_a_splynx_field_become_additional_attributes(trans
     assert attributes["sonar_legacy_id"] == "LEG-000001"
     assert attributes["sonar_paperless_billing"] == "1"
     others = json.loads(attributes["sonar_contacts"])
-    assert others == [{"name": "Ann Other", "role": "Billing", "email": None, "phones": ["4055550101"]}]
+    assert others == [{"name": "Ann Other", "role": "Billing", "email": None, "phones": ["+1 4055550101"]}]
 
 
 def test_account_brings_customer_info_and_billing_as_follow_up_writes(transform_ctx: TransformContext) -> None:
@@ -484,7 +563,9 @@ def test_account_brings_customer_info_and_billing_as_follow_up_writes(transform_
         "account:1",
     )
     assert billing.target == "customer_billing"
-    assert (billing.body["billing_date"], billing.body["billing_due"], billing.body["grace_period"]) == (5, 14, 7)
+    # Sonar: due 14 days after the bill day, delinquent 7 days later; Splynx blocks billing_due days after it
+    assert (billing.body["billing_date"], billing.body["billing_due"]) == (5, 21)
+    assert "grace_period" not in billing.body  # Splynx's grace is blocked -> Inactive, not Sonar's grace
     assert (billing.body["billing_street_1"], billing.body["billing_city"]) == ("PO Box 12", "Tulsa")
 
 
@@ -506,10 +587,10 @@ def test_account_without_username_email_or_address_still_migrates(transform_ctx:
 @pytest.mark.parametrize(
     ("name", "activates", "expected"),
     [
-        ("Suspended", False, "blocked"),
+        ("Suspended", False, "disabled"),
         ("Terminated", False, "disabled"),
         ("Trial", True, "active"),
-        ("Collections", False, "blocked"),
+        ("Collections", False, "disabled"),
     ],
 )
 def test_account_status_goes_through_the_status_map(
@@ -613,7 +694,7 @@ def test_account_service_without_a_price_override_is_sent_the_tariff_price(trans
     assert body["unit_price"] == "49.99"
 
 
-def test_account_service_without_ip_takes_none_and_follows_a_blocked_account(
+def test_account_service_without_ip_takes_none_and_is_stopped_for_a_non_activating_account(
     transform_ctx: TransformContext,
 ) -> None:
     record = AccountServiceFactory(
@@ -628,6 +709,16 @@ def test_account_service_without_ip_takes_none_and_follows_a_blocked_account(
     assert (body["taking_ipv4"], "ipv4" in body) == (0, False)
     assert body["status"] == "stopped"
     assert body["description"] == "Fiber 100 (promo)"
+
+
+def test_account_service_of_a_blocked_customer_stays_active_so_it_is_still_billed(
+    transform_ctx: TransformContext,
+) -> None:
+    ctx = replace(transform_ctx, status_map={"delinquent": "blocked"})
+    record = AccountServiceFactory(
+        account={"id": "1", "account_status": {"id": "5", "name": "Delinquent", "activates_account": True}},
+    )
+    assert transform_record("account_service", record, ctx).body["status"] == "active"
 
 
 def test_account_service_of_an_unmigrated_tariff_names_tariff_id(transform_ctx: TransformContext) -> None:
@@ -677,7 +768,8 @@ def load_into_simulator(
         answer = response.json()
         ids[(entity, str(record["id"]))] = str(answer.get("id", answer.get("name")))
         for extra in payload.extras:
-            path = f"admin/customers/{extra.target.replace('_', '-')}/{ids[(entity, str(record['id']))]}"
+            dest = ids[(entity, str(record["id"]))]
+            path = TARGETS_BY_KEY[extra.target].item_path(None, {"customer_id": dest, "item_id": dest})
             assert client.put(path, json=extra.body).status_code == 202, (extra.target, path)
     return ids
 
@@ -704,6 +796,8 @@ def test_payloads_are_accepted_by_the_splynx_simulator(splynx_client: Any) -> No
     assert customer["additional_attributes"]["sonar_id"] == "account:1"
     billing = splynx_client.get(f"admin/customers/customer-billing/{ids[('account', '1')]}").json()
     assert str(billing["billing_date"]) == "5"
+    item = splynx_client.get(f"admin/inventory/items/{ids[('inventory_item', '1')]}").json()
+    assert (item["status"], item["mark"]) == ("assigned", "used")  # by the follow-up PUT
 
 
 def test_network_payloads_and_a_static_ip_service_are_accepted_by_the_splynx_simulator(splynx_client: Any) -> None:

@@ -17,8 +17,10 @@ from transformers.additional_fields import definition
 from transformers.context import TransformContext
 from transformers.custom_field import splynx_value
 from transformers.payload import SplynxPayload
+from transformers.phone import international_phone
 from transformers.records import Record, entities, marker, nested, optional_id, parent, partner_for, payload, source_id
 from transformers.rules import (
+    blocking_day,
     cents_to_decimal,
     clean_text,
     customer_category,
@@ -26,7 +28,6 @@ from transformers.rules import (
     gps,
     gps_from_geopoint,
     normalize_email,
-    normalize_phone,
     splynx_date,
     state_code,
     street,
@@ -35,6 +36,8 @@ from transformers.validation import Subject
 
 ENTITY = "account"
 TARGET = "customer"
+SELF_PARENT = "parent_account_id"
+"""A child account's parent is an account too: the load stage loads parents first (see etl.load_stage)."""
 ADDITIONAL_FIELDS: dict[str, list[dict[str, Any]]] = {
     "customers": [
         definition("sonar_account_status", "Sonar account status"),
@@ -57,9 +60,9 @@ def primary_contact(record: Record) -> Record:
 
 
 def first_phone(contact: Record) -> str | None:
-    """The contact's first phone number, normalised."""
+    """The contact's first phone number, normalised, with its country calling code (`+1 4053951701`)."""
     for phone in entities(contact.get("phone_numbers")):
-        number = normalize_phone(phone.get("number"), phone.get("extension"))
+        number = international_phone(phone.get("number"), phone.get("country"), phone.get("extension"))
         if number:
             return number
     return None
@@ -84,7 +87,8 @@ def other_contacts(record: Record, primary: Record) -> str | None:
             "phones": [
                 p
                 for p in (
-                    normalize_phone(n.get("number"), n.get("extension")) for n in entities(c.get("phone_numbers"))
+                    international_phone(n.get("number"), n.get("country"), n.get("extension"))
+                    for n in entities(c.get("phone_numbers"))
                 )
                 if p
             ],
@@ -107,7 +111,7 @@ def custom_values(record: Record, ctx: TransformContext, subject: Subject) -> di
 
 def facts(record: Record, physical: Record) -> dict[str, Any]:
     """Sonar facts without a Splynx customer field, as additional attributes."""
-    groups = sorted(g for g in (clean_text(g.get("name")) for g in entities(record.get("account_groups"))) if g)
+    groups = group_names(record)
     charge = record.get("next_recurring_charge_amount")
     return {
         "sonar_account_status": clean_text(nested(record, "account_status").get("name")),
@@ -122,6 +126,36 @@ def facts(record: Record, physical: Record) -> dict[str, Any]:
     }
 
 
+def subdivision_id(subdivision: object, ctx: TransformContext) -> str | None:
+    """Splynx's state/province id for Sonar's `US_TX`: by the whole value, else by the state code `TX`.
+
+    None when Splynx has no such state/province (or they were not read): the field is left out and
+    `sonar_state` still keeps the state.
+    """
+    whole, code = clean_text(subdivision), state_code(subdivision)
+    for key in (whole, code):
+        if key and key.upper() in ctx.subdivisions:
+            return ctx.subdivisions[key.upper()]
+    return None
+
+
+def group_names(record: Record) -> list[str]:
+    """The account's group names, cleaned, sorted, without duplicates."""
+    return sorted({g for g in (clean_text(g.get("name")) for g in entities(record.get("account_groups"))) if g})
+
+
+def labels_of(record: Record, ctx: TransformContext) -> list[str] | None:
+    """The Splynx label ids of the account's groups (`customer_labels`); None when there are none to send."""
+    ids = [ctx.customer_labels[n.upper()] for n in group_names(record) if n.upper() in ctx.customer_labels]
+    return ids or None
+
+
+def parent_customer(record: Record, ctx: TransformContext, subject: Subject) -> str | None:
+    """The Splynx id of the parent account's customer; `missing_parent` when the parent was not migrated."""
+    parent_id = optional_id(record.get(SELF_PARENT))
+    return None if parent_id is None else parent(ctx, subject, "parent_id", ENTITY, parent_id)
+
+
 def customer_body(record: Record, ctx: TransformContext, subject: Subject) -> dict[str, Any]:
     """The main customer fields."""
     contact, physical = primary_contact(record), address_of(record, "PHYSICAL")
@@ -133,6 +167,7 @@ def customer_body(record: Record, ctx: TransformContext, subject: Subject) -> di
         "status": customer_status(status.get("name"), status.get("activates_account"), ctx.status_map),
         "category": customer_category(nested(record, "account_type").get("type")),
         "partner_id": partner_for(ctx, subject, record.get("company_id")),
+        "parent_id": parent_customer(record, ctx, subject),
         "location_id": ctx.default_location_id,
         "email": email,
         "billing_email": email,
@@ -140,8 +175,10 @@ def customer_body(record: Record, ctx: TransformContext, subject: Subject) -> di
         "street_1": street(physical.get("line1"), physical.get("line2")),
         "zip_code": clean_text(physical.get("zip")),
         "city": clean_text(physical.get("city")),
+        "subdivision_id": subdivision_id(physical.get("subdivision"), ctx),
         "gps": gps(physical.get("latitude"), physical.get("longitude")) or gps_from_geopoint(record.get("geopoint")),
         "date_add": splynx_date(record.get("activation_date") or record.get("created_at")),
+        "customer_labels": labels_of(record, ctx),
     }
     return {k: v for k, v in body.items() if v is not None}
 
@@ -153,8 +190,7 @@ def billing_body(record: Record) -> dict[str, Any]:
         "enabled": True,
         "type": "recurring",
         "billing_date": params.get("bill_day"),
-        "billing_due": params.get("due_days"),
-        "grace_period": params.get("grace_days"),
+        "billing_due": blocking_day(params.get("due_days"), params.get("grace_days")),
     }
     if mailing:
         body.update(

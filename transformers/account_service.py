@@ -1,12 +1,12 @@
 """Sonar account service (a customer's DATA plan, with its IP assignment) -> Splynx internet service.
 
 Only services whose Sonar service is DATA become internet services (their plan is a migrated tariff);
-recurring extras and one-time fees are skipped. The service's status follows its account's: active
-unless the account's status maps to something else (blocked -> stopped, disabled -> disabled,
-new -> pending). The price is always sent: the override, else the plan's own price. A static address
-comes from the service's IP assignments, else from the account's assignments that name this service;
-without one the service takes no IPv4 (`taking_ipv4` 0). An IPv6 assignment becomes the service's
-permanent IPv6 network (`taking_ipv6` 1, `ipv6`).
+recurring extras and one-time fees are skipped. The service's status follows its account's by what it
+does to billing: active for an active or blocked customer (both billed), stopped for a disabled
+(Inactive) one, pending for a new one. The price is always sent: the override, else the plan's own
+price. A static address comes from the service's IP assignments, else from the account's assignments
+that name this service; without one the service takes no IPv4 (`taking_ipv4` 0). An IPv6 assignment
+becomes the service's permanent IPv6 network (`taking_ipv6` 1, `ipv6`).
 """
 
 from __future__ import annotations
@@ -36,7 +36,11 @@ ADDITIONAL_FIELDS: dict[str, list[dict[str, Any]]] = {
         definition("sonar_next_bill_date", "Sonar next bill date", "date"),
     ],
 }
-SERVICE_STATUS = {"active": "active", "blocked": "stopped", "disabled": "disabled", "new": "pending"}
+# By what Splynx does (docs/mapping.md, *Statuses*): a blocked customer loses access at the customer level
+# while its services stay active and billed; an Inactive (`disabled`) customer's services are `stopped`, as
+# Splynx itself sets them (not accounted, re-activated with the customer); `disabled` services are for an
+# ended subscription, which Sonar's account status does not tell.
+SERVICE_STATUS = {"active": "active", "blocked": "active", "disabled": "stopped", "new": "pending"}
 
 
 def service_status(record: Record, ctx: TransformContext) -> str:

@@ -45,11 +45,17 @@ class TransformContext:
         default_partner_id: Splynx partner for records whose Sonar company is unknown or absent.
         default_location_id: Splynx location every customer, tariff and network is placed in.
         marker_field: additional attribute holding the migration marker.
-        role_map: lower-cased Sonar role name -> Splynx administrator `role_name`.
+        role_map: lower-cased Sonar role name -> Splynx administrator `role_name` (`[role_map]` over the default).
+        known_roles: the role names the target Splynx has, read at preflight; None when they were not read
+            (then a mapped role is not checked here and Splynx alone can refuse it).
         tariff_partner_ids: partners every tariff is offered to besides its own company's, so an account of
             one company can keep a plan defined by another (Splynx refuses a service whose tariff is not
             offered to the customer's partner). The pipeline passes the ids of all migrated companies.
         password_factory: produces a new administrator's password (tests pass a constant).
+        subdivisions: upper-cased state/province code or name -> Splynx `subdivision_id`, read at preflight
+            from `admin/config/states-provinces` (empty when not read: customers then get no subdivision_id).
+        customer_labels: upper-cased Splynx customer label title -> its id; the pipeline creates (or adopts)
+            one label per Sonar account group before loading customers (empty: no `customer_labels` sent).
     """
 
     dest_id: Callable[[str, str], str | None]
@@ -58,8 +64,11 @@ class TransformContext:
     default_location_id: str = "1"
     marker_field: str = "sonar_id"
     role_map: Mapping[str, str] = field(default_factory=lambda: DEFAULT_ROLE_MAP)
+    known_roles: frozenset[str] | None = None
     tariff_partner_ids: tuple[str, ...] = ()
     password_factory: Callable[[], str] = random_password
+    subdivisions: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
+    customer_labels: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
 
     @classmethod
     def from_id_map(cls, id_map: Mapping[tuple[str, str], str], **options: object) -> TransformContext:

@@ -13,16 +13,22 @@ Sonar's status and whereabouts become Splynx's status and mark:
 
 Where the item is (`InventoryLocation:1`, `Address:6`) and the account service it serves are kept as
 additional attributes: Splynx's customer link needs the customer, which Sonar knows only via the address.
+
+The APIB's *Item Create* body has product, barcode, serial number and notes only; status and mark are
+in *Item Response* (and the live OPTIONS). So the item is created with the create attributes and, when
+its status or mark is not what a new item has (`stock`, `new`), a follow-up PUT sets them
+(`inventory_item_state`), the way customer_info follows a customer.
 """
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 from transformers.additional_fields import definition
 from transformers.context import TransformContext
 from transformers.payload import SplynxPayload
-from transformers.records import Record, entities, nested, parent, payload, source_id
+from transformers.records import Record, entities, marker, nested, parent, payload, source_id
 from transformers.rules import clean_text
 from transformers.validation import Subject
 
@@ -36,6 +42,8 @@ ADDITIONAL_FIELDS: dict[str, list[dict[str, Any]]] = {
     ],
 }
 IN_STOCK = "InventoryLocation"
+NEW_ITEM = ("stock", "new")
+"""Status and mark of an item Splynx has just created (the APIB's defaults)."""
 
 
 def status_and_mark(status: Any, holder_type: Any) -> tuple[str, str]:
@@ -69,15 +77,13 @@ def transform(record: Record, ctx: TransformContext) -> SplynxPayload:
         "product_id": parent(
             ctx, Subject(ENTITY, sid), "product_id", "inventory_model", record.get("inventory_model_id")
         ),
-        "status": status,
-        "mark": mark,
     }
     if barcode:
         body["barcode"] = barcode
     if serial:
         body["serial_number"] = serial
     holder = f"{record.get('inventoryitemable_type')}:{record.get('inventoryitemable_id')}"
-    return payload(
+    main = payload(
         TARGET,
         ENTITY,
         record,
@@ -87,3 +93,7 @@ def transform(record: Record, ctx: TransformContext) -> SplynxPayload:
         sonar_account_service=record.get("account_service_id"),
         sonar_status=record.get("status"),
     )
+    if (status, mark) == NEW_ITEM:
+        return main
+    state = SplynxPayload("inventory_item_state", {"status": status, "mark": mark}, marker(ENTITY, sid))
+    return replace(main, extras=(state,))

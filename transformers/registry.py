@@ -91,12 +91,15 @@ TRANSFORMERS: dict[str, Transform] = {m.ENTITY: m.transform for m in _MODULES}
 TARGETS: dict[str, str] = {m.ENTITY: m.TARGET for m in _MODULES}
 """Ledger entity name -> Splynx target key."""
 
+SELF_PARENTS: dict[str, str] = {m.ENTITY: m.SELF_PARENT for m in _MODULES if hasattr(m, "SELF_PARENT")}
+"""Ledger entity -> the record field naming another record of the same entity that must load first (accounts)."""
+
 ALL_TARGETS: dict[str, tuple[str, ...]] = {m.ENTITY: (m.TARGET, *getattr(m, "ALSO_TARGETS", ())) for m in _MODULES}
 """Ledger entity name -> every Splynx target its records may go to (supernets: IPv4 or IPv6 networks)."""
 
 NOT_MIGRATED: dict[str, str] = {
     "role": "roles are folded into administrators through the role map",
-    "account_group": "account groups are folded into customers as the sonar_groups attribute",
+    "account_group": "account groups become Splynx customer labels (by title) and the sonar_groups attribute",
     "account_status": "account statuses are folded into customers through the status map",
     "account_type": "account types are folded into customers as their category",
     "vendor": "Sonar vendors (suppliers) are not migrated in this version",

@@ -152,16 +152,31 @@ def splynx_date(value: object) -> str | None:
 
 
 def customer_status(name: object, activates_account: object, status_map: Mapping[str, str]) -> str:
-    """A Sonar account status as a Splynx customer status.
+    """A Sonar account status as a Splynx customer status, by what the status does, not by its name.
 
-    The configured map wins (names compared lower-cased); an unmapped status becomes `active` when it
-    activates the account in Sonar and `blocked` otherwise, so the rule is total and never invents a
-    status Splynx does not have.
+    The configured map wins (names compared lower-cased). Otherwise the status's `activates_account`
+    decides: Sonar bills and serves an account only in a status that activates it, so such a status is
+    Splynx `active` (access and billing); any other is Splynx `disabled` ("Inactive": services stopped
+    and not accounted). Never `blocked`: a blocked Splynx customer loses access but is still billed,
+    which a non-activating Sonar status never was (docs/mapping.md, *Statuses*).
     """
     mapped = status_map.get(str(name or "").strip().lower())
     if mapped in SPLYNX_CUSTOMER_STATUSES:
         return mapped
-    return "active" if activates_account is True else "blocked"
+    return "active" if activates_account is True else "disabled"
+
+
+def blocking_day(due_days: object, grace_days: object) -> int | None:
+    """Splynx `billing_due` (days after the billing day until the customer is blocked) from Sonar's days.
+
+    Sonar's invoice is due `due_days` after the bill day and the account turns delinquent `grace_days`
+    after that; Splynx has no separate due date: it blocks `billing_due` days after the billing day. So
+    the day access is at risk stays the same day. Splynx's own `grace_period` is something else (days
+    from blocked to Inactive, when billing stops) and is not derived from Sonar's grace.
+    """
+    if due_days is None and grace_days is None:
+        return None
+    return int(str(due_days or 0)) + int(str(grace_days or 0))
 
 
 def customer_category(account_type: object) -> str:

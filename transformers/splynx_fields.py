@@ -30,6 +30,8 @@ STR, EMAIL, DATE, IPV4, ENUM, ENUMS, INT, INTS, DECIMAL, BOOL = (
 CUSTOMER_STATUSES = ("new", "active", "blocked", "disabled")
 SERVICE_STATUSES = ("active", "stopped", "disabled", "hidden", "pending")
 BILLING_TYPES = ("recurring", "prepaid", "prepaid_monthly")  # mysql-columns.tsv: customers.billing_type
+ITEM_STATUSES = ("stock", "internal_usage", "sold", "rent", "returned", "assigned")
+ITEM_MARKS = ("new", "used", "broken")
 
 
 @dataclass(frozen=True)
@@ -106,8 +108,14 @@ FIELDS: dict[str, tuple[FieldRule, ...]] = {
         _f("product_id", INT, required=True),
         _f("barcode", max_len=64),
         _f("serial_number", max_len=64),
-        _f("status", ENUM, choices=("stock", "internal_usage", "sold", "rent", "returned", "assigned")),
-        _f("mark", ENUM, choices=("new", "used", "broken")),
+        _f("status", ENUM, choices=ITEM_STATUSES),
+        _f("mark", ENUM, choices=ITEM_MARKS),
+    ),
+    # The follow-up PUT of an item's status and mark: the APIB's create body has neither.
+    "inventory_item_state": (
+        _f("status", ENUM, choices=ITEM_STATUSES),
+        _f("mark", ENUM, choices=ITEM_MARKS),
+        _f("customer_id", INT),
     ),
     "customer": (
         _f("login", max_len=128),

@@ -34,7 +34,7 @@ from typing import Any
 from etl.sandbox.server import Faults, RateLimiter, SandboxServer
 from etl.sandbox.splynx_api import SplynxApi
 from etl.sandbox.splynx_auth import ACCESS_TTL_S, REFRESH_TTL_S, Authenticator
-from etl.sandbox.splynx_schema import BY_KEY, BY_PATH, IPV4_IPS, Entity
+from etl.sandbox.splynx_schema import BY_KEY, BY_PATH, IPV4_IPS, US_STATES, Entity
 from etl.sandbox.splynx_store import SplynxStore
 from etl.sandbox.splynx_validation import hash_secret
 
@@ -134,6 +134,8 @@ class SplynxSimulator:
                 "name": "Administrator", "email": "admin@example.com", "phone": "", "timeout": 1200,
                 "router_access": "full", "password": hash_secret(self.admin_password), "last_ip": "",
                 "last_dt": None, "updated_at": None})
+            for code, name in US_STATES:
+                self._seed("states_provinces", {"code": code, "name": name, "date_changed": None, "is_default": 0})
 
     def _seed(self, entity: str, data: dict[str, Any]) -> None:
         record_id = self.store.next_id(entity)

@@ -40,6 +40,7 @@ from etl.sandbox.splynx_query import QueryError, build_query, php_nested
 from etl.sandbox.splynx_rules import CannotDelete, after_create, after_delete, after_update, check, guard_delete
 from etl.sandbox.splynx_schema import (
     ADDITIONAL_FIELDS,
+    ADMIN_ROLES,
     AF_MODULES,
     BOOL,
     CUSTOMER_BILLING,
@@ -53,6 +54,7 @@ from etl.sandbox.splynx_schema import (
     LABELS,
     OPTIONS_TYPE,
     PLAIN_ENTITIES,
+    STATES_PROVINCES,
     Entity,
 )
 from etl.sandbox.splynx_store import SplynxStore
@@ -69,7 +71,6 @@ from etl.sandbox.splynx_validation import (
 
 API_PREFIX = "/api/2.0/"
 WRITES = ("POST", "PUT", "DELETE")
-LABEL_COLOR = "#3a87ad"
 
 
 class ApiError(Exception):
@@ -114,10 +115,12 @@ def resolve(path: str, store: SplynxStore) -> Target:
             return Target(entity, None, {}, COLLECTION)
         if path.startswith(entity.path + "/") and re.fullmatch(r"\d+", path[len(entity.path) + 1:]):
             return Target(entity, int(path[len(entity.path) + 1:]), {}, ITEM)
-    for entity in (CUSTOMER_INFO, CUSTOMER_BILLING):
+    for entity in (CUSTOMER_INFO, CUSTOMER_BILLING, STATES_PROVINCES):
         match = re.fullmatch(re.escape(entity.path) + r"/(\d+)", path)
         if match:
             return Target(entity, int(match.group(1)), {}, ("GET", "PUT"))
+    if path == STATES_PROVINCES.path:
+        return Target(STATES_PROVINCES, None, {}, SEARCH_ONLY)
     return _resolve_nested(path, store)
 
 
@@ -167,8 +170,6 @@ def _wire(kind: str, value: Any) -> Any:
         return None
     if kind == INTS:
         return [str(v) for v in value]
-    if kind == LABELS:
-        return [{"label": v, "color": LABEL_COLOR} for v in value]
     if isinstance(value, list):
         return list(value)
     if kind in (INT, BOOL, DECIMAL) or isinstance(value, (int, float)):
@@ -179,6 +180,10 @@ def _wire(kind: str, value: Any) -> Any:
 def render(entity: Entity, record: dict[str, Any], store: SplynxStore) -> dict[str, Any]:
     """A stored record as Splynx returns it in a GET body."""
     body = {f.name: _wire(f.kind, record.get(f.name)) for f in entity.fields if not f.secret}
+    for f in entity.fields:
+        if f.kind == LABELS:  # APIB *Customer label*: {id, label, color}
+            found = (store.get("labels", label_id) for label_id in record.get(f.name) or [])
+            body[f.name] = [{"id": str(x["id"]), "label": x["label"], "color": x["color"]} for x in found if x]
     if entity.module is not None:
         stored = record.get("additional_attributes") or {}
         body["additional_attributes"] = {d["name"]: stored.get(d["name"], "")
@@ -268,6 +273,8 @@ class SplynxApi:
                 if request.method != "GET":
                     raise ApiError(405, "METHOD_NOT_ALLOWED", "Method is not allowed")
                 return _json({"status": "ok", "message": "API is valid", "same_server": 0}, 200)
+            if path == ROLES_PATH:
+                return _roles(request)
             with self.store.transaction():
                 return Handler(self.store, request, resolve(path, self.store), subject).handle()
         except AuthError as exc:
@@ -291,6 +298,17 @@ class SplynxApi:
             self.auth.logout(refresh)
             return _json(None, 204)
         raise ApiError(405, "METHOD_NOT_ALLOWED", "Method is not allowed")
+
+
+ROLES_PATH = "admin/administration/roles"  # *guess*: APIB has no roles resource; the admin UI's page path
+
+
+def _roles(request: Request) -> Response:
+    """The administrator roles this Splynx has, as rows of the live `roles` table (name, title, is_base)."""
+    if request.method != "GET":
+        raise ApiError(405, "METHOD_NOT_ALLOWED", "Method is not allowed")
+    rows = [{"name": n, "title": n.replace("-", " ").capitalize(), "is_base": "1"} for n in ADMIN_ROLES]
+    return _json(rows, 200)
 
 
 def _body(request: Request) -> dict[str, Any]:
@@ -370,6 +388,8 @@ class Handler:
             validate_af_definition(body, self.store, str(self.target.module))
         if self.entity is ADDITIONAL_FIELDS and current:
             body = {k: v for k, v in body.items() if k not in ("name", "type")}  # the column is fixed
+        if current is None:
+            body = {k: v for k, v in body.items() if not getattr(self.entity.field(k), "update_only", False)}
         record = merge_fields(self.entity, body, current, problems)
         for name, value in self.target.scope.items():
             record[name] = value

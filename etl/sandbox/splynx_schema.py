@@ -39,6 +39,8 @@ class Field:
         writable: False for server-computed attributes (id, added_by, ...), silently ignored on write.
         secret: accepted on write, never returned (passwords).
         allow_zero_date: "0000-00-00" is accepted (MySQL's zero date = "endless").
+        update_only: not in the APIB's create body (inventory items' status, mark, customer): a POST's
+            value is ignored and the default stored; a PUT sets it (docs/fidelity.md, a guess).
     """
 
     name: str
@@ -54,6 +56,7 @@ class Field:
     writable: bool = True
     secret: bool = False
     allow_zero_date: bool = False
+    update_only: bool = False
 
     @property
     def label(self) -> str:
@@ -225,9 +228,9 @@ ITEMS = Entity("items", "admin/inventory/items", "inventory_items", (
     Field("serial_number", STR, "Serial number", default="", max_len=64),
     Field("notes", STR, default=""),
     Field("status", ENUM, "Status", default="stock",
-          choices=("stock", "internal_usage", "sold", "rent", "returned", "assigned")),
-    Field("mark", ENUM, "Mark", default="new", choices=("new", "used", "broken")),
-    Field("customer_id", INT, "Customer", default=0, ref="customers", zero_ok=True),
+          choices=("stock", "internal_usage", "sold", "rent", "returned", "assigned"), update_only=True),
+    Field("mark", ENUM, "Mark", default="new", choices=("new", "used", "broken"), update_only=True),
+    Field("customer_id", INT, "Customer", default=0, ref="customers", zero_ok=True, update_only=True),
     Field("admin_id", INT, "Administrator", default=0, ref="administrators", zero_ok=True),
     Field("service_id", INT, default=0),
     Field("invoice_id", INT, default=0),
@@ -255,7 +258,7 @@ CUSTOMERS = Entity("customers", "admin/customers/customer", "customers", (
     Field("street_1", STR, "Street", default="", max_len=255),
     Field("zip_code", STR, "ZIP code", default="", max_len=32),
     Field("city", STR, "City", default="", max_len=32),
-    Field("subdivision_id", INT, default=0),
+    Field("subdivision_id", INT, "State/province", default=0, ref="states_provinces", zero_ok=True),
     Field("date_add", DATE, "Date added", default="today"),
     Field("conversion_date", DATE, "Conversion date", default="0000-00-00", allow_zero_date=True),
     Field("daily_prepaid_cost", DECIMAL, default="0.0000"),
@@ -263,7 +266,7 @@ CUSTOMERS = Entity("customers", "admin/customers/customer", "customers", (
           choices=("recurring", "prepaid", "prepaid_monthly")),
     Field("gps", STR, "GPS", default="", max_len=256),
     Field("gdpr_agreed", ENUM, default="empty_answer", choices=("empty_answer", "decline", "accept")),
-    Field("customer_labels", LABELS, "Labels", default=[]),
+    Field("customer_labels", LABELS, "Labels", default=[], ref="labels"),
     Field("password", STR, "Password", secret=True, max_len=512),
     Field("mrr_total", DECIMAL, writable=False, default="0.0000"),
     Field("added_by", STR, writable=False, default="api"),
@@ -371,13 +374,47 @@ ADDITIONAL_FIELDS = Entity("additional_fields", "admin/config/additional-fields/
     Field("decimals", INT, default=2),
 ), "Additional field")
 
+# APIB *Labels collection*: `customer_labels` of customers (and tariffs) are ids of these.
+LABELS_CONFIG = Entity("labels", "admin/config/labels", None, (
+    ID,
+    Field("module", ENUM, "Module", required=True, choices=("ticket", "scheduling_task", "customers")),
+    Field("label", STR, "Label", required=True, max_len=128, unique=True),
+    Field("color", STR, "Color", default="#357bf2", max_len=7),
+    Field("textColor", STR, writable=False, default="#fff"),
+), "Label")
+
+# Read and update only (the APIB has no POST nor DELETE): a new Splynx comes with its country's list.
+STATES_PROVINCES = Entity("states_provinces", "admin/config/states-provinces", None, (
+    ID,
+    Field("code", STR, "Code", default="", max_len=32),
+    Field("name", STR, "Name", required=True, max_len=128),
+    Field("date_changed", DATE, "Date changed", writable=False),
+    Field("is_default", BOOL, "Is default", default=0),
+), "State/province")
+
+# What a US installation lists (our guess at the codes' form: `TX`, see docs/fidelity.md).
+US_STATES: tuple[tuple[str, str], ...] = (
+    ("AL", "Alabama"), ("AK", "Alaska"), ("AZ", "Arizona"), ("AR", "Arkansas"), ("CA", "California"),
+    ("CO", "Colorado"), ("CT", "Connecticut"), ("DE", "Delaware"), ("DC", "District of Columbia"),
+    ("FL", "Florida"), ("GA", "Georgia"), ("HI", "Hawaii"), ("ID", "Idaho"), ("IL", "Illinois"),
+    ("IN", "Indiana"), ("IA", "Iowa"), ("KS", "Kansas"), ("KY", "Kentucky"), ("LA", "Louisiana"),
+    ("ME", "Maine"), ("MD", "Maryland"), ("MA", "Massachusetts"), ("MI", "Michigan"), ("MN", "Minnesota"),
+    ("MS", "Mississippi"), ("MO", "Missouri"), ("MT", "Montana"), ("NE", "Nebraska"), ("NV", "Nevada"),
+    ("NH", "New Hampshire"), ("NJ", "New Jersey"), ("NM", "New Mexico"), ("NY", "New York"),
+    ("NC", "North Carolina"), ("ND", "North Dakota"), ("OH", "Ohio"), ("OK", "Oklahoma"), ("OR", "Oregon"),
+    ("PA", "Pennsylvania"), ("RI", "Rhode Island"), ("SC", "South Carolina"), ("SD", "South Dakota"),
+    ("TN", "Tennessee"), ("TX", "Texas"), ("UT", "Utah"), ("VT", "Vermont"), ("VA", "Virginia"),
+    ("WA", "Washington"), ("WV", "West Virginia"), ("WI", "Wisconsin"), ("WY", "Wyoming"),
+)
+
 # The generic CRUD entities, served at `<path>` and `<path>/{id}`.
 PLAIN_ENTITIES: tuple[Entity, ...] = (
     PARTNERS, LOCATIONS, ADMINISTRATORS, TARIFFS_INTERNET, IPV4_NETWORKS, VENDORS, PRODUCTS, ITEMS, CUSTOMERS,
-    IPV6_NETWORKS,
+    IPV6_NETWORKS, LABELS_CONFIG,
 )
 ALL_ENTITIES: tuple[Entity, ...] = (
     *PLAIN_ENTITIES, IPV4_IPS, CUSTOMER_INFO, CUSTOMER_BILLING, INTERNET_SERVICES, ADDITIONAL_FIELDS,
+    STATES_PROVINCES,
 )
 BY_KEY: dict[str, Entity] = {e.key: e for e in ALL_ENTITIES}
 BY_PATH: dict[str, Entity] = {e.path: e for e in ALL_ENTITIES}

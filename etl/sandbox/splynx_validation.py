@@ -200,15 +200,9 @@ def _parse_enums(fld: Field, value: Any) -> list[str]:
     return items
 
 
-def _parse_labels(fld: Field, value: Any) -> list[str]:
-    """Labels live on the customer only: accept names, or {"label": name} objects as Splynx returns them."""
-    items = []
-    for v in _as_list(fld, value):
-        name = v.get("label") if isinstance(v, dict) else v
-        if not isinstance(name, (str, int)) or isinstance(name, bool) or str(name).strip() == "":
-            raise ValueError(f"{fld.label} is invalid.")
-        items.append(str(name).strip())
-    return items
+def _parse_labels(fld: Field, value: Any) -> list[int]:
+    """Label ids (APIB: `customer_labels` array[number]); {"id": N} objects as Splynx returns them pass too."""
+    return _parse_ints(fld, [v.get("id") if isinstance(v, dict) else v for v in _as_list(fld, value)])
 
 
 _PARSERS = {
