@@ -23,6 +23,10 @@ SECRET_KEYS = {"token", "key", "secret", "password", "api_key", "api_secret"}
 # Empty: a Sonar status maps by its `activates_account` (rules.customer_status); [status_map] only
 # overrides, e.g. a status that activates the account but whose RADIUS group cuts access -> "blocked".
 DEFAULT_STATUS_MAP: dict[str, str] = {}
+# A delinquent account (unpaid past due + grace days) that Sonar still serves: Splynx blocks an unpaid
+# customer at that point, so `blocked`; `[mapping] delinquent = "active"` keeps serving it.
+DELINQUENT_STATUSES = ("blocked", "active")
+DEFAULT_DELINQUENT_STATUS = "blocked"
 
 
 def _is_int(value: Any) -> bool:
@@ -44,6 +48,7 @@ class KeyType:
     needs: str
     accepts: Callable[[Any], bool]
     example: str
+    shows_value: bool = False  # a word from a fixed list, never a secret: the error may echo it
 
 
 ID = KeyType("an integer id (0 or more)", lambda v: _is_int(v) and v >= 0, "1")
@@ -68,6 +73,11 @@ CONFIG_KEYS: dict[str, dict[str, KeyType]] = {
         "url": KeyType("a string (a URL)", _is_text, '"https://isp.splynx.app"'),
         "location_id": ID,
         "partner_id": ID,
+    },
+    "mapping": {
+        "delinquent": KeyType(
+            '"blocked" or "active"', lambda v: v in DELINQUENT_STATUSES, '"blocked"', shows_value=True
+        ),
     },
     "status_map": {ANY_KEY: KeyType("a string (a Splynx customer status)", _is_text, '"blocked"')},
     "role_map": {ANY_KEY: KeyType("a string (a Splynx role name)", _is_text, '"manager"')},
@@ -144,13 +154,16 @@ def _refuse_secrets(data: dict[str, Any], path: Path) -> None:
             )
 
 
-def _describe(value: Any) -> str:
+def _describe(value: Any, shows_value: bool = False) -> str:
     """A wrong value as the error names it: numbers as written, anything else by its TOML type only.
 
-    Why not echo strings: a value in the wrong place may be a secret or a URL with a password in it.
+    Why not echo strings: a value in the wrong place may be a secret or a URL with a password in it
+    (except for keys whose values are words from a fixed list).
     """
     if _is_number(value):
         return str(value)
+    if shows_value and isinstance(value, str):
+        return repr(value[:40])
     kinds: list[tuple[type | tuple[type, ...], str]] = [
         (bool, "a boolean"), (str, "a string"), (list, "an array"), (dict, "a table"),
         ((datetime, date, time), "a date/time"),
@@ -174,7 +187,7 @@ def _check_types(data: dict[str, Any], path: Path) -> None:
             if kind is not None and not kind.accepts(value):
                 name = key if key.isidentifier() else f'"{key}"'
                 raise ConfigError(
-                    f"{path}: [{section}] {key} must be {kind.needs}, not {_describe(value)}",
+                    f"{path}: [{section}] {key} must be {kind.needs}, not {_describe(value, kind.shows_value)}",
                     fix=f"write it like {name} = {kind.example}",
                 )
 

@@ -16,7 +16,7 @@ from itertools import islice
 from pathlib import Path
 from typing import Any
 
-from etl.config import Settings
+from etl.config import DEFAULT_DELINQUENT_STATUS, Settings
 from etl.errors import RecordError, RecordProblem
 from etl.progress import ProgressReporter
 from etl.staging import read_records
@@ -95,6 +95,7 @@ def transform_context(
         default_partner_id=str(splynx.get("partner_id", "1")),
         default_location_id=str(splynx.get("location_id", "1")),
         tariff_partner_ids=companies,
+        delinquent_status=settings.raw.get("mapping", {}).get("delinquent", DEFAULT_DELINQUENT_STATUS),
     )
 
 

@@ -19,6 +19,7 @@ from etl.selection import Selection
 from etl.staging import source_hash
 from extractors.sonar import Page, SonarExtractor, extract
 from loaders.splynx_client import SplynxClient
+from loaders.splynx_targets import target
 from state.ledger import Ledger
 from transformers.registry import transform_record
 from transformers.validation import SkipRecord
@@ -75,7 +76,7 @@ def plan(settings: Settings, ledger: Ledger, selection: Selection, phases: Seque
             if known is not None and known[1] == effective_hash(source_hash(record), patch, payload):
                 result[page.entity]["skip"] += 1
                 continue
-            result[page.entity]["update" if known else "create"] += 1
+            result[page.entity]["update" if known or target(payload.target).put_only else "create"] += 1
 
     with SonarExtractor.from_settings(settings) as extractor:
         extract(extractor, selection, count, entities=entities)

@@ -2,9 +2,12 @@
 
 Why only what it created: a run also updates records that existed before it, and records it
 merely skipped; deleting those would destroy data the run did not bring. The ledger's `action`
-of each item (create, adopt, update, skip) says which is which. Each delete is checkpointed
-(item → `rolled_back` and its id map entry removed, in one transaction), so an interrupted or killed
-rollback resumes where it stopped: a record deleted just before the kill answers 404 the second time.
+of each item (create, adopt, update, skip) says which is which. A put-only write (an item's customer)
+has no record of its own to delete: when its target declares an `undo` body, it is PUT back to that
+(the item unassigned) in the same reverse order, so the customer it pointed at can then be deleted.
+Each delete is checkpointed (item → `rolled_back` and its id map entry removed, in one transaction),
+so an interrupted or killed rollback resumes where it stopped: a record deleted just before the kill
+answers 404 the second time.
 """
 
 from __future__ import annotations
@@ -38,6 +41,7 @@ class RollbackOutcome:
     rollback_run_id: int
     deleted: int
     already_gone: int
+    undone: int = 0
 
 
 def created_items(ledger: Ledger, run_id: int, entity: str) -> list[Item]:
@@ -50,6 +54,19 @@ def created_items(ledger: Ledger, run_id: int, entity: str) -> list[Item]:
     """
     items = ledger.items(run_id, entity=entity)
     return [i for i in items if i.action == "create" and i.attempts > 0 and i.state not in ENDED]
+
+
+def undoable_items(ledger: Ledger, run_id: int, entity: str) -> list[Item]:
+    """Put-only writes of this run to take back: its `update`s of a target that declares an undo body.
+
+    Why `update` on a put-only target only: such a write never created anything (rollback deletes
+    nothing for it), yet it may hold a record to one the rollback deletes (an item to its customer).
+    An update of a record that existed before the run is otherwise left as the run wrote it.
+    """
+    if target(TARGETS[entity]).undo is None:
+        return []
+    items = ledger.items(run_id, entity=entity)
+    return [i for i in items if i.action == "update" and i.attempts > 0 and i.state not in ENDED]
 
 
 def _payloads(
@@ -98,10 +115,13 @@ def rollback(
     if run.kind != "migrate":
         raise ConfigError(f"run {run_id} is a {run.kind} run; only migrations can be rolled back", fix="see `etl runs`")
     rollback_run = ledger.start_run("rollback", options={"target_run": run_id}, parent_run_id=run_id)
-    deleted = gone = 0
+    deleted = gone = undone = 0
     try:
         with Heartbeat(ledger, rollback_run):
             for entity in rollback_order():
+                put_back, missing = _undo_entity(ledger, loader, staging_dir, run_id, entity, progress, context,
+                                                 rollback_run)  # fmt: skip
+                undone, gone = undone + put_back, gone + missing
                 done, missing = _rollback_entity(ledger, loader, staging_dir, run_id, entity, progress, context,
                                                  rollback_run)  # fmt: skip
                 deleted, gone = deleted + done, gone + missing
@@ -115,9 +135,10 @@ def rollback(
         status = RunStatus.INTERRUPTED if isinstance(exc, KeyboardInterrupt) else RunStatus.FAILED
         ledger.finish_run(rollback_run, status, f"rollback of run {run_id} stopped: {detail}")
         raise
-    ledger.finish_run(rollback_run, RunStatus.SUCCEEDED, f"deleted {deleted}, already gone {gone}")
+    summary = f"deleted {deleted}, already gone {gone}" + (f", put back {undone}" if undone else "")
+    ledger.finish_run(rollback_run, RunStatus.SUCCEEDED, summary)
     ledger.finish_run(run_id, RunStatus.ROLLED_BACK, f"rolled back by run {rollback_run}")
-    return RollbackOutcome(run_id, rollback_run, deleted, gone)
+    return RollbackOutcome(run_id, rollback_run, deleted, gone, undone)
 
 
 def _rollback_entity(
@@ -149,3 +170,40 @@ def _rollback_entity(
         progress.advance(entity)
     progress.finish(entity)
     return deleted, gone
+
+
+def _undo_entity(
+    ledger: Ledger,
+    loader: SplynxLoader,
+    staging_dir: Path,
+    run_id: int,
+    entity: str,
+    progress: ProgressReporter,
+    context: TransformContext,
+    rollback_run: int,
+) -> tuple[int, int]:
+    """PUT one entity's put-only writes back to their target's undo body; each checkpointed like a delete."""
+    items = undoable_items(ledger, run_id, entity)
+    if not items:
+        return 0, 0
+    payloads = _payloads(ledger, staging_dir, run_id, entity, items, context)
+    tgt = target(TARGETS[entity])
+    undone = gone = 0
+    progress.start(entity, f"undo {entity}", len(items))
+    for item in items:
+        payload = payloads.get(item.source_id)
+        parent = dict(payload.parent) if payload else _parent_of(tgt.params(), item.dest_id)
+        put_back = parent is not None and loader.undo(tgt.key, parent)
+        undone, gone = undone + put_back, gone + (not put_back)
+        what = f"Splynx {tgt.key} {item.dest_id} put back" if put_back else "nothing left in Splynx"
+        ledger.rolled_back(run_id, entity, item.source_id, item.dest_id, f"{what} by rollback run {rollback_run}")
+        progress.advance(entity)
+    progress.finish(entity)
+    return undone, gone
+
+
+def _parent_of(params: set[str], dest_id: str | None) -> dict[str, str] | None:
+    """A put-only record's path from its checkpointed id (the last path segment) when one parameter makes it."""
+    if dest_id is None or len(params) != 1:
+        return None
+    return {next(iter(params)): dest_id}

@@ -71,6 +71,8 @@ _COLUMNS: dict[str, str] = {
     "archived_at:ts geopoint is_delinquent:bool next_bill_date:date next_recurring_charge_amount:int "
     "account_status:json account_type:json company:json account_billing_parameter:json contacts:json "
     "addresses:json account_groups:json custom_field_data:json ip_assignments:json account_services:json",
+    "inventory_assignment": "inventoryitemable_id inventoryitemable_type account_service_id inventoryitemable:json "
+    "account_service:json",
     "account_service": "account_id service_id package_id quantity:int name_override price_override:int "
     "next_bill_date:date service:json account:json ip_assignments:json",
 }

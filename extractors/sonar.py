@@ -18,6 +18,7 @@ import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from itertools import chain
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -58,7 +59,7 @@ PHASES: dict[str, str] = {
         ),
         "inventory",
     ),
-    **dict.fromkeys(("account", "account_service"), "customers"),
+    **dict.fromkeys(("account", "inventory_assignment", "account_service"), "customers"),
 }
 """Each entity's phase (names.md), stored on its ledger items."""
 
@@ -439,6 +440,7 @@ class Page:
 
 REFERENCES: dict[str, tuple[tuple[str, str], ...]] = {
     "account": (
+        ("parent_account_id", "account"),
         ("company_id", "company"),
         ("account_status_id", "account_status"),
         ("account_type_id", "account_type"),
@@ -503,7 +505,7 @@ class ReferenceSet:
 
     def add(self, page: Page) -> None:
         """Remember the page's records as found and their parents as wanted."""
-        if page.entity in PARENT_ORDER:  # children are never looked up: keep memory flat
+        if page.entity in PARENT_ORDER or page.entity == "account":  # children are never looked up
             self.found.setdefault(page.entity, set()).update(page.ids)
         for record in page.records:
             for parent, parent_id in references(page.entity, record):
@@ -659,6 +661,8 @@ class SonarExtractor:
         for number, records in enumerate(chunks, start=1):
             if entity == "account_service":
                 records = self._with_account(records)
+            elif entity == "inventory_assignment":
+                records = self._with_holder(records)
             yield Page(entity, records, number)
 
     # --- account statuses and the selection ----------------------------------------------------
@@ -689,24 +693,57 @@ class SonarExtractor:
         return [group for group in (active, inactive) if group]
 
     def changed_child_account_ids(self, since: datetime) -> list[str]:
-        """Accounts whose contacts, addresses, billing, custom fields, services or IPs changed since `since`.
+        """Accounts whose contacts, addresses, billing, custom fields, services, IPs or groups changed since `since`.
 
         Why: Sonar bumps `updated_at` on the changed child only, so an incremental run that looked at
         accounts' own dates alone would miss an account whose e-mail (a contact) or plan (a service) changed.
+        A child deleted, or a group joined or left, leaves no `updated_at` at all: those are found in
+        Sonar's audit log (`_logged_subjects`).
         """
-        dates = [[{"attribute": "updated_at", "search_value": since.isoformat(), "operator": "GTE"}]]
+        dates = q.at_or_after("updated_at", since)
         found: set[str] = set()
         contact_ids: set[str] = set()
         for name, (_root, column) in q.CHANGED_CHILDREN.items():
             into = contact_ids if name == "changed_phone_numbers" else found
             for records in self._walk(name, dates=dates, page_size=MAX_PAGE_SIZE):
                 into.update(str(r[column]) for r in records if r.get(column) is not None)
+        logged_accounts, logged_contacts = self._logged_subjects(since)
+        found |= logged_accounts
+        contact_ids |= logged_contacts
         if contact_ids:
             for records in self._walk_matching(
                 "changed_contacts", "id", sorted(contact_ids, key=int), page_size=MAX_PAGE_SIZE
             ):
                 found.update(str(r["contactable_id"]) for r in records if r.get("contactable_id") is not None)
         return sorted(found, key=int)
+
+    def _logged_subjects(self, since: datetime) -> tuple[set[str], set[str]]:
+        """Account ids and contact ids that Sonar's audit log says lost, gained or left something since `since`.
+
+        Reads the DELETED, DETACHED and ATTACHED logs created since then (`q.LOGGED_CHANGES`, keyset pages
+        like every walk) and maps each with `q.logged_subject`. An entry of any other type (a ticket's, or
+        an account's under a `loggable_type` we do not recognise) is ignored, and each such type named
+        once at warning level: if it is an account's, only `etl run --full` sees what it logged.
+        """
+        accounts: set[str] = set()
+        contacts: set[str] = set()
+        unrecognised: set[str] = set()
+        for name in q.LOGGED_CHANGES:
+            for records in self._walk(name, dates=q.at_or_after("created_at", since), page_size=MAX_PAGE_SIZE):
+                for log in records:
+                    subject = q.logged_subject(log)
+                    if subject is not None:
+                        (accounts if subject[0] == "account" else contacts).add(subject[1])
+                        continue
+                    kind = str(log.get("loggable_type"))
+                    if kind not in unrecognised:
+                        unrecognised.add(kind)
+                        logger.warning(
+                            "Sonar log loggable_type {!r} (about {!r}) names no account the extractor knows: "
+                            "ignored; if it is an account's, run `etl run --full` to see what it removed",
+                            kind, log.get("logged_entity_type"),
+                        )  # fmt: skip
+        return accounts, contacts
 
     def _account_chunks(self, selection: Selection) -> Iterator[list[Record]]:
         seen: set[str] = set()
@@ -835,6 +872,38 @@ class SonarExtractor:
             enriched.append({**record, "account": account or None, "ip_assignments": assignments})
         return enriched
 
+    def _with_holder(self, records: list[Record]) -> list[Record]:
+        """Fold into each item the address holding it and the service it serves: they name its account.
+
+        Shaped as the SDL's `inventoryitemable` (an Address: `addressable_type`, `addressable_id`) and
+        `account_service` (`account_id`) relations would be, but read through the `addresses` and
+        `account_services` root fields in id batches, as a service's account is: the simulator serves no
+        interface types, and the transformer then reads one shape whichever way it came.
+        """
+
+        def address_id(record: Record) -> str | None:
+            held = record.get("inventoryitemable_type") == "Address"
+            return str(record["inventoryitemable_id"]) if held else None
+
+        addresses = self._by_id("inventory_assignment_addresses", map(address_id, records))
+        services = self._by_id("inventory_assignment_services", (r.get("account_service_id") for r in records))
+        return [
+            {
+                **record,
+                "inventoryitemable": addresses.get(address_id(record) or ""),
+                "account_service": services.get(str(record.get("account_service_id"))),
+            }
+            for record in records
+        ]
+
+    def _by_id(self, fold: str, ids: Iterable[Any]) -> dict[str, Record]:
+        """Records of an auxiliary query by id (pages of 1000), for folding into the records that name them."""
+        wanted = sorted({str(i) for i in ids if i is not None and i != ""}, key=int)
+        found: dict[str, Record] = {}
+        for chunk in self._walk_matching(fold, "id", wanted, doc=q.document(fold), page_size=MAX_PAGE_SIZE):
+            found.update((str(r["id"]), r) for r in chunk)
+        return found
+
 
 def _verified(entity: str, parent_id: str, path: str, value: Any) -> None:
     """Check every nested list under a record is complete, dropping its `page_info` (staged as before)."""
@@ -946,7 +1015,7 @@ def extract(
                     deliver(page)
         return counts
     refs = ReferenceSet()
-    for page in extractor.account_pages(selection):
+    for page in chain(extractor.account_pages(selection), _parent_accounts(extractor, refs)):
         deliver(page)
         refs.add(page)
         _extract_children(extractor, page, deliver, refs, wanted)
@@ -963,6 +1032,22 @@ def extract(
     return counts
 
 
+def _parent_accounts(extractor: SonarExtractor, refs: ReferenceSet) -> Iterator[Page]:
+    """The main accounts of the selected child accounts, level by level, until none is missing.
+
+    Why: a child's `parent_id` is its parent's Splynx id, so a customer selection migrates the parents
+    with their services as whole customers (archived ones included, as any record fetched by id).
+    Consumed after the selection's own pages, so `refs` already holds them as found.
+    """
+    while pending := refs.pending("account"):
+        fetched = 0
+        for page in extractor.fetch_by_ids("account", pending):
+            fetched += len(page.records)
+            yield page
+        if not fetched:  # a parent Sonar does not return: the child fails with missing_parent
+            return
+
+
 def needed(entity: str, wanted: set[str]) -> bool:
     """Whether a selection must read an entity: it is wanted, or leads to a wanted parent by reference."""
     if entity in wanted:
@@ -973,16 +1058,43 @@ def needed(entity: str, wanted: set[str]) -> bool:
 def _extract_children(
     extractor: SonarExtractor, accounts: Page, deliver: PageSink, refs: ReferenceSet, wanted: set[str]
 ) -> None:
-    """One page of accounts' services and the equipment attached to those services."""
-    if not needed("account_service", wanted):
+    """One page of accounts' services, the equipment the accounts hold, and who holds it (its assignment)."""
+    if not (needed("account_service", wanted) or needed("inventory_assignment", wanted)):
         return
+    service_ids: list[str] = []
     for services in extractor.fetch_where("account_service", "account_id", accounts.ids):
         deliver(services)
         refs.add(services)
-        if needed("inventory_item", wanted):
-            for items in extractor.fetch_where("inventory_item", "account_service_id", services.ids):
+        service_ids.extend(services.ids)
+    for entity in ("inventory_item", "inventory_assignment"):
+        if needed(entity, wanted):
+            for items in held_items(extractor, entity, accounts, service_ids):
                 deliver(items)
                 refs.add(items)
+
+
+def held_items(extractor: SonarExtractor, entity: str, accounts: Page, service_ids: Sequence[str]) -> Iterator[Page]:
+    """Pages of the items the accounts hold, each item once: on one of their services or at one of their addresses.
+
+    Why both: Sonar places a customer's device at the account's address (`inventoryitemable_type`
+    Address) and usually on the service it serves too, but either may be set without the other.
+    """
+    address_ids = [str(v) for account in accounts.records for v in _values_at(account, ("addresses", "id"))]
+    seen: set[str] = set()
+    sources = (
+        (extractor.fetch_where(entity, "account_service_id", service_ids), False),
+        (extractor.fetch_where(entity, "inventoryitemable_id", address_ids), True),
+    )
+    for pages, at_address in sources:
+        for page in pages:
+            kept = [
+                r
+                for r in page.records
+                if str(r["id"]) not in seen and (not at_address or r.get("inventoryitemable_type") == "Address")
+            ]
+            seen.update(str(r["id"]) for r in kept)
+            if kept:
+                yield Page(page.entity, kept, page.number)
 
 
 class Progress(Protocol):

@@ -164,6 +164,15 @@ class SplynxLoader:
         """Delete one record for rollback; True if deleted now, False if it was already gone."""
         return self.client.delete(target(target_key).item_path(dest_id, parent or {}))
 
+    def undo(self, target_key: str, parent: Mapping[str, str]) -> bool:
+        """PUT a put-only record back to its target's undo body for rollback; False if Splynx has no such record."""
+        tgt = target(target_key)
+        try:
+            self.client.update(tgt.item_path(None, parent), dict(tgt.undo or {}))
+        except NotFound:
+            return False
+        return True
+
     def find_by_marker(self, payload: SplynxPayload) -> str | None:
         """The id of the record carrying this payload's marker, or None."""
         tgt = target(payload.target)
@@ -445,7 +454,7 @@ class SplynxLoader:
                 )
         for name, fmt in tgt.formats.items():
             value = body.get(name)
-            if not _blank(value) and not FORMAT_CHECKS[fmt].match(str(value)):
+            if not _blank(value) and not FORMAT_CHECKS[fmt](str(value)):
                 raise _invalid(
                     "bad_format",
                     f"{tgt.key} `{name}` is not a valid {fmt}",

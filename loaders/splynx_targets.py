@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import re
 import string
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from etl.errors import ConfigError
 from transformers.splynx_fields import FIELDS
+from transformers.validation import valid_email
 
 MARKER_FIELD = "sonar_id"
 
@@ -23,10 +24,12 @@ EMAIL = "email"
 DATE = "date"
 IPV4 = "ipv4"
 
-FORMAT_CHECKS: dict[str, re.Pattern[str]] = {
-    EMAIL: re.compile(r"^[^@\s,;]+@[^@\s,;]+\.[^@\s,;]+$"),
-    DATE: re.compile(r"^\d{4}-\d{2}-\d{2}$"),
-    IPV4: re.compile(r"^(25[0-5]|2[0-4]\d|1?\d?\d)(\.(25[0-5]|2[0-4]\d|1?\d?\d)){3}$"),
+DATE_RE = re.compile(r"\d{4}-\d{2}-\d{2}")
+IPV4_RE = re.compile(r"(25[0-5]|2[0-4]\d|1?\d?\d)(\.(25[0-5]|2[0-4]\d|1?\d?\d)){3}")
+FORMAT_CHECKS: dict[str, Callable[[str], bool]] = {
+    EMAIL: valid_email,  # the transformers' rule (address lists allowed), so both sides agree
+    DATE: lambda text: DATE_RE.fullmatch(text) is not None,
+    IPV4: lambda text: IPV4_RE.fullmatch(text) is not None,
 }
 
 
@@ -45,6 +48,8 @@ class Target:
         references: field -> target key the value (or each list element) must exist in.
         write_only: fields Splynx accepts but never returns (skipped by verification).
         ignore_on_verify: fields Splynx rewrites on its own (skipped by verification).
+        undo: for a put-only target, the body that puts the record back as it was before we wrote it
+            (rollback sends it); None: a put-only write is left in place (it goes with its parent).
     """
 
     key: str
@@ -57,6 +62,7 @@ class Target:
     references: Mapping[str, str] = field(default_factory=dict)
     write_only: frozenset[str] = frozenset({"password"})
     ignore_on_verify: frozenset[str] = frozenset()
+    undo: Mapping[str, Any] | None = None
 
     @property
     def put_only(self) -> bool:
@@ -191,6 +197,15 @@ TARGETS: dict[str, Target] = {
             "admin/inventory/items/{item_id}",
             None,
             choices=_choices("inventory_item_state", "status", "mark"),
+        ),
+        Target(  # an item's customer, PUT in the customers phase (the APIB allows it on update only)
+            "inventory_item_customer",
+            None,
+            "admin/inventory/items/{item_id}",
+            None,
+            required=_required("inventory_item_customer"),
+            references={"customer_id": "customer"},
+            undo={"customer_id": 0},  # Splynx's "no customer"; rollback un-assigns before customers go
         ),
         Target(
             "customer",

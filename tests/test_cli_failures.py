@@ -30,6 +30,9 @@ WRONG_TYPES = {
     "partner-float": ("[splynx]\npartner_id = 1.5\n", ("[splynx] partner_id", "integer", "1.5")),
     "sonar-url-number": ("[sonar]\nurl = 5\n", ("[sonar] url", "string", "5")),
     "status-value-number": ("[status_map]\nactive = 1\n", ("[status_map] active", "string", "1")),
+    "delinquent-unknown": (
+        '[mapping]\ndelinquent = "maybe"\n', ("[mapping] delinquent", '"blocked" or "active"', "'maybe'")
+    ),
     "section-not-a-table": ("etl = 3\n", ("[etl]", "table", "3")),
     "section-array": ('splynx = ["x"]\n', ("[splynx]", "table", "an array")),
 }

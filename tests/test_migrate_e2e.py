@@ -248,3 +248,40 @@ def test_inventory_items_get_their_status_and_mark_by_an_update_after_the_create
         assert (row["status"], row["mark"]) == expected, sonar_id
     assert {(r["status"], r["mark"]) for r in items.values()} - {("stock", "new")}  # some needed the update
     sandbox.check()
+
+
+def test_one_child_customer_brings_its_parents_along(sandbox: Sandbox) -> None:
+    accounts = sandbox.sonar.store.tables["accounts"]
+    accounts[2]["parent_account_id"] = 3
+    accounts[3]["parent_account_id"] = 5
+    sandbox.etl("run", "--customer", "2")
+
+    assert item_ids(sandbox, 1, "account") == {"2", "3", "5"}
+    child, parent, grandparent = (splynx_customer_of(sandbox, a) for a in ("2", "3", "5"))
+    assert str(child["parent_id"]) == str(parent["id"])
+    assert str(parent["parent_id"]) == str(grandparent["id"])
+    with sandbox.ledger() as ledger:
+        assert ledger.get_run(1).status == RunStatus.SUCCEEDED
+    sandbox.check()
+
+
+def test_delinquency_becomes_a_blocked_customer_and_the_status_switch_its_deactivation_period(
+    sandbox: Sandbox,
+) -> None:
+    tables = sandbox.sonar.store.tables
+    served = next(a for a, r in visible_accounts(sandbox.sonar.store).items()
+                  if r["account_status_id"] == 1 and a not in {"3", "4", "5", "6"})
+    tables["accounts"][int(served)]["is_delinquent"] = True
+    params = next(p for p in tables["account_billing_parameters"].values() if str(p["account_id"]) == served)
+    params.update(switch_status_after_delinquency=True, days_of_delinquency_for_status_switch=30,
+                  delinquency_account_status_id=3)  # Suspended: does not activate the account
+    fix_planted_problems(sandbox)
+    sandbox.etl("run", "--all")
+
+    customer = splynx_customer_of(sandbox, served)
+    assert customer["status"] == "blocked"  # no access, still billed: what Splynx does to a late payer
+    (billing,) = [b for b in sandbox.splynx.rows("customer_billing") if b["id"] == customer["id"]]
+    assert (billing["billing_due"], billing["grace_period"]) == (21, 30)
+    services = sandbox.splynx.rows(f"admin/customers/customer/{customer['id']}/internet-services")
+    assert services and {s["status"] for s in services} == {"active"}
+    sandbox.check()

@@ -16,7 +16,7 @@ from state.states import ItemState, RunStatus
 from tests.fixtures.pipeline import CUSTOMERS, EVENT, Sandbox, marker_of, run_ids, splynx_markers
 from tests.fixtures.splynx import signed_header
 
-INVENTORY_ITEMS = "admin/inventory/items"
+INVENTORY_PRODUCTS = "admin/inventory/products"  # deleted after the items (which are un-assigned first)
 
 
 def create_customer_by_hand(box: Sandbox) -> int:
@@ -93,7 +93,7 @@ def test_rollback_of_a_run_that_only_updated_deletes_nothing(sandbox: Sandbox) -
 
 def test_an_interrupted_rollback_resumes_where_it_stopped(sandbox: Sandbox) -> None:
     migrate(sandbox)
-    sandbox.splynx.forbidden.add(INVENTORY_ITEMS)  # services and customers go, then a delete is refused
+    sandbox.splynx.forbidden.add(INVENTORY_PRODUCTS)  # services, customers, items go, then a delete is refused
 
     failed = sandbox.etl("rollback", "1", "--yes", code=None)
 
@@ -102,8 +102,8 @@ def test_an_interrupted_rollback_resumes_where_it_stopped(sandbox: Sandbox) -> N
         first = ledger.runs(kind="rollback")[0]
         assert first.status == RunStatus.FAILED  # closed, not left running
         done = {i.entity for i in ledger.items(1, state=ItemState.ROLLED_BACK)}
-        assert {"account_service", "account"} <= done and "inventory_item" not in done
-        assert not ledger.mapped("account") and ledger.mapped("inventory_item")
+        assert {"account_service", "account", "inventory_item"} <= done and "inventory_model" not in done
+        assert not ledger.mapped("account") and ledger.mapped("inventory_model")
     assert sandbox.customers() == []
 
     sandbox.splynx.forbidden.clear()

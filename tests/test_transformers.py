@@ -19,6 +19,7 @@ from tests.fixtures.sonar_records import (
     CompanyFactory,
     ContactFactory,
     CustomFieldFactory,
+    InventoryAssignmentFactory,
     InventoryItemFactory,
     InventoryLocationFactory,
     InventoryModelFactory,
@@ -47,7 +48,7 @@ FACTORIES: dict[str, Any] = {
     "supernet": SupernetFactory, "subnet": SubnetFactory, "ip_pool": IpPoolFactory,
     "inventory_location": InventoryLocationFactory, "manufacturer": ManufacturerFactory,
     "inventory_model": InventoryModelFactory, "inventory_item": InventoryItemFactory, "account": AccountFactory,
-    "account_service": AccountServiceFactory,
+    "account_service": AccountServiceFactory, "inventory_assignment": InventoryAssignmentFactory,
 }  # fmt: skip
 
 
@@ -127,6 +128,7 @@ def test_local_field_rules_match_the_splynx_simulator() -> None:
         "customer": splynx_schema.CUSTOMERS, "customer_info": splynx_schema.CUSTOMER_INFO,
         "customer_billing": splynx_schema.CUSTOMER_BILLING, "internet_service": splynx_schema.INTERNET_SERVICES,
         "additional_field": splynx_schema.ADDITIONAL_FIELDS, "inventory_item_state": splynx_schema.ITEMS,
+        "inventory_item_customer": splynx_schema.ITEMS,
     }  # fmt: skip
     assert set(entity_of) == set(FIELDS)
     for target, rules in FIELDS.items():
@@ -138,7 +140,7 @@ def test_local_field_rules_match_the_splynx_simulator() -> None:
                 assert rule.required, (target, rule.name)
             if theirs.choices and rule.choices:
                 assert {str(c) for c in theirs.choices} == set(rule.choices), (target, rule.name)
-        if target == "inventory_item_state":  # a PUT on an existing item: nothing required
+        if target in ("inventory_item_state", "inventory_item_customer"):  # PUTs on an existing item
             continue
         required = {f.name for f in entity_of[target].fields if f.required and f.writable}
         assert required <= {r.name for r in rules if r.required}, target
@@ -815,3 +817,53 @@ def test_network_payloads_and_a_static_ip_service_are_accepted_by_the_splynx_sim
         f"admin/customers/customer/{ids[('account', '1')]}/internet-services--{ids[('account_service', '1')]}"
     ).json()
     assert service["ipv4"] == "198.18.0.11"
+
+
+def test_a_delinquent_account_that_is_served_becomes_a_blocked_customer(transform_ctx: TransformContext) -> None:
+    """Sonar turns an account delinquent on the day Splynx would block it (due + grace days): blocked."""
+    active = {"id": "1", "name": "Active", "activates_account": True}
+    record = AccountFactory(account_status=active, is_delinquent=True)
+    assert transform_record("account", record, transform_ctx).body["status"] == "blocked"
+    served = replace(transform_ctx, delinquent_status="active")
+    assert transform_record("account", record, served).body["status"] == "active"
+    inactive = AccountFactory(account_status={**active, "activates_account": False}, is_delinquent=True)
+    assert transform_record("account", inactive, transform_ctx).body["status"] == "disabled"
+    mapped = replace(transform_ctx, status_map={"active": "new"})
+    assert transform_record("account", record, mapped).body["status"] == "new"  # the map still wins
+
+
+def test_status_switch_days_become_the_deactivation_period_when_the_switch_stops_service(
+    transform_ctx: TransformContext,
+) -> None:
+    """Splynx's grace_period (blocked -> Inactive) is Sonar's delinquency -> non-activating status switch."""
+    params = {"bill_day": 1, "due_days": 14, "grace_days": 7, "switch_status_after_delinquency": True,
+              "days_of_delinquency_for_status_switch": 30,
+              "delinquency_account_status": {"id": "2", "name": "Suspended", "activates_account": False}}
+    record = AccountFactory(account_billing_parameter=params)
+    (_info, billing) = transform_record("account", record, transform_ctx).extras
+    assert (billing.body["billing_due"], billing.body["grace_period"]) == (21, 30)
+    for change in ({"switch_status_after_delinquency": False},
+                   {"delinquency_account_status": {"id": "1", "name": "Active", "activates_account": True}}):
+        record = AccountFactory(account_billing_parameter={**params, **change})
+        (_info, billing) = transform_record("account", record, transform_ctx).extras
+        assert "grace_period" not in billing.body
+
+
+def test_an_inventory_item_splynx_already_has_gets_its_state_even_back_in_stock(
+    transform_ctx: TransformContext,
+) -> None:
+    record = InventoryItemFactory(status="FUNCTIONAL", inventoryitemable_type="InventoryLocation")
+    ids = {("inventory_item", str(record["id"])): "55", ("inventory_model", str(record["inventory_model_id"])): "3"}
+    known = TransformContext.from_id_map(ids)
+    (state,) = transform_record("inventory_item", record, known).extras
+    assert state.body == {"status": "stock", "mark": "new"}  # an assigned item taken back is stock again
+
+
+def test_fixing_the_email_fixes_the_billing_email_it_was_copied_to(transform_ctx: TransformContext) -> None:
+    record = AccountFactory(id="123", contacts=connection(ContactFactory(email_address="not an email")))
+    fixed = transform_record("account", record, transform_ctx, {"email": "someone@example.com"})
+    assert fixed.body["email"] == fixed.body["billing_email"] == "someone@example.com"
+    apart = transform_record(
+        "account", record, transform_ctx, {"email": "someone@example.com", "billing_email": "bills@example.com"}
+    )
+    assert apart.body["billing_email"] == "bills@example.com"

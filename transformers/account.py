@@ -25,6 +25,7 @@ from transformers.rules import (
     clean_text,
     customer_category,
     customer_status,
+    deactivation_days,
     gps,
     gps_from_geopoint,
     normalize_email,
@@ -145,9 +146,14 @@ def group_names(record: Record) -> list[str]:
 
 
 def labels_of(record: Record, ctx: TransformContext) -> list[str] | None:
-    """The Splynx label ids of the account's groups (`customer_labels`); None when there are none to send."""
-    ids = [ctx.customer_labels[n.upper()] for n in group_names(record) if n.upper() in ctx.customer_labels]
-    return ids or None
+    """The Splynx label ids of the account's groups (`customer_labels`); None when Splynx has no labels.
+
+    Why `[]` for an account in no group: an update must take off the label of a group it left; leaving
+    the field out would keep it (docs/fidelity.md, "`updated_at` of children").
+    """
+    if not ctx.customer_labels:
+        return None
+    return [ctx.customer_labels[n.upper()] for n in group_names(record) if n.upper() in ctx.customer_labels]
 
 
 def parent_customer(record: Record, ctx: TransformContext, subject: Subject) -> str | None:
@@ -164,7 +170,12 @@ def customer_body(record: Record, ctx: TransformContext, subject: Subject) -> di
     body: dict[str, Any] = {
         "name": clean_text(record.get("name")),
         "login": clean_text(contact.get("username")) or f"sonar{subject.source_id}",
-        "status": customer_status(status.get("name"), status.get("activates_account"), ctx.status_map),
+        "status": customer_status(
+            status.get("name"),
+            status.get("activates_account"),
+            ctx.status_map,
+            ctx.delinquent_status if record.get("is_delinquent") is True else None,
+        ),
         "category": customer_category(nested(record, "account_type").get("type")),
         "partner_id": partner_for(ctx, subject, record.get("company_id")),
         "parent_id": parent_customer(record, ctx, subject),
@@ -191,6 +202,7 @@ def billing_body(record: Record) -> dict[str, Any]:
         "type": "recurring",
         "billing_date": params.get("bill_day"),
         "billing_due": blocking_day(params.get("due_days"), params.get("grace_days")),
+        "grace_period": deactivation_days(params),
     }
     if mailing:
         body.update(

@@ -13,7 +13,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
 
-from etl.config import DEFAULT_STATUS_MAP
+from etl.config import DEFAULT_DELINQUENT_STATUS, DEFAULT_STATUS_MAP
 
 PASSWORD_ALPHABET = string.ascii_letters + string.digits + "!#%*+-=?@_"
 PASSWORD_LENGTH = 24
@@ -56,6 +56,9 @@ class TransformContext:
             from `admin/config/states-provinces` (empty when not read: customers then get no subdivision_id).
         customer_labels: upper-cased Splynx customer label title -> its id; the pipeline creates (or adopts)
             one label per Sonar account group before loading customers (empty: no `customer_labels` sent).
+        delinquent_status: the Splynx status of a delinquent account whose status activates it
+            (`[mapping] delinquent`: `blocked`, Splynx's state for an unpaid customer past its due days,
+            or `active` to keep serving it).
     """
 
     dest_id: Callable[[str, str], str | None]
@@ -69,6 +72,7 @@ class TransformContext:
     password_factory: Callable[[], str] = random_password
     subdivisions: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
     customer_labels: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
+    delinquent_status: str = DEFAULT_DELINQUENT_STATUS
 
     @classmethod
     def from_id_map(cls, id_map: Mapping[tuple[str, str], str], **options: object) -> TransformContext:

@@ -17,7 +17,8 @@ additional attributes: Splynx's customer link needs the customer, which Sonar kn
 The APIB's *Item Create* body has product, barcode, serial number and notes only; status and mark are
 in *Item Response* (and the live OPTIONS). So the item is created with the create attributes and, when
 its status or mark is not what a new item has (`stock`, `new`), a follow-up PUT sets them
-(`inventory_item_state`), the way customer_info follows a customer.
+(`inventory_item_state`), the way customer_info follows a customer. An item Splynx already has gets the
+PUT whatever its status, so one taken back to stock is `stock` again.
 """
 
 from __future__ import annotations
@@ -93,7 +94,7 @@ def transform(record: Record, ctx: TransformContext) -> SplynxPayload:
         sonar_account_service=record.get("account_service_id"),
         sonar_status=record.get("status"),
     )
-    if (status, mark) == NEW_ITEM:
+    if (status, mark) == NEW_ITEM and ctx.dest_id(ENTITY, sid) is None:  # a new item already is stock/new
         return main
     state = SplynxPayload("inventory_item_state", {"status": status, "mark": mark}, marker(ENTITY, sid))
     return replace(main, extras=(state,))

@@ -48,9 +48,13 @@ def marker(entity: str, record_id: str) -> str:
 
 
 def attributes(ctx: TransformContext, entity: str, record_id: str, **facts: Any) -> dict[str, str]:
-    """Additional attributes: the marker first, then every non-blank fact as a string."""
+    """Additional attributes: the marker first, then every fact as a string, a blank one as "".
+
+    Why blanks are sent: an update must clear a fact that Sonar no longer has (the last group left, the
+    other contacts deleted); leaving it out would keep the old text in Splynx.
+    """
     values = {ctx.marker_field: marker(entity, record_id)}
-    values.update({name: str(value) for name, value in facts.items() if value is not None and value != ""})
+    values.update({name: "" if value is None else str(value) for name, value in facts.items()})
     return values
 
 

@@ -21,6 +21,7 @@ from transformers import (
     account_service,
     company,
     custom_field,
+    inventory_assignment,
     inventory_item,
     inventory_location,
     inventory_model,
@@ -83,6 +84,7 @@ _MODULES: tuple[ModuleType, ...] = (
     inventory_model,
     inventory_item,
     account,
+    inventory_assignment,
     account_service,
 )
 TRANSFORMERS: dict[str, Transform] = {m.ENTITY: m.transform for m in _MODULES}
@@ -171,11 +173,27 @@ def _transform_record(
     return result
 
 
+COPIED_FIELDS: dict[str, dict[str, str]] = {"customer": {"email": "billing_email"}}
+"""target -> field -> a field the transformer fills with the same value (the contact's e-mail is also the
+billing e-mail). An override of the first applies to the copy as well, unless the copy is overridden
+too or differs already: one `etl fix --set email=...` fixes both."""
+
+
+def _with_copies(result: SplynxPayload, overrides: Mapping[str, Any]) -> dict[str, Any]:
+    """The overrides plus the same value for every copy of an overridden field (see COPIED_FIELDS)."""
+    patched = dict(overrides)
+    for source, copy_field in COPIED_FIELDS.get(result.target, {}).items():
+        same = result.body.get(copy_field) == result.body.get(source)
+        if source in overrides and copy_field not in overrides and copy_field in result.body and same:
+            patched[copy_field] = overrides[source]
+    return patched
+
+
 def apply_overrides(result: SplynxPayload, overrides: Mapping[str, Any]) -> SplynxPayload:
     """A copy of the payload with `field=value` patches applied (None deletes the field)."""
     body = copy.deepcopy(result.body)
     extras = {extra.target: copy.deepcopy(extra.body) for extra in result.extras}
-    for key, value in overrides.items():
+    for key, value in _with_copies(result, overrides).items():
         head, dot, rest = key.partition(".")
         if dot and head in extras:
             _patch(extras[head], rest, value)

@@ -11,6 +11,7 @@ import ipaddress
 import re
 from collections.abc import Mapping
 from decimal import Decimal
+from typing import Any
 
 SPLYNX_CUSTOMER_STATUSES = ("new", "active", "blocked", "disabled")
 PERSON_TYPES = frozenset({"RESIDENTIAL", "SENIOR_CITIZEN"})
@@ -151,19 +152,25 @@ def splynx_date(value: object) -> str | None:
 # -- lookups folded into records ------------------------------------------------------------------
 
 
-def customer_status(name: object, activates_account: object, status_map: Mapping[str, str]) -> str:
+def customer_status(
+    name: object, activates_account: object, status_map: Mapping[str, str], delinquent_as: str | None = None
+) -> str:
     """A Sonar account status as a Splynx customer status, by what the status does, not by its name.
 
     The configured map wins (names compared lower-cased). Otherwise the status's `activates_account`
     decides: Sonar bills and serves an account only in a status that activates it, so such a status is
     Splynx `active` (access and billing); any other is Splynx `disabled` ("Inactive": services stopped
-    and not accounted). Never `blocked`: a blocked Splynx customer loses access but is still billed,
-    which a non-activating Sonar status never was (docs/mapping.md, *Statuses*).
+    and not accounted), never `blocked`: a blocked Splynx customer loses access but is still billed,
+    which a non-activating Sonar status never was (docs/mapping.md, *Statuses*). `delinquent_as` is
+    given for a delinquent account: Sonar flags it on the day Splynx blocks an unpaid customer (due +
+    grace days), so a served delinquent account is `blocked` by default (`[mapping] delinquent`).
     """
     mapped = status_map.get(str(name or "").strip().lower())
     if mapped in SPLYNX_CUSTOMER_STATUSES:
         return mapped
-    return "active" if activates_account is True else "disabled"
+    if activates_account is not True:
+        return "disabled"
+    return delinquent_as or "active"
 
 
 def blocking_day(due_days: object, grace_days: object) -> int | None:
@@ -177,6 +184,21 @@ def blocking_day(due_days: object, grace_days: object) -> int | None:
     if due_days is None and grace_days is None:
         return None
     return int(str(due_days or 0)) + int(str(grace_days or 0))
+
+
+def deactivation_days(params: Mapping[str, Any]) -> int | None:
+    """Splynx `grace_period` (days from blocked to Inactive) from Sonar's delinquency status switch.
+
+    Sonar can switch a delinquent account to another status `days_of_delinquency_for_status_switch`
+    days after it turned delinquent; when that status does not activate the account (it stops service
+    and billing, Splynx's Inactive) the two periods are the same thing. Otherwise Sonar never
+    deactivates a delinquent account and there is nothing to send (the partner's Splynx default holds).
+    """
+    target = params.get("delinquency_account_status") or {}
+    days = params.get("days_of_delinquency_for_status_switch")
+    if params.get("switch_status_after_delinquency") is not True or target.get("activates_account") is not False:
+        return None
+    return None if days is None else int(str(days))
 
 
 def customer_category(account_type: object) -> str:

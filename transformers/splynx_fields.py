@@ -117,6 +117,9 @@ FIELDS: dict[str, tuple[FieldRule, ...]] = {
         _f("mark", ENUM, choices=ITEM_MARKS),
         _f("customer_id", INT),
     ),
+    # An item's customer, PUT once the customer exists: the APIB's Item Update (Item Base) has customer_id,
+    # Item Create does not. 0 is "no customer" (the rollback's undo).
+    "inventory_item_customer": (_f("customer_id", INT, required=True),),
     "customer": (
         _f("login", max_len=128),
         _f("status", ENUM, choices=CUSTOMER_STATUSES),

@@ -22,13 +22,16 @@ EMAIL_RE = re.compile(
     r"^[A-Za-z0-9!#$%&'*+/=?^_`{|}~.-]+@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?"
     r"(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)+$"
 )
+EMAIL_LOCAL_MAX, EMAIL_ADDRESS_MAX = 64, 254  # Yii2's EmailValidator (RFC 5321 and its erratum 1690)
 DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 SHOWN_VALUE_CHARS = 60
+SECRET_WORDS = ("password", "secret", "token")
+"""Fields whose value a message never shows (as the loader redacts them)."""
 PHASE_OF = {
     **dict.fromkeys(("company", "user", "custom_field", "service"), "FOUNDATION"),
     **dict.fromkeys(("supernet", "subnet", "ip_pool"), "NETWORK"),
     **dict.fromkeys(("inventory_location", "manufacturer", "inventory_model", "inventory_item"), "INVENTORY"),
-    **dict.fromkeys(("account", "account_service"), "CUSTOMERS"),
+    **dict.fromkeys(("account", "inventory_assignment", "account_service"), "CUSTOMERS"),
 }
 """The phase that migrates each parent entity (see /work/notes/names.md), for fix hints."""
 
@@ -114,8 +117,17 @@ def check_required(subject: Subject, field: str, value: Any, example: str = "...
 
 
 def valid_email(text: str) -> bool:
-    """Whether Splynx accepts `text` in an e-mail field (comma-separated addresses allowed)."""
-    return all(EMAIL_RE.match(part.strip()) for part in text.split(","))
+    """Whether Splynx accepts `text` in an e-mail field (comma-separated addresses allowed).
+
+    Each address as Yii2's EmailValidator checks it: the pattern, a local part of at most 64 characters
+    and at most 254 in all (RFC 5321; yiisoft/yii2 framework/validators/EmailValidator.php).
+    """
+    return all(_valid_address(part.strip()) for part in text.split(","))
+
+
+def _valid_address(address: str) -> bool:
+    local = address.rpartition("@")[0]
+    return bool(EMAIL_RE.match(address)) and len(local) <= EMAIL_LOCAL_MAX and len(address) <= EMAIL_ADDRESS_MAX
 
 
 def check_email(subject: Subject, field: str, value: Any, in_sonar: str | None = None) -> None:
@@ -134,14 +146,20 @@ def check_email(subject: Subject, field: str, value: Any, in_sonar: str | None =
 
 
 def check_max_length(subject: Subject, field: str, value: Any, limit: int) -> None:
-    """Strings Splynx truncates or refuses beyond `limit` characters."""
+    """Strings Splynx truncates or refuses beyond `limit` characters (characters, not bytes: varchar(N)).
+
+    The message shows the value cut short, so the operator recognises it in `etl failures`, except in a
+    secret field (a password), where it shows only the length.
+    """
     if isinstance(value, str) and len(value) > limit:
+        secret = any(word in field.lower() for word in SECRET_WORDS)
+        named = field if secret else f"{field} {shown(value)}"
         raise fail(
             subject,
             "too_long",
             field,
-            value,
-            f"{field} has {len(value)} characters, Splynx allows at most {limit}",
+            None if secret else value,
+            f"{named} has {len(value)} characters, Splynx allows at most {limit}",
             fix_hint(subject, field, f"<at most {limit} characters>"),
         )
 

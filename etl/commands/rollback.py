@@ -21,21 +21,25 @@ def rollback(
 ) -> None:
     """Delete from Splynx exactly what a run created (never what it only updated), children first.
 
+    The one kind of update it takes back is a put-only write with an undo body: an inventory item's
+    customer is set back to none before the customers are deleted.
+
     Example: `etl rollback 3 --yes`. Interrupted? Run the same command again.
     """
     from etl.pipeline import open_migration
-    from etl.rollback import created_items
+    from etl.rollback import created_items, undoable_items
     from etl.rollback import rollback as rollback_run
 
     settings = get_settings()
     ledger = open_ledger(upgrade=False)
     try:
-        count = sum(len(created_items(ledger, run_id, e)) for e in rollback_order())
+        count = sum(len(created_items(ledger, run_id, e)) + len(undoable_items(ledger, run_id, e))
+                    for e in rollback_order())  # fmt: skip
         ledger.get_run(run_id)
         if count == 0:
             console.print(f"run {run_id} has nothing left to roll back")
             return
-        if not yes and not typer.confirm(f"Delete {count} record(s) that run {run_id} created in Splynx?"):
+        if not yes and not typer.confirm(f"Undo {count} write(s) that run {run_id} made in Splynx?"):
             raise ConfigError("rollback not confirmed", fix="answer y, or pass --yes")
         with (
             migration_lock(settings.home, "migration or rollback", ledger=ledger),
@@ -49,6 +53,7 @@ def rollback(
     console.print(
         f"run {run_id} rolled back by run {outcome.rollback_run_id}: "
         f"{outcome.deleted} deleted, {outcome.already_gone} already gone"
+        + (f", {outcome.undone} put back" if outcome.undone else "")
     )
 
 

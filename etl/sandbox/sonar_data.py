@@ -73,6 +73,9 @@ ACCOUNT_STATUSES = (  # name, activates_account, colour, icon, share of accounts
     ("Suspended", False, "F39C12", "PAUSE759839", 0.08),
     ("Terminated", False, "E74C3C", "STOP759926", 0.06),
 )
+DELINQUENT_EVERY = 40
+"""Every 40th account in an activating status is delinquent (late, still served): no random draw, so the
+rest of the generated data does not move."""
 DATA_PLANS = (  # name, cents, down kbit/s, up kbit/s, technology, enabled, share of data subscribers
     ("Fiber 100", 4999, 100_000, 100_000, "FIBER", True, 0.25),
     ("Fiber 300", 6999, 300_000, 300_000, "FIBER", True, 0.25),
@@ -325,14 +328,16 @@ class _Customers:
         }  # fmt: skip
         if commercial and r.random() < 0.5:
             account["company_id"] = 2
-        if status == 3:
-            account["is_delinquent"] = True
+        if status == 3 or (status == 1 and index % DELINQUENT_EVERY == DELINQUENT_EVERY - 1):
+            account["is_delinquent"] = True  # suspended for non-payment, or late but still served
         if status == 4 and r.random() < 0.4:
             account.update(archived_at=stamps["updated_at"], archived_by_user_id=1)
         if updated != created:
             account["_version"] = str(r.randrange(2, 7))
         account_id = self.b.add("accounts", **account)
-        self.b.add("account_billing_parameters", account_id=account_id, bill_day=1, **stamps)
+        switch = {"switch_status_after_delinquency": True, "days_of_delinquency_for_status_switch": 30,
+                  "delinquency_account_status_id": 3} if account.get("is_delinquent") else {}
+        self.b.add("account_billing_parameters", account_id=account_id, bill_day=1, **switch, **stamps)
         self._contacts(account_id, first, last, stamps)
         address_id = self._addresses(account_id, stamps)
         account["next_recurring_charge_amount"] = self._services(account_id, status, address_id, stamps)

@@ -7,6 +7,7 @@ record would cost gigabytes. `value()` applies the defaults, so readers never se
 
 from __future__ import annotations
 
+import json
 import threading
 import uuid
 from collections.abc import Iterable, Iterator
@@ -31,7 +32,7 @@ TYPE_TABLE: dict[str, str] = {
     "CustomField": "custom_fields", "CustomFieldData": "custom_field_data", "Account": "accounts",
     "Contact": "contacts", "PhoneNumber": "phone_numbers", "PhoneNumberType": "phone_number_types",
     "Address": "addresses", "AccountService": "account_services",
-    "AccountBillingParameter": "account_billing_parameters",
+    "AccountBillingParameter": "account_billing_parameters", "Log": "logs",
 }  # fmt: skip
 """GraphQL object type -> table (the root query field of the same name)."""
 
@@ -74,6 +75,9 @@ LINKS: dict[tuple[str, str], Link] = {
     ("Account", "account_groups"): Link("account_groups", "id", "account_id", many=True, through=MEMBERSHIPS),
     ("Account", "custom_field_data"): _many(
         "custom_field_data", "customfielddataable_id", ("customfielddataable_type", "Account")
+    ),
+    ("AccountBillingParameter", "delinquency_account_status"): _one(
+        "account_statuses", "delinquency_account_status_id"
     ),
     ("Contact", "phone_numbers"): _many("phone_numbers", "contact_id"),
     ("PhoneNumber", "phone_number_type"): _one("phone_number_types", "phone_number_type_id"),
@@ -303,6 +307,89 @@ class SonarStore:
                 raise KeyError(f"account {account_id} has no {relation} {child_id or ''}".strip())
             self.update(table, chosen[0]["id"], **changes)
             return int(chosen[0]["id"])
+
+    def add_log(self, *, type: str, loggable_type: str, loggable_id: int, **fields: Any) -> int:
+        """Append one entry to Sonar's audit log (`logs`), created now; returns its id.
+
+        `loggable` is whose history the entry belongs to (the account a contact was removed from),
+        `logged_entity` what it is about (the contact): the reading docs/fidelity.md records as a guess.
+        """
+        entry = {"current": "{}", "legacy": False, "level": "INFO", "logged_entity_id": 0, "logged_entity_type": ""}
+        return self.insert(
+            "logs", **{**entry, **fields, "type": type, "loggable_type": loggable_type, "loggable_id": loggable_id}
+        )
+
+    def delete_child(self, account_id: int, relation: str, child_id: int | None = None) -> int:
+        """Delete one of an account's children (its first unless `child_id`); returns the child's id.
+
+        As `update_child`, the account itself is not touched (no `updated_at` moves anywhere): only a
+        DELETED log records it, on the account (`phone_numbers`: on the account's first contact that has
+        the number). A contact goes with its phone numbers, an address releases its devices to stock and
+        an IP assignment its address to the pool, as `delete_account` does.
+        """
+        with self.lock:
+            account = self.tables["accounts"][int(account_id)]
+            owner_type, owner_id = "Account", int(account_id)
+            if relation == "phone_numbers":
+                contacts = self.related("accounts", account, "contacts")[1]
+                numbers = [(c, p) for c in contacts for p in self.related("contacts", c, "phone_numbers")[1]]
+                chosen = [(c, p) for c, p in numbers if child_id is None or p["id"] == int(child_id)]
+                if not chosen:
+                    raise KeyError(f"account {account_id} has no phone number {child_id or ''}".strip())
+                table, child = "phone_numbers", chosen[0][1]
+                owner_type, owner_id = "Contact", int(chosen[0][0]["id"])
+            else:
+                link = LINKS.get(("Account", relation))
+                if link is None or not link.many or link.through is not None:
+                    raise ValueError(f"{relation} is not a to-many child relation of an account")
+                table, children = self.related("accounts", account, relation)
+                found = [c for c in children if child_id is None or c["id"] == int(child_id)]
+                if not found:
+                    raise KeyError(f"account {account_id} has no {relation} {child_id or ''}".strip())
+                child = found[0]
+            doomed = {table: [child]}
+            if table == "contacts":
+                doomed["phone_numbers"] = self.follow("contacts", LINKS[("Contact", "phone_numbers")], child)
+            with self._writing("inventory_items", "ip_pools", *doomed):
+                self._release(doomed)
+                for doomed_table, records in doomed.items():
+                    for record in records:
+                        del self.tables[doomed_table][record["id"]]
+            previous = json.dumps({c: self.value(table, child, c) for c in self._kinds[table]}, default=str)
+            self.add_log(
+                type="DELETED", loggable_type=owner_type, loggable_id=owner_id,
+                logged_entity_type=TABLE_TYPE[table], logged_entity_id=int(child["id"]), previous=previous,
+            )  # fmt: skip
+            return int(child["id"])
+
+    def leave_group(self, account_id: int, group_id: int) -> None:
+        """Remove an account from an account group: a DETACHED log on the account, no `updated_at` moves."""
+        with self._writing(MEMBERSHIPS):
+            members = self.tables[MEMBERSHIPS]
+            pair = (int(account_id), int(group_id))
+            gone = [k for k, m in members.items() if (m["account_id"], m["account_group_id"]) == pair]
+            if not gone:
+                raise KeyError(f"account {account_id} is not in account group {group_id}")
+            for key in gone:
+                del members[key]
+        self._log_membership("DETACHED", account_id, group_id)
+
+    def join_group(self, account_id: int, group_id: int) -> None:
+        """Add an account to an account group: an ATTACHED log on the account, no `updated_at` moves."""
+        with self._writing(MEMBERSHIPS):
+            if int(account_id) not in self.tables["accounts"] or int(group_id) not in self.tables["account_groups"]:
+                raise KeyError(f"no account {account_id} or no account group {group_id}")
+            members = self.tables[MEMBERSHIPS]
+            new_id = max(members, default=0) + 1
+            members[new_id] = {"id": new_id, "account_id": int(account_id), "account_group_id": int(group_id)}
+        self._log_membership("ATTACHED", account_id, group_id)
+
+    def _log_membership(self, kind: str, account_id: int, group_id: int) -> None:
+        self.add_log(
+            type=kind, loggable_type="Account", loggable_id=int(account_id),
+            logged_entity_type="AccountGroup", logged_entity_id=int(group_id),
+            relation_data=json.dumps({"account_id": int(account_id), "account_group_id": int(group_id)}),
+        )  # fmt: skip
 
     def archive_account(self, account_id: int, user_id: int = 1) -> None:
         """Archive an account: hidden from `accounts` unless `include_archived: true`."""

@@ -9,6 +9,7 @@ must be the same for a full fetch, an id scan and a count, or the three would di
 from __future__ import annotations
 
 import copy
+import re
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 from functools import cache
@@ -49,6 +50,7 @@ ROOT_FIELDS: dict[str, str] = {
     "inventory_model": "inventory_models",
     "inventory_item": "inventory_items",
     "account": "accounts",
+    "inventory_assignment": "inventory_items",
     "account_service": "account_services",
 }
 """Ledger entity name (names.md) -> Sonar root query field, in phase order."""
@@ -68,9 +70,32 @@ Why: Sonar bumps a child's own `updated_at` when it changes, not its account's (
 so an account whose contact or service changed is found through the child.
 """
 
-AUXILIARY_QUERIES = ("account_service_accounts", *CHANGED_CHILDREN)
-"""Queries that enrich an entity rather than define one (an account service's account status and IPs),
-or find accounts whose children changed (incremental runs)."""
+LOGGED_CHANGES: dict[str, str] = {
+    "logged_deletions": "DELETED",
+    "logged_detachments": "DETACHED",
+    "logged_attachments": "ATTACHED",
+}
+"""Incremental runs: query -> the `LogType` it reads from Sonar's audit log (root `logs`).
+
+Why: a deleted contact, address, phone number, custom-field value, IP assignment or service leaves no
+record with an `updated_at`, and joining or leaving an account group changes none; the audit log records
+both (docs/fidelity.md, "`updated_at` of children"). `logged_subject` says which account an entry concerns.
+"""
+
+LOG_ACCOUNT_CLASS = "Account"
+LOG_CONTACT_CLASS = "Contact"
+"""Class names in `Log.loggable_type` / `logged_entity_type` that lead to an account (compared exactly)."""
+
+FOLDS: dict[str, str] = {
+    "account_service_accounts": "accounts",
+    "inventory_assignment_addresses": "addresses",
+    "inventory_assignment_services": "account_services",
+}
+"""Queries that enrich an entity rather than define one -> their root field: an account service's account
+status and IPs, the address or service that names an inventory item's account."""
+
+AUXILIARY_QUERIES = (*FOLDS, *CHANGED_CHILDREN, *LOGGED_CHANGES)
+"""Queries that enrich an entity (FOLDS) or find accounts whose children changed or went (incremental runs)."""
 
 ARCHIVABLE = frozenset({"account", "account_service_accounts"})
 """Entities whose root field takes `include_archived`."""
@@ -188,7 +213,36 @@ def root_field(entity: str) -> str:
     _check(entity)
     if entity in CHANGED_CHILDREN:
         return CHANGED_CHILDREN[entity][0]
-    return ROOT_FIELDS.get(entity, "accounts")
+    if entity in LOGGED_CHANGES:
+        return "logs"
+    return ROOT_FIELDS.get(entity) or FOLDS[entity]
+
+
+def class_name(type_text: object) -> str:
+    r"""The last segment of a logged type: `App\Models\Account` and `Account` both give `Account`.
+
+    Why: the exact text Sonar stores in `loggable_type` is unknown (a Laravel class name or a morph alias);
+    the class name at its end is what both forms share.
+    """
+    return re.split(r"[\\/.]", str(type_text or ""))[-1]
+
+
+def logged_subject(log: dict[str, Any]) -> tuple[str, str] | None:
+    """Which account, or contact of an account, one audit log entry concerns; None for any other.
+
+    `loggable` is read as whose history the entry belongs to (the account a contact was deleted from, the
+    contact a phone number was), `logged_entity` as the record it is about (the contact, the group left):
+    a guess (docs/fidelity.md). An entry on a group about an account (the group's side of a membership)
+    concerns that account too.
+    """
+    loggable, entity = class_name(log.get("loggable_type")), class_name(log.get("logged_entity_type"))
+    if loggable == LOG_ACCOUNT_CLASS and log.get("loggable_id") is not None:
+        return "account", str(log["loggable_id"])
+    if entity == LOG_ACCOUNT_CLASS and log.get("logged_entity_id") is not None:
+        return "account", str(log["logged_entity_id"])
+    if loggable == LOG_CONTACT_CLASS and log.get("loggable_id") is not None:
+        return "contact", str(log["loggable_id"])
+    return None
 
 
 # --- variables -------------------------------------------------------------------------------
@@ -196,6 +250,11 @@ def root_field(entity: str) -> str:
 
 def _eq(attribute: str, value: str) -> dict[str, Any]:
     return {"attribute": attribute, "search_value": str(value), "operator": "EQ"}
+
+
+def at_or_after(column: str, moment: datetime) -> list[list[dict[str, Any]]]:
+    """One alternative, "`column` at or after `moment`" (`GTE`), as `build_searches(dates=...)` takes it."""
+    return [[{"attribute": column, "search_value": moment.isoformat(), "operator": "GTE"}]]
 
 
 def date_window(since: datetime | None, until: datetime | None) -> list[list[dict[str, Any]]]:
@@ -266,7 +325,9 @@ def ids_per_request(status_count: int, date_alternatives: int) -> int:
 
 __all__ = [
     "ARCHIVABLE",
+    "LOGGED_CHANGES",
     "ROOT_FIELDS",
+    "at_or_after",
     "batches",
     "build_searches",
     "date_window",
@@ -275,6 +336,7 @@ __all__ = [
     "id_document",
     "id_query_text",
     "ids_per_request",
+    "logged_subject",
     "query_text",
     "root_field",
 ]
