@@ -3,6 +3,10 @@
 Why from staging: the extract step has already written every page to Parquet and recorded its
 items as `extracted`; loading reads the newest staged version of each item that is not done yet,
 so a resumed run picks up exactly where the ledger says it stopped, with memory bounded by a batch.
+
+Secrets are the one thing staging does not hold: just before a batch is transformed, `secrets` (the
+run's `etl.secrets.RadiusPasswords`) reads from Sonar the RADIUS passwords the batch's services pair with
+and injects them into copies of the records; they exist in memory for that batch only.
 """
 
 from __future__ import annotations
@@ -14,11 +18,14 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from itertools import islice
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
+
+from loguru import logger
 
 from etl.config import DEFAULT_DELINQUENT_STATUS, Settings
 from etl.errors import RecordError, RecordProblem
 from etl.progress import ProgressReporter
+from etl.secrets import UNREADABLE_FIX, Unreadable
 from etl.staging import read_records
 from loaders.splynx import LoadItem, LoadResult, SplynxLoader
 from state.ledger import Ledger
@@ -34,7 +41,20 @@ TO_LOAD = frozenset({S.EXTRACTED, S.TRANSFORMED, S.LOADING, S.LOADED})
 
 
 VOLATILE_FIELDS = frozenset({"password"})
-"""Body fields that differ on every transform (a new administrator's random password): not part of a change."""
+"""Body fields that differ on every transform (a new administrator's random password): not part of a change.
+
+A service's RADIUS password is not volatile but secret: its staged digest (in the source hash) is what
+makes a changed password a change."""
+
+EXTRAS = {"sonar_radius_extra": "RADIUS accounts", "sonar_mac_extra": "MAC addresses"}
+"""Additional attributes that list what an account has beyond its DATA services: each written one is a warning."""
+
+
+class SecretSource(Protocol):
+    """Puts the secrets staging never holds back into a batch of staged records (`etl.secrets`)."""
+
+    def inject(self, entity: str, records: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], list[Unreadable]]:
+        """Copies of the records with their secrets, and the records whose secret Sonar no longer has."""
 
 
 def effective_hash(
@@ -87,6 +107,7 @@ def transform_context(
 
     return TransformContext(
         dest_id=dest_id if missing_id is not None else ledger.dest_id,
+        mapped_id=ledger.dest_id,
         status_map=settings.status_map,
         role_map={**DEFAULT_ROLE_MAP, **settings.role_map},
         known_roles=known_roles,
@@ -135,6 +156,7 @@ class EntityLoader:
     workers: int = 4
     stop_on_error: bool = True
     stop: threading.Event = field(default_factory=threading.Event)
+    secrets: SecretSource | None = None
 
     def run(self, entity: str) -> EntityOutcome:
         """Process every unfinished item of `entity`; honours stop-on-error between batches."""
@@ -155,7 +177,7 @@ class EntityLoader:
             if self.stop.is_set():
                 break
             work = []
-            for record, digest in batch:
+            for record, digest in self._with_secrets(entity, batch, outcome):
                 if self.stop.is_set():
                     break
                 item = self._prepare(entity, record, digest, states, mapped, overrides, outcome)
@@ -169,6 +191,38 @@ class EntityLoader:
                 self.stop.set()
         self.progress.finish(entity)
         return outcome
+
+    def _with_secrets(
+        self, entity: str, batch: list[tuple[dict[str, Any], str]], outcome: EntityOutcome
+    ) -> list[tuple[dict[str, Any], str]]:
+        """The batch with its secrets injected; a record whose secret Sonar no longer has fails (never sent)."""
+        if self.secrets is None:
+            return batch
+        digests = {str(record["id"]): digest for record, digest in batch}
+        records, unreadable = self.secrets.inject(entity, [record for record, _ in batch])
+        for miss in unreadable:
+            problem = RecordProblem(
+                "secret_unavailable",
+                f"{entity} {miss.record_id}: Sonar returned no current password for RADIUS account "
+                f"{miss.radius_id}, so the service is not written without one",
+                field="password",
+                fix=UNREADABLE_FIX,
+            )
+            self.ledger.fail(self.run_id, entity, miss.record_id, problem)
+            outcome.failures.append((miss.record_id, problem))
+            if self.stop_on_error:
+                self.stop.set()
+        return [(record, digests[str(record["id"])]) for record in records]
+
+    def _note_extras(self, entity: str, source_id: str, payload: SplynxPayload) -> None:
+        """A warning event for what an account has beyond its DATA services (kept in an additional attribute)."""
+        attributes = payload.body.get("additional_attributes") or {}
+        for name, what in EXTRAS.items():
+            listed = attributes.get(name)
+            if listed:
+                detail = f"more {what} than DATA services: {listed} kept in {name} (docs/mapping.md)"
+                self.ledger.event(self.run_id, detail, entity, source_id)
+                logger.warning("{} {}: {}", entity, source_id, detail)
 
     def _prepare(
         self,
@@ -206,6 +260,7 @@ class EntityLoader:
             return None
         if state == S.EXTRACTED:
             self.ledger.move(self.run_id, entity, source_id, S.TRANSFORMED)
+        self._note_extras(entity, source_id, payload)
         return LoadItem(self.run_id, entity, source_id, payload, source_hash=digest_now)
 
 

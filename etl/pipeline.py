@@ -36,6 +36,7 @@ from etl.preflight import (
 from etl.progress import ProgressReporter
 from etl.report import Failure, failures
 from etl.runlock import Heartbeat, migration_lock
+from etl.secrets import RadiusPasswords
 from etl.selection import Selection
 from etl.staging import StagingWriter
 from extractors.sonar import Page, PageRecorder, SonarExtractor, expected_totals, extract
@@ -304,6 +305,7 @@ class Migration:
             progress=self.progress,
             workers=options.workers,
             stop_on_error=options.stop_on_error,
+            secrets=RadiusPasswords(self.extractor),
         )
         outcomes = []
         for entity in entities:

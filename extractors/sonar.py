@@ -34,6 +34,7 @@ from etl.errors import ConfigError, ConnectionFailure, EtlError, RetryableError
 from etl.selection import Selection
 from etl.staging import StagingWriter, source_hash
 from extractors import sonar_queries as q
+from extractors.sonar_secrets import seal
 from state.ledger import Ledger
 from state.states import ItemState, RunStatus, is_legal
 
@@ -693,7 +694,7 @@ class SonarExtractor:
         return [group for group in (active, inactive) if group]
 
     def changed_child_account_ids(self, since: datetime) -> list[str]:
-        """Accounts whose contacts, addresses, billing, custom fields, services, IPs or groups changed since `since`.
+        """Accounts whose contacts, addresses, billing, custom fields, services, IPs, RADIUS, MACs or groups changed.
 
         Why: Sonar bumps `updated_at` on the changed child only, so an incremental run that looked at
         accounts' own dates alone would miss an account whose e-mail (a contact) or plan (a service) changed.
@@ -857,14 +858,17 @@ class SonarExtractor:
         return int(data[q.root_field(entity)]["page_info"]["total_count"])
 
     def _with_account(self, records: list[Record]) -> list[Record]:
-        """Fold each service's account (status, IP assignments) into it; Sonar assigns IPs to accounts."""
+        """Fold each service's account (status, IPs, RADIUS accounts, MACs) into it; Sonar assigns them to accounts.
+
+        RADIUS passwords are sealed (replaced by a digest) here, before anything can stage them.
+        """
         account_ids = sorted({str(r["account_id"]) for r in records}, key=int)
         accounts: dict[str, Record] = {}
         for chunk in self._walk_matching(
             "account_service_accounts", "id", account_ids,
             doc=q.document("account_service_accounts"), include_archived=True, page_size=MAX_PAGE_SIZE,
         ):  # fmt: skip
-            accounts.update((str(a["id"]), a) for a in chunk)
+            accounts.update((str(a["id"]), seal(_data_services_only(a))) for a in chunk)
         enriched = []
         for record in records:
             account = accounts.get(str(record["account_id"]), {})
@@ -896,6 +900,10 @@ class SonarExtractor:
             for record in records
         ]
 
+    def by_id(self, fold: str, ids: Iterable[Any]) -> dict[str, Record]:
+        """Records of an auxiliary query by id, e.g. the RADIUS passwords the load stage reads (`etl.secrets`)."""
+        return self._by_id(fold, ids)
+
     def _by_id(self, fold: str, ids: Iterable[Any]) -> dict[str, Record]:
         """Records of an auxiliary query by id (pages of 1000), for folding into the records that name them."""
         wanted = sorted({str(i) for i in ids if i is not None and i != ""}, key=int)
@@ -903,6 +911,19 @@ class SonarExtractor:
         for chunk in self._walk_matching(fold, "id", wanted, doc=q.document(fold), page_size=MAX_PAGE_SIZE):
             found.update((str(r["id"]), r) for r in chunk)
         return found
+
+
+def _data_services_only(account: Record) -> Record:
+    """Keep only the DATA services in an account's fold: they alone pair with RADIUS accounts and MACs.
+
+    Why: every service of the account carries this list, so a router rental added or removed would
+    otherwise change each sibling's staged record and re-PUT it for nothing.
+    """
+    services = account.get("account_services")
+    if isinstance(services, dict):
+        kept = [s for s in services.get("entities") or [] if (s.get("service") or {}).get("type") == "DATA"]
+        account["account_services"] = {**services, "entities": kept}
+    return account
 
 
 def _verified(entity: str, parent_id: str, path: str, value: Any) -> None:

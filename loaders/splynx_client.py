@@ -151,6 +151,12 @@ def validation_problem(
         if field
         else "correct the record in Sonar or with `etl fix`, then resume"
     )
+    if field and any("already been taken" in m for f, m in errors if f == field):
+        fix = f"`{field}` must be unique in Splynx and another record has it: {fix}" + (
+            " (a service's login is its Sonar RADIUS username: rename one of the two RADIUS accounts)"
+            if field == "login" and "internet-services" in where
+            else ""
+        )
     return RecordProblem(
         code="splynx_validation",
         message=f"Splynx refused {where}: {summary}",

@@ -136,5 +136,5 @@ def test_real_process_shows_progress_and_stages_everything(sonar_sim: SonarSimul
     ledger = Ledger.open(f"sqlite:///{(home / 'ledger.db').resolve()}")
     counts = ledger.counts(1)
     ledger.close()
-    assert len(counts) == 19
+    assert len(counts) == 20  # every entity, inventory_assignment included
     assert counts["account"] == {"extracted": len(sonar_sim.store.accounts(include_archived=False))}

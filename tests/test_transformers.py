@@ -405,9 +405,11 @@ def test_inventory_item_is_created_with_the_create_body_and_its_state_put_after(
     assert TARGETS_BY_KEY[state.target].item_path(None, {"item_id": "7"}) == "admin/inventory/items/7"
 
 
-def test_inventory_item_in_stock_and_new_needs_no_follow_up_write(transform_ctx: TransformContext) -> None:
+def test_inventory_item_in_stock_and_new_still_gets_its_state_written(transform_ctx: TransformContext) -> None:
+    """The body must not depend on whether the item exists yet: an item back in stock is `stock` again."""
     record = InventoryItemFactory(status="FUNCTIONAL", inventoryitemable_type="InventoryLocation")
-    assert transform_record("inventory_item", record, transform_ctx).extras == ()
+    (state,) = transform_record("inventory_item", record, transform_ctx).extras
+    assert state.body == {"status": "stock", "mark": "new"}
 
 
 def test_inventory_item_of_an_unmigrated_model_is_a_missing_parent(transform_ctx: TransformContext) -> None:

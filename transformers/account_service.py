@@ -6,7 +6,9 @@ does to billing: active for an active or blocked customer (both billed), stopped
 (Inactive) one, pending for a new one. The price is always sent: the override, else the plan's own
 price. A static address comes from the service's IP assignments, else from the account's assignments
 that name this service; without one the service takes no IPv4 (`taking_ipv4` 0). An IPv6 assignment
-becomes the service's permanent IPv6 network (`taking_ipv6` 1, `ipv6`).
+becomes the service's permanent IPv6 network (`taking_ipv6` 1, `ipv6`). Its login, password and MAC come
+from the account's RADIUS accounts and MACs, paired with its DATA services in id order
+(transformers/service_access.py); without a RADIUS account the login is generated and no password sent.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from transformers.rules import (
     split_cidr,
     splynx_date,
 )
+from transformers.service_access import service_access
 from transformers.validation import SkipRecord, Subject
 
 ENTITY = "account_service"
@@ -34,6 +37,8 @@ ADDITIONAL_FIELDS: dict[str, list[dict[str, Any]]] = {
     "services_internet": [
         definition("sonar_price_override_reason", "Sonar price override reason"),
         definition("sonar_next_bill_date", "Sonar next bill date", "date"),
+        definition("sonar_radius_extra", "Sonar RADIUS accounts without a service"),
+        definition("sonar_mac_extra", "Sonar MAC addresses without a service"),
     ],
 }
 # By what Splynx does (docs/mapping.md, *Statuses*): a blocked customer loses access at the customer level
@@ -82,7 +87,7 @@ def static_ipv6(record: Record) -> str | None:
 
 
 def transform(record: Record, ctx: TransformContext) -> SplynxPayload:
-    """Tariff, description, status, dates, price and IP of one subscription."""
+    """Tariff, description, status, dates, price, IP, login, password and MAC of one subscription."""
     sid = source_id(record)
     subject = Subject(ENTITY, sid)
     service = nested(record, "service")
@@ -103,6 +108,12 @@ def transform(record: Record, ctx: TransformContext) -> SplynxPayload:
         "login": f"sonar-svc-{sid}",
         "taking_ipv4": 1 if ip else 0,
     }
+    access = service_access(record)
+    if access.radius is not None:  # the subscriber's RADIUS login; its password only once injected at load
+        body["login"] = str(access.radius.get("username") or body["login"])
+        if access.radius.get("password"):
+            body["password"] = str(access.radius["password"])
+    body["mac"] = access.mac or ""  # blank clears a MAC Sonar no longer has, as every migrated fact
     if ip:
         body["ipv4"] = ip
     ipv6 = static_ipv6(record)
@@ -120,5 +131,7 @@ def transform(record: Record, ctx: TransformContext) -> SplynxPayload:
         body,
         sonar_price_override_reason=clean_text(record.get("price_override_reason")),
         sonar_next_bill_date=splynx_date(record.get("next_bill_date")),
+        sonar_radius_extra=", ".join(access.extra_usernames),
+        sonar_mac_extra=", ".join(access.extra_macs),
     )
     return replace(result, parent={"customer_id": customer_id})

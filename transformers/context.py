@@ -56,6 +56,8 @@ class TransformContext:
             from `admin/config/states-provinces` (empty when not read: customers then get no subdivision_id).
         customer_labels: upper-cased Splynx customer label title -> its id; the pipeline creates (or adopts)
             one label per Sonar account group before loading customers (empty: no `customer_labels` sent).
+        mapped_id: the id map as it is, without `dest_id`'s placeholder for unmapped parents (`etl plan`
+            gives one so that a record whose parents are not migrated yet can still be transformed).
         delinquent_status: the Splynx status of a delinquent account whose status activates it
             (`[mapping] delinquent`: `blocked`, Splynx's state for an unpaid customer past its due days,
             or `active` to keep serving it).
@@ -73,6 +75,11 @@ class TransformContext:
     subdivisions: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
     customer_labels: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
     delinquent_status: str = DEFAULT_DELINQUENT_STATUS
+    mapped_id: Callable[[str, str], str | None] | None = None
+
+    def migrated(self, entity: str, source_id: str) -> bool:
+        """Whether a record really is in Splynx already (`dest_id` may stand a placeholder in, for plans)."""
+        return (self.mapped_id or self.dest_id)(entity, source_id) is not None
 
     @classmethod
     def from_id_map(cls, id_map: Mapping[tuple[str, str], str], **options: object) -> TransformContext:

@@ -47,7 +47,7 @@ def transform(record: Record, ctx: TransformContext) -> SplynxPayload:
     sid = source_id(record)
     account_id = holder_account(record)
     if account_id is None:
-        if ctx.dest_id(ENTITY, sid) is not None:  # assigned by an earlier run: no customer any more
+        if ctx.migrated(ENTITY, sid):  # assigned by an earlier run: no customer any more
             return _assignment(sid, NO_CUSTOMER, ctx)
         where = f"{record.get('inventoryitemable_type')} {record.get('inventoryitemable_id')}"
         raise SkipRecord(f"held by {where}, not at an account's address nor on its service: no customer")

@@ -16,9 +16,10 @@ additional attributes: Splynx's customer link needs the customer, which Sonar kn
 
 The APIB's *Item Create* body has product, barcode, serial number and notes only; status and mark are
 in *Item Response* (and the live OPTIONS). So the item is created with the create attributes and, when
-its status or mark is not what a new item has (`stock`, `new`), a follow-up PUT sets them
-(`inventory_item_state`), the way customer_info follows a customer. An item Splynx already has gets the
-PUT whatever its status, so one taken back to stock is `stock` again.
+a follow-up PUT sets its status and mark (`inventory_item_state`), the way customer_info follows a
+customer. Always, even for `stock`/`new` (what a new item has): the body must not depend on whether the
+item exists yet (change detection compares bodies across runs), and an item taken back to stock must
+become `stock` again.
 """
 
 from __future__ import annotations
@@ -43,8 +44,6 @@ ADDITIONAL_FIELDS: dict[str, list[dict[str, Any]]] = {
     ],
 }
 IN_STOCK = "InventoryLocation"
-NEW_ITEM = ("stock", "new")
-"""Status and mark of an item Splynx has just created (the APIB's defaults)."""
 
 
 def status_and_mark(status: Any, holder_type: Any) -> tuple[str, str]:
@@ -94,7 +93,5 @@ def transform(record: Record, ctx: TransformContext) -> SplynxPayload:
         sonar_account_service=record.get("account_service_id"),
         sonar_status=record.get("status"),
     )
-    if (status, mark) == NEW_ITEM and ctx.dest_id(ENTITY, sid) is None:  # a new item already is stock/new
-        return main
     state = SplynxPayload("inventory_item_state", {"status": status, "mark": mark}, marker(ENTITY, sid))
     return replace(main, extras=(state,))

@@ -10,7 +10,8 @@ some terminated accounts are archived), RESIDENTIAL/COMMERCIAL account types, 4 
 (one legacy, disabled) plus 3 other services, 1 supernet with 8 subnets and 7 pools, inventory locations,
 manufacturers, vendors, 6 models with MAC/serial fields, CPE items at customers' addresses and stock at
 locations, 2 custom fields. Per account: 1-3 contacts (1-2 phone numbers each), 1-2 addresses, 0-3 services,
-a static IP for those with the "Static IP Address" service, a billing parameter.
+a static IP for those with the "Static IP Address" service, a billing parameter. Most accounts with a DATA
+service have a RADIUS account (some two) and an uninventoried MAC address (`_access`).
 
 Deliberately bad records (only when there are at least 10 customers), in `store.problem_account_ids`:
     - ``primary_contact_without_email`` (account 3): the primary contact has no email address; Splynx
@@ -458,6 +459,40 @@ class _Customers:
             items[item_id]["status"] = "FAILED"
 
 
+RADIUS_SHARE, SECOND_RADIUS_SHARE = 0.85, 0.1
+MAC_SHARE, SECOND_MAC_SHARE = 0.6, 0.05
+PASSWORD_ALPHABET = "abcdefghijkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789"
+
+
+def _access(tables: dict[str, dict[int, Record]], seed: int) -> None:
+    """RADIUS accounts (with passwords) and uninventoried MACs for most accounts with a DATA service.
+
+    Why a generator of its own (`random.Random` seeded from the main seed): drawing from the customers'
+    stream would shift every value generated after it, and many tests depend on the seeded data.
+    Some accounts get a second RADIUS account or MAC while having one DATA service (the "extra" rule).
+    """
+    rng = random.Random(f"access-{seed}")
+    data_accounts = sorted(
+        {s["account_id"] for s in tables["account_services"].values() if s["service_id"] <= len(DATA_PLANS)}
+    )
+    for account_id in data_accounts:
+        account = tables["accounts"][account_id]
+        stamps = {"created_at": account["created_at"], "updated_at": account["updated_at"]}
+        if rng.random() < RADIUS_SHARE:
+            for n in range(2 if rng.random() < SECOND_RADIUS_SHARE else 1):
+                rid = len(tables["radius_accounts"]) + 1
+                password = "".join(rng.choices(PASSWORD_ALPHABET, k=14))
+                username = f"pppoe{account_id:06d}" + (f"-{n + 1}" if n else "")
+                tables["radius_accounts"][rid] = {"id": rid, "account_id": account_id, "username": username,
+                                                  "password": password, **stamps}  # fmt: skip
+        if rng.random() < MAC_SHARE:
+            for _ in range(2 if rng.random() < SECOND_MAC_SHARE else 1):
+                mid = len(tables["uninventoried_mac_addresses"]) + 1
+                mac = ":".join(f"{b:02x}" for b in (0x0A, *rng.randbytes(5)))
+                tables["uninventoried_mac_addresses"][mid] = {"id": mid, "account_id": account_id,
+                                                              "mac_address": mac, **stamps}  # fmt: skip
+
+
 def _plant_problems(tables: dict[str, dict[int, Record]]) -> dict[str, int]:
     """Turn accounts 3-6 into the documented bad records and archive account 8 (see module docstring)."""
     accounts = tables["accounts"]
@@ -489,6 +524,7 @@ def generate(customers: int, seed: int = 42) -> SonarStore:
     generator.stock()
     for pool_id, used in generator.pool_cursor.items():
         b.tables["ip_pools"][pool_id]["ips_available"] -= used
+    _access(b.tables, seed)
     problems = _plant_problems(b.tables)
     for table, rows in b.tables.items():
         for record in rows.values():

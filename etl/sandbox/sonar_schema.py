@@ -47,14 +47,15 @@ ROOT_FIELDS: tuple[str, ...] = (
     "inventory_locations", "manufacturers", "vendors", "inventory_model_categories", "inventory_models",
     "inventory_model_fields", "inventory_items", "inventory_model_field_data", "custom_fields",
     "custom_field_data", "accounts", "contacts", "phone_numbers", "phone_number_types", "addresses",
-    "account_services", "account_billing_parameters", "logs",
+    "account_services", "account_billing_parameters", "logs", "radius_accounts", "uninventoried_mac_addresses",
 )  # fmt: skip
 """Root query fields the simulator serves (all return `<Type>Connection!`)."""
 
 RELATIONS: dict[str, tuple[str, ...]] = {
     "Account": (
         "account_status", "account_type", "company", "account_billing_parameter", "contacts", "addresses",
-        "account_services", "ip_assignments", "account_groups", "custom_field_data",
+        "account_services", "ip_assignments", "account_groups", "custom_field_data", "radius_accounts",
+        "uninventoried_mac_addresses",
     ),
     "AccountBillingParameter": ("delinquency_account_status",),
     "Contact": ("phone_numbers",),

@@ -32,7 +32,8 @@ TYPE_TABLE: dict[str, str] = {
     "CustomField": "custom_fields", "CustomFieldData": "custom_field_data", "Account": "accounts",
     "Contact": "contacts", "PhoneNumber": "phone_numbers", "PhoneNumberType": "phone_number_types",
     "Address": "addresses", "AccountService": "account_services",
-    "AccountBillingParameter": "account_billing_parameters", "Log": "logs",
+    "AccountBillingParameter": "account_billing_parameters", "Log": "logs", "RadiusAccount": "radius_accounts",
+    "UninventoriedMacAddress": "uninventoried_mac_addresses",
 }  # fmt: skip
 """GraphQL object type -> table (the root query field of the same name)."""
 
@@ -76,6 +77,8 @@ LINKS: dict[tuple[str, str], Link] = {
     ("Account", "custom_field_data"): _many(
         "custom_field_data", "customfielddataable_id", ("customfielddataable_type", "Account")
     ),
+    ("Account", "radius_accounts"): _many("radius_accounts", "account_id"),
+    ("Account", "uninventoried_mac_addresses"): _many("uninventoried_mac_addresses", "account_id"),
     ("AccountBillingParameter", "delinquency_account_status"): _one(
         "account_statuses", "delinquency_account_status_id"
     ),
@@ -292,8 +295,8 @@ class SonarStore:
         As Sonar does, only the child's `updated_at` and `_version` move, not its account's.
 
         `relation` is an Account field (`contacts`, `addresses`, `account_services`, `ip_assignments`,
-        `custom_field_data`) or `account_billing_parameter`; `phone_numbers` changes a number of the
-        account's first contact.
+        `custom_field_data`, `radius_accounts`, `uninventoried_mac_addresses`) or `account_billing_parameter`;
+        `phone_numbers` changes a number of the account's first contact.
         """
         with self.lock:
             account = self.tables["accounts"][int(account_id)]

@@ -331,7 +331,7 @@ INTERNET_SERVICES = Entity("internet_services", "admin/customers/customer/{custo
     Field("router_id", INT, default=0),
     Field("sector_id", INT, default=0),
     Field("login", STR, "Login", max_len=64, unique=True),
-    Field("password", STR, "Password", default="", max_len=64),
+    Field("password", STR, "Password", secret=True, max_len=64),  # accepted, never returned (a guess)
     Field("taking_ipv4", INT, "Taking IPv4", default=0, choices=(0, 1, 2)),
     Field("ipv4", IPV4, "IPv4", default=""),
     Field("ipv4_route", STR, default=""),

@@ -63,6 +63,8 @@ CHANGED_CHILDREN: dict[str, tuple[str, str]] = {
     "changed_account_services": ("account_services", "account_id"),
     "changed_ip_assignments": ("ip_assignments", "ipassignmentable_id"),
     "changed_phone_numbers": ("phone_numbers", "contact_id"),
+    "changed_radius_accounts": ("radius_accounts", "account_id"),
+    "changed_uninventoried_mac_addresses": ("uninventoried_mac_addresses", "account_id"),
 }
 """Incremental runs: query -> (root field, column leading to the account; a phone number's to its contact).
 
@@ -90,9 +92,11 @@ FOLDS: dict[str, str] = {
     "account_service_accounts": "accounts",
     "inventory_assignment_addresses": "addresses",
     "inventory_assignment_services": "account_services",
+    "radius_account_passwords": "radius_accounts",
 }
 """Queries that enrich an entity rather than define one -> their root field: an account service's account
-status and IPs, the address or service that names an inventory item's account."""
+status, IPs, RADIUS accounts and MACs, the address or service that names an inventory item's account, and
+(at load time) the RADIUS passwords staging never holds."""
 
 AUXILIARY_QUERIES = (*FOLDS, *CHANGED_CHILDREN, *LOGGED_CHANGES)
 """Queries that enrich an entity (FOLDS) or find accounts whose children changed or went (incremental runs)."""
