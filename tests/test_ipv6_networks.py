@@ -66,7 +66,8 @@ def test_ipv6_networks_are_migrated_in_the_network_phase_and_rolled_back(sandbox
     assert pool["additional_attributes"]["sonar_ip_range"] == "2001:db8:1::100-2001:db8:1::1ff"
     assert not any(":" in str(row["network"]) for row in sandbox.splynx.rows("admin/networking/ipv4"))
     services = sandbox.splynx.rows("admin/customers/customer/0/internet-services")
-    migrated = next(row for row in services if row["login"] == f"sonar-svc-{service}")
+    marker = f"account_service:{service}"
+    migrated = next(row for row in services if (row.get("additional_attributes") or {}).get("sonar_id") == marker)
     assert (migrated["taking_ipv6"], migrated["ipv6"]) == (1, "2001:db8:1:5::/64")
     with sandbox.ledger() as ledger:
         for entity, ids in (("supernet", supernets), ("subnet", subnets), ("ip_pool", pools)):
