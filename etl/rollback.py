@@ -12,6 +12,7 @@ answers 404 the second time.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -115,15 +116,14 @@ def rollback(
     if run.kind != "migrate":
         raise ConfigError(f"run {run_id} is a {run.kind} run; only migrations can be rolled back", fix="see `etl runs`")
     rollback_run = ledger.start_run("rollback", options={"target_run": run_id}, parent_run_id=run_id)
+    walk = _Walk(ledger, loader, staging_dir, run_id, progress, context, rollback_run)
     deleted = gone = undone = 0
     try:
         with Heartbeat(ledger, rollback_run):
             for entity in rollback_order():
-                put_back, missing = _undo_entity(ledger, loader, staging_dir, run_id, entity, progress, context,
-                                                 rollback_run)  # fmt: skip
+                put_back, missing = _undo_entity(walk, entity)
                 undone, gone = undone + put_back, gone + missing
-                done, missing = _rollback_entity(ledger, loader, staging_dir, run_id, entity, progress, context,
-                                                 rollback_run)  # fmt: skip
+                done, missing = _rollback_entity(walk, entity)
                 deleted, gone = deleted + done, gone + missing
     except RecordError as exc:
         message = f"rollback of run {run_id} stopped: {exc.message}"
@@ -141,65 +141,62 @@ def rollback(
     return RollbackOutcome(run_id, rollback_run, deleted, gone, undone)
 
 
-def _rollback_entity(
-    ledger: Ledger,
-    loader: SplynxLoader,
-    staging_dir: Path,
-    run_id: int,
-    entity: str,
-    progress: ProgressReporter,
-    context: TransformContext,
-    rollback_run: int,
-) -> tuple[int, int]:
+ItemAction = Callable[[Item, SplynxPayload | None], tuple[bool, str | None, str]]
+"""One item's rollback step: (done now, its Splynx id, what happened, for the ledger)."""
+
+
+@dataclass(frozen=True)
+class _Walk:
+    """One rollback's fixed inputs, and the per-item walk its deletes and put-backs share."""
+
+    ledger: Ledger
+    loader: SplynxLoader
+    staging_dir: Path
+    run_id: int
+    progress: ProgressReporter
+    context: TransformContext
+    rollback_run: int
+
+    def each(self, entity: str, items: list[Item], label: str, act: ItemAction) -> tuple[int, int]:
+        """Apply `act` to each item with its re-derived payload; each outcome checkpointed (item + id map)."""
+        if not items:
+            return 0, 0
+        payloads = _payloads(self.ledger, self.staging_dir, self.run_id, entity, items, self.context)
+        done = gone = 0
+        self.progress.start(entity, f"{label} {entity}", len(items))
+        for item in items:
+            acted, dest_id, what = act(item, payloads.get(item.source_id))
+            done, gone = done + acted, gone + (not acted)
+            detail = f"{what} by rollback run {self.rollback_run}"
+            self.ledger.rolled_back(self.run_id, entity, item.source_id, dest_id, detail)
+            self.progress.advance(entity)
+        self.progress.finish(entity)
+        return done, gone
+
+
+def _rollback_entity(walk: _Walk, entity: str) -> tuple[int, int]:
     """Delete one entity's created records; each delete checkpointed (item + id map) in one transaction."""
-    items = created_items(ledger, run_id, entity)
-    if not items:
-        return 0, 0
-    payloads = _payloads(ledger, staging_dir, run_id, entity, items, context)
-    deleted = gone = 0
-    progress.start(entity, f"delete {entity}", len(items))
-    for item in items:
-        payload = payloads.get(item.source_id)
-        dest_id = _dest_of(ledger, loader, run_id, item, payload)
+
+    def delete(item: Item, payload: SplynxPayload | None) -> tuple[bool, str | None, str]:
+        dest_id = _dest_of(walk.ledger, walk.loader, walk.run_id, item, payload)
         parent = dict(payload.parent) if payload else {}
         where = payload.target if payload else TARGETS[entity]  # a supernet may be an IPv4 or an IPv6 network
-        removed = dest_id is not None and loader.delete(where, dest_id, parent)
-        deleted, gone = deleted + removed, gone + (not removed)
-        what = f"Splynx record {dest_id} deleted" if removed else "nothing left in Splynx"
-        ledger.rolled_back(run_id, entity, item.source_id, dest_id, f"{what} by rollback run {rollback_run}")
-        progress.advance(entity)
-    progress.finish(entity)
-    return deleted, gone
+        removed = dest_id is not None and walk.loader.delete(where, dest_id, parent)
+        return removed, dest_id, f"Splynx record {dest_id} deleted" if removed else "nothing left in Splynx"
+
+    return walk.each(entity, created_items(walk.ledger, walk.run_id, entity), "delete", delete)
 
 
-def _undo_entity(
-    ledger: Ledger,
-    loader: SplynxLoader,
-    staging_dir: Path,
-    run_id: int,
-    entity: str,
-    progress: ProgressReporter,
-    context: TransformContext,
-    rollback_run: int,
-) -> tuple[int, int]:
+def _undo_entity(walk: _Walk, entity: str) -> tuple[int, int]:
     """PUT one entity's put-only writes back to their target's undo body; each checkpointed like a delete."""
-    items = undoable_items(ledger, run_id, entity)
-    if not items:
-        return 0, 0
-    payloads = _payloads(ledger, staging_dir, run_id, entity, items, context)
     tgt = target(TARGETS[entity])
-    undone = gone = 0
-    progress.start(entity, f"undo {entity}", len(items))
-    for item in items:
-        payload = payloads.get(item.source_id)
+
+    def put_back(item: Item, payload: SplynxPayload | None) -> tuple[bool, str | None, str]:
         parent = dict(payload.parent) if payload else _parent_of(tgt.params(), item.dest_id)
-        put_back = parent is not None and loader.undo(tgt.key, parent)
-        undone, gone = undone + put_back, gone + (not put_back)
-        what = f"Splynx {tgt.key} {item.dest_id} put back" if put_back else "nothing left in Splynx"
-        ledger.rolled_back(run_id, entity, item.source_id, item.dest_id, f"{what} by rollback run {rollback_run}")
-        progress.advance(entity)
-    progress.finish(entity)
-    return undone, gone
+        undone = parent is not None and walk.loader.undo(tgt.key, parent)
+        return undone, item.dest_id, f"Splynx {tgt.key} {item.dest_id} put back" if undone else "nothing left in Splynx"
+
+    return walk.each(entity, undoable_items(walk.ledger, walk.run_id, entity), "undo", put_back)
 
 
 def _parent_of(params: set[str], dest_id: str | None) -> dict[str, str] | None:

@@ -55,12 +55,12 @@ class RadiusPasswords:
         """
         if entity != ENTITY:
             return [dict(r) for r in records], []
-        wanted = {str(p["id"]): p for r in records if (p := paired_radius(r)) is not None and p.get(DIGEST)}
+        pairs = [(record, paired_radius(record)) for record in records]
+        wanted = {str(p["id"]) for _, p in pairs if p is not None and p.get(DIGEST)}
         found = self.reader.by_id("radius_account_passwords", wanted) if wanted else {}
         out: list[dict[str, Any]] = []
         unreadable: list[Unreadable] = []
-        for record in records:
-            paired = paired_radius(record)
+        for record, paired in pairs:
             if paired is None or not paired.get(DIGEST):
                 out.append(dict(record))
                 continue

@@ -31,6 +31,7 @@ from loguru import logger
 from tenacity import RetryCallState, Retrying, retry_if_exception_type, wait_exponential_jitter
 
 from etl.errors import ConfigError, ConnectionFailure, EtlError, RetryableError
+from etl.phases import ENTITY_PHASE, Phase
 from etl.selection import Selection
 from etl.staging import StagingWriter, source_hash
 from extractors import sonar_queries as q
@@ -48,21 +49,12 @@ DEFAULT_RATE_PER_MINUTE = 360
 """What the client paces itself to by default: Sonar's 400/min less 10% for other tools and clock skew."""
 
 PHASES: dict[str, str] = {
-    **dict.fromkeys(
-        ("company", "role", "user", "account_group", "account_status", "account_type", "custom_field", "service"),
-        "foundation",
-    ),
-    **dict.fromkeys(("supernet", "subnet", "ip_pool"), "network"),
-    **dict.fromkeys(
-        (
-            "inventory_location", "manufacturer", "vendor",
-            "inventory_model_category", "inventory_model", "inventory_item",
-        ),
-        "inventory",
-    ),
-    **dict.fromkeys(("account", "inventory_assignment", "account_service"), "customers"),
+    **dict.fromkeys(("role", "account_group", "account_status", "account_type"), Phase.FOUNDATION.value),
+    **dict.fromkeys(("vendor", "inventory_model_category"), Phase.INVENTORY.value),
+    **{entity: phase.value for entity, phase in ENTITY_PHASE.items()},
 }
-"""Each entity's phase (names.md), stored on its ledger items."""
+"""Each entity's phase (names.md), stored on its ledger items: the migrated ones' from etl/phases.py, and the
+lookups read only to be referenced with the phase that needs them."""
 
 
 class _Unreachable(RetryableError):
@@ -889,8 +881,8 @@ class SonarExtractor:
             held = record.get("inventoryitemable_type") == "Address"
             return str(record["inventoryitemable_id"]) if held else None
 
-        addresses = self._by_id("inventory_assignment_addresses", map(address_id, records))
-        services = self._by_id("inventory_assignment_services", (r.get("account_service_id") for r in records))
+        addresses = self.by_id("inventory_assignment_addresses", map(address_id, records))
+        services = self.by_id("inventory_assignment_services", (r.get("account_service_id") for r in records))
         return [
             {
                 **record,
@@ -901,11 +893,7 @@ class SonarExtractor:
         ]
 
     def by_id(self, fold: str, ids: Iterable[Any]) -> dict[str, Record]:
-        """Records of an auxiliary query by id, e.g. the RADIUS passwords the load stage reads (`etl.secrets`)."""
-        return self._by_id(fold, ids)
-
-    def _by_id(self, fold: str, ids: Iterable[Any]) -> dict[str, Record]:
-        """Records of an auxiliary query by id (pages of 1000), for folding into the records that name them."""
+        """Records of an auxiliary query by id (pages of 1000), e.g. folds or the passwords `etl.secrets` reads."""
         wanted = sorted({str(i) for i in ids if i is not None and i != ""}, key=int)
         found: dict[str, Record] = {}
         for chunk in self._walk_matching(fold, "id", wanted, doc=q.document(fold), page_size=MAX_PAGE_SIZE):

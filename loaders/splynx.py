@@ -32,9 +32,9 @@ from loaders.splynx_verify import differences
 from state.ledger import Ledger
 from state.states import ItemState
 from transformers.payload import SplynxPayload
+from transformers.validation import is_secret
 
 S = ItemState
-SECRET_WORDS = ("password", "secret", "token")
 Step = Callable[[str, "LoadItem"], None]
 
 
@@ -632,13 +632,13 @@ def _as_list(value: Any) -> list[Any]:
 def _show(name: str, value: Any) -> str | None:
     if value is None:
         return None
-    return "***" if any(w in name.lower() for w in SECRET_WORDS) else repr(value)
+    return "***" if is_secret(name) else repr(value)
 
 
 def _redacted(body: Mapping[str, Any]) -> dict[str, Any]:
     """The request as stored in the ledger: secrets replaced, everything else as sent."""
     return {
-        k: ("***" if any(w in k.lower() for w in SECRET_WORDS) else _redacted(v) if isinstance(v, Mapping) else v)
+        k: ("***" if is_secret(k) else _redacted(v) if isinstance(v, Mapping) else v)
         for k, v in body.items()
     }
 

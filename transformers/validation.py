@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from etl.errors import RecordError, RecordProblem
+from etl.phases import ENTITY_PHASE
 
 # The pattern the Splynx simulator applies (Yii2's EmailValidator, ASCII part); Splynx also accepts
 # several addresses separated by commas, so each part is checked on its own.
@@ -26,13 +27,8 @@ EMAIL_LOCAL_MAX, EMAIL_ADDRESS_MAX = 64, 254  # Yii2's EmailValidator (RFC 5321 
 DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 SHOWN_VALUE_CHARS = 60
 SECRET_WORDS = ("password", "secret", "token")
-"""Fields whose value a message never shows (as the loader redacts them)."""
-PHASE_OF = {
-    **dict.fromkeys(("company", "user", "custom_field", "service"), "FOUNDATION"),
-    **dict.fromkeys(("supernet", "subnet", "ip_pool"), "NETWORK"),
-    **dict.fromkeys(("inventory_location", "manufacturer", "inventory_model", "inventory_item"), "INVENTORY"),
-    **dict.fromkeys(("account", "inventory_assignment", "account_service"), "CUSTOMERS"),
-}
+"""Fields whose value a message never shows, and the loader's request copies redact."""
+PHASE_OF = {entity: phase.value.upper() for entity, phase in ENTITY_PHASE.items()}
 """The phase that migrates each parent entity (see /work/notes/names.md), for fix hints."""
 
 
@@ -145,6 +141,11 @@ def check_email(subject: Subject, field: str, value: Any, in_sonar: str | None =
         )
 
 
+def is_secret(name: str) -> bool:
+    """Whether a field's value must never be shown (a password, a token)."""
+    return any(word in name.lower() for word in SECRET_WORDS)
+
+
 def check_max_length(subject: Subject, field: str, value: Any, limit: int) -> None:
     """Strings Splynx truncates or refuses beyond `limit` characters (characters, not bytes: varchar(N)).
 
@@ -152,7 +153,7 @@ def check_max_length(subject: Subject, field: str, value: Any, limit: int) -> No
     secret field (a password), where it shows only the length.
     """
     if isinstance(value, str) and len(value) > limit:
-        secret = any(word in field.lower() for word in SECRET_WORDS)
+        secret = is_secret(field)
         named = field if secret else f"{field} {shown(value)}"
         raise fail(
             subject,
