@@ -46,8 +46,13 @@ VOLATILE_FIELDS = frozenset({"password"})
 A service's RADIUS password is not volatile but secret: its staged digest (in the source hash) is what
 makes a changed password a change."""
 
-EXTRAS = {"sonar_radius_extra": "RADIUS accounts", "sonar_mac_extra": "MAC addresses"}
-"""Additional attributes that list what an account has beyond its DATA services: each written one is a warning."""
+EXTRAS = {
+    "sonar_radius_extra": "more RADIUS accounts than DATA services",
+    "sonar_mac_extra": "more MAC addresses than DATA services",
+    "sonar_ip_extra": "more IPv4 addresses than the one static IPv4 of a Splynx internet service",
+}
+"""Additional attributes that list what Splynx has no field for (beyond the DATA services, or beyond one
+static IPv4): each written one is a warning."""
 
 
 class SecretSource(Protocol):
@@ -55,6 +60,10 @@ class SecretSource(Protocol):
 
     def inject(self, entity: str, records: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], list[Unreadable]]:
         """Copies of the records with their secrets, and the records whose secret Sonar no longer has."""
+
+
+UNCHANGED = "unchanged since last run"
+"""The reason recorded for a record skipped because Splynx already holds what it would write."""
 
 
 def effective_hash(
@@ -215,12 +224,12 @@ class EntityLoader:
         return [(record, digests[str(record["id"])]) for record in records]
 
     def _note_extras(self, entity: str, source_id: str, payload: SplynxPayload) -> None:
-        """A warning event for what an account has beyond its DATA services (kept in an additional attribute)."""
+        """A warning event for what Splynx has no field for (kept in an additional attribute, see EXTRAS)."""
         attributes = payload.body.get("additional_attributes") or {}
         for name, what in EXTRAS.items():
             listed = attributes.get(name)
             if listed:
-                detail = f"more {what} than DATA services: {listed} kept in {name} (docs/mapping.md)"
+                detail = f"{what}: {listed} kept in {name} (docs/mapping.md)"
                 self.ledger.event(self.run_id, detail, entity, source_id)
                 logger.warning("{} {}: {}", entity, source_id, detail)
 
@@ -254,7 +263,7 @@ class EntityLoader:
         digest_now = effective_hash(digest, patch, payload)
         if state == S.EXTRACTED and mapped.get(source_id, ("", None))[1] == digest_now:
             self.ledger.move(
-                self.run_id, entity, source_id, S.SKIPPED, action="skip", detail="unchanged since last run"
+                self.run_id, entity, source_id, S.SKIPPED, action="skip", detail=UNCHANGED
             )
             outcome.skipped += 1
             return None

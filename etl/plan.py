@@ -9,10 +9,11 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 
 from etl.config import Settings
 from etl.errors import EtlError, RecordError
-from etl.load_stage import effective_hash, transform_context
+from etl.load_stage import UNCHANGED, effective_hash, transform_context
 from etl.phases import PHASE_ENTITIES, Phase
 from etl.preflight import read_customer_labels, read_subdivisions
 from etl.selection import Selection
@@ -49,8 +50,16 @@ def splynx_lookups(settings: Settings) -> tuple[dict[str, str], dict[str, str]]:
     return found[0], found[1]
 
 
-def plan(settings: Settings, ledger: Ledger, selection: Selection, phases: Sequence[Phase]) -> dict[str, Counter[str]]:
-    """Count, per entity, what a run of `selection` would do."""
+@dataclass
+class Plan:
+    """What a run would do: per entity, counts by action; and per entity, the skips counted by reason."""
+
+    counts: dict[str, Counter[str]]
+    skip_reasons: dict[str, Counter[str]] = field(default_factory=dict)
+
+
+def plan(settings: Settings, ledger: Ledger, selection: Selection, phases: Sequence[Phase]) -> Plan:
+    """Count, per entity, what a run of `selection` would do, and why it would skip what it skips."""
     entities = [e for p in phases for e in PHASE_ENTITIES[p]]
     mapped = {e: ledger.mapped(e) for e in entities}
     overrides = {e: ledger.all_overrides(e) for e in entities}
@@ -59,6 +68,11 @@ def plan(settings: Settings, ledger: Ledger, selection: Selection, phases: Seque
         ledger, settings, missing_id=PLACEHOLDER_ID, subdivisions=subdivisions, customer_labels=labels
     )
     result: dict[str, Counter[str]] = {e: Counter() for e in entities}
+    reasons: dict[str, Counter[str]] = {}
+
+    def skip(entity: str, reason: str) -> None:
+        result[entity]["skip"] += 1
+        reasons.setdefault(entity, Counter())[reason] += 1
 
     def count(page: Page) -> None:
         for record in page.records:
@@ -67,14 +81,14 @@ def plan(settings: Settings, ledger: Ledger, selection: Selection, phases: Seque
             known = mapped[page.entity].get(source_id)
             try:
                 payload = transform_record(page.entity, record, context, patch)
-            except SkipRecord:
-                result[page.entity]["skip"] += 1
+            except SkipRecord as skipped:
+                skip(page.entity, skipped.reason)
                 continue
             except RecordError:  # Splynx would refuse it, or the transformer failed on it
                 result[page.entity]["invalid"] += 1
                 continue
             if known is not None and known[1] == effective_hash(source_hash(record), patch, payload):
-                result[page.entity]["skip"] += 1
+                skip(page.entity, UNCHANGED)
                 continue
             result[page.entity]["update" if known or target(payload.target).put_only else "create"] += 1
 
@@ -83,4 +97,4 @@ def plan(settings: Settings, ledger: Ledger, selection: Selection, phases: Seque
         if Phase.CUSTOMERS in phases and selection.is_everything:
             present = set(extractor.scan_ids("account", include_archived=False))
             result["account"]["delete"] = len(set(mapped["account"]) - present)
-    return result
+    return Plan(result, reasons)

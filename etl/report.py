@@ -46,6 +46,7 @@ class RunReport:
     throughput: list[tuple[str, int]] = field(default_factory=list)
     failures_per_entity: dict[str, int] = field(default_factory=dict)
     message: str | None = None
+    skip_reasons: dict[str, dict[str, int]] = field(default_factory=dict)
 
 
 def failures(ledger: Ledger, run_id: int) -> list[Failure]:
@@ -86,6 +87,7 @@ def build_report(ledger: Ledger, run_id: int) -> RunReport:
         throughput=_throughput(ledger, run_id),
         failures_per_entity=dict(Counter(f.entity for f in failed)),
         message=run.message,
+        skip_reasons=ledger.skip_reasons(run_id),
     )
 
 
@@ -116,6 +118,7 @@ def to_markdown(report: RunReport) -> str:
     for entity, per in report.counts.items():
         cells = [str(per.get(s, 0)) for s in states]
         lines.append(f"| {entity} | " + " | ".join(cells) + f" | {sum(per.values())} |")
+    lines += skipped_section(report.skip_reasons)
     lines += ["", f"## Failures ({len(report.failures)})", ""]
     if report.failures:
         lines += ["| entity | source id | field | error | suggested fix |", "|---|---|---|---|---|"]
@@ -124,6 +127,16 @@ def to_markdown(report: RunReport) -> str:
     else:
         lines.append("None.")
     return "\n".join(lines) + "\n"
+
+
+def skipped_section(reasons: dict[str, dict[str, int]]) -> list[str]:
+    """The report's "Skipped, by reason" table: what was deliberately not migrated, and why."""
+    rows = [(e, r, n) for e, per in reasons.items() for r, n in sorted(per.items(), key=lambda x: -x[1])]
+    lines = ["", f"## Skipped, by reason ({sum(n for _, _, n in rows)})", ""]
+    if not rows:
+        return [*lines, "None."]
+    lines += ["| entity | reason | items |", "|---|---|---:|"]
+    return lines + [f"| {entity} | {_cell(reason)} | {n} |" for entity, reason, n in rows]
 
 
 def _cell(text: str | None) -> str:

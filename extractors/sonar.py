@@ -700,6 +700,7 @@ class SonarExtractor:
             into = contact_ids if name == "changed_phone_numbers" else found
             for records in self._walk(name, dates=dates, page_size=MAX_PAGE_SIZE):
                 into.update(str(r[column]) for r in records if r.get(column) is not None)
+        found |= self._held_ip_accounts(dates)
         logged_accounts, logged_contacts = self._logged_subjects(since)
         found |= logged_accounts
         contact_ids |= logged_contacts
@@ -709,6 +710,30 @@ class SonarExtractor:
             ):
                 found.update(str(r["contactable_id"]) for r in records if r.get("contactable_id") is not None)
         return sorted(found, key=int)
+
+    def _held_ip_accounts(self, dates: Any) -> set[str]:
+        """Accounts whose RADIUS account, MAC or CPE holds an IP assignment changed in `dates`.
+
+        Such an assignment names its holder, not the account: each hop of `q.CHANGED_HELD` reads the
+        holders by id and follows one column, until the account ids.
+        """
+        accounts: set[str] = set()
+        for name, hops in q.CHANGED_HELD.items():
+            ids = {
+                str(r["ipassignmentable_id"])
+                for records in self._walk(name, dates=dates, page_size=MAX_PAGE_SIZE)
+                for r in records
+                if r.get("ipassignmentable_id") is not None
+            }
+            for hop, column in hops:
+                ids = {
+                    str(r[column])
+                    for records in self._walk_matching(hop, "id", sorted(ids, key=int), page_size=MAX_PAGE_SIZE)
+                    for r in records
+                    if r.get(column) is not None
+                }
+            accounts |= ids
+        return accounts
 
     def _logged_subjects(self, since: datetime) -> tuple[set[str], set[str]]:
         """Account ids and contact ids that Sonar's audit log says lost, gained or left something since `since`.
@@ -852,6 +877,9 @@ class SonarExtractor:
     def _with_account(self, records: list[Record]) -> list[Record]:
         """Fold each service's account (status, IPs, RADIUS accounts, MACs) into it; Sonar assigns them to accounts.
 
+        Of the service's inventory items only those holding an IP stay (their IPs are the service's): a CPE
+        swapped without an address would otherwise re-PUT the service for nothing.
+
         RADIUS passwords are sealed (replaced by a digest) here, before anything can stage them.
         """
         account_ids = sorted({str(r["account_id"]) for r in records}, key=int)
@@ -860,12 +888,16 @@ class SonarExtractor:
             "account_service_accounts", "id", account_ids,
             doc=q.document("account_service_accounts"), include_archived=True, page_size=MAX_PAGE_SIZE,
         ):  # fmt: skip
-            accounts.update((str(a["id"]), seal(_data_services_only(a))) for a in chunk)
+            accounts.update((str(a["id"]), seal(a)) for a in chunk)
         enriched = []
         for record in records:
             account = accounts.get(str(record["account_id"]), {})
             assignments = (account.get("ip_assignments") or {}).get("entities") or []
-            enriched.append({**record, "account": account or None, "ip_assignments": assignments})
+            view = _as_seen_by(account, record) if account else None
+            items = [i for i in _listed(record.get("inventory_items")) if _listed(i.get("ip_assignments"))]
+            if not _is_data(record):  # IPs, logins and MACs are the internet services' (docstring above)
+                assignments, items = [], []
+            enriched.append({**record, "account": view, "ip_assignments": assignments, "inventory_items": items})
         return enriched
 
     def _with_holder(self, records: list[Record]) -> list[Record]:
@@ -901,17 +933,49 @@ class SonarExtractor:
         return found
 
 
-def _data_services_only(account: Record) -> Record:
-    """Keep only the DATA services in an account's fold: they alone pair with RADIUS accounts and MACs.
+INTERNET_ONLY = ("ip_assignments", "radius_accounts", "uninventoried_mac_addresses")
+"""Parts of an account's fold only its internet (DATA) services are made of."""
 
-    Why: every service of the account carries this list, so a router rental added or removed would
-    otherwise change each sibling's staged record and re-PUT it for nothing.
+
+def _listed(value: Any) -> list[Record]:
+    """The records of a nested list as staged (`{"entities": [...]}` once verified, or a plain list)."""
+    if isinstance(value, dict):
+        value = value.get("entities")
+    return [v for v in value or [] if isinstance(v, dict)]
+
+
+def _is_data(record: Record) -> bool:
+    """Whether an account service is a subscription to a DATA plan (one without its plan read counts as one)."""
+    return str((record.get("service") or {}).get("type") or "DATA") == "DATA"
+
+
+def _as_seen_by(account: Record, record: Record) -> Record:
+    """The account as one of its services needs it: only what that service's Splynx record is made of.
+
+    Its DATA services (they alone pair with RADIUS accounts and MACs), its subscriptions to the same Sonar
+    service and the DIDs assigned for that service (a voice line's number); IPs, RADIUS accounts and MACs
+    for an internet service only. Why not the whole account:
+    every service of the account carries this fold, so a router rental or a phone number added elsewhere
+    would otherwise change each sibling's staged record and re-PUT it for nothing.
     """
+    service_id = str(record.get("service_id"))
+
+    def kept(service: Record) -> bool:
+        plan = service.get("service") or {}
+        return plan.get("type") == "DATA" or str(plan.get("id")) == service_id
+
+    view = dict(account) if _is_data(record) else {k: v for k, v in account.items() if k not in INTERNET_ONLY}
     services = account.get("account_services")
     if isinstance(services, dict):
-        kept = [s for s in services.get("entities") or [] if (s.get("service") or {}).get("type") == "DATA"]
-        account["account_services"] = {**services, "entities": kept}
-    return account
+        view["account_services"] = {**services, "entities": [s for s in services.get("entities") or [] if kept(s)]}
+    dids = account.get("did_assignments")
+    if isinstance(dids, dict):
+        mine = [d for d in dids.get("entities") or [] if str(d.get("service_id")) == service_id]
+        if mine:
+            view["did_assignments"] = {**dids, "entities": mine}
+        else:
+            view.pop("did_assignments")
+    return view
 
 
 def _verified(entity: str, parent_id: str, path: str, value: Any) -> None:

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from etl.errors import ConfigError
-from transformers.splynx_fields import FIELDS
+from transformers.splynx_fields import FIELDS, MODULES
 from transformers.validation import valid_email
 
 MARKER_FIELD = "sonar_id"
@@ -142,6 +142,21 @@ TARGETS: dict[str, Target] = {
             required=_required("internet_tariff"),
             references={"partners_ids": "partner", "available_for_locations": "location"},
         ),
+        *(
+            Target(
+                key,
+                f"admin/tariffs/{path}",
+                f"admin/tariffs/{path}/{{id}}",
+                MODULES[key],
+                required=_required(key),
+                references={"partners_ids": "partner", "available_for_locations": "location"},
+            )
+            for key, path in (
+                ("recurring_tariff", "recurring"),
+                ("one_time_tariff", "one-time"),
+                ("voice_tariff", "voice"),
+            )
+        ),
         Target(
             "ipv4_network",
             "admin/networking/ipv4",
@@ -229,6 +244,22 @@ TARGETS: dict[str, Target] = {
             formats={"start_date": DATE, "ipv4": IPV4},
             choices=_choices("internet_service", "status"),
             references={"tariff_id": "internet_tariff"},
+        ),
+        *(
+            Target(
+                key,
+                f"admin/customers/customer/{{customer_id}}/{path}",
+                f"admin/customers/customer/{{customer_id}}/{path}--{{id}}",
+                MODULES[key],
+                required=_required(key, "customer_id"),
+                formats={"start_date": DATE},
+                choices=_choices(key, "status"),
+                references={"tariff_id": tariff},
+            )
+            for key, path, tariff in (
+                ("recurring_service", "recurring-services", "recurring_tariff"),
+                ("voice_service", "voice-services", "voice_tariff"),
+            )
         ),
         Target(
             "additional_field",

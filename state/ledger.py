@@ -16,7 +16,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, Engine, Table, event, func, insert, select, update
+from sqlalchemy import Connection, Engine, Table, and_, event, func, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import OperationalError
 
@@ -163,8 +163,7 @@ class Ledger:
         if found is None or (found.st_dev, found.st_ino) != self._identity:
             what = "deleted" if found is None else "replaced"
             raise LedgerError(
-                f"ledger {self.safe_url} was {what} while this process was using it; "
-                "nothing more is written to it",
+                f"ledger {self.safe_url} was {what} while this process was using it; nothing more is written to it",
                 fix="restore the ledger file from a backup and `etl resume`; a new ledger (`etl init`) "
                 "adopts what is already in Splynx through the migration markers",
             )
@@ -287,9 +286,7 @@ class Ledger:
             row = conn.execute(query).mappings().one_or_none()
         return Run.model_validate(dict(row)) if row else None
 
-    def event(
-        self, run_id: int | None, detail: str, entity: str | None = None, source_id: str | None = None
-    ) -> None:
+    def event(self, run_id: int | None, detail: str, entity: str | None = None, source_id: str | None = None) -> None:
         """Append a free-form audit line (a phase started, a rollback deleted a record...)."""
         with self._write() as conn:
             self._event(conn, run_id, entity=entity, source_id=source_id, detail=detail)
@@ -413,9 +410,7 @@ class Ledger:
 
     def item(self, run_id: int, entity: str, source_id: str) -> Item | None:
         """One item of a run, or None."""
-        query = select(ITEM).where(
-            ITEM.c.run_id == run_id, ITEM.c.entity == entity, ITEM.c.source_id == str(source_id)
-        )
+        query = select(ITEM).where(ITEM.c.run_id == run_id, ITEM.c.entity == entity, ITEM.c.source_id == str(source_id))
         with self.reader.connect() as conn:
             row = conn.execute(query).mappings().one_or_none()
         return Item.model_validate(dict(row)) if row else None
@@ -457,6 +452,34 @@ class Ledger:
                 result.setdefault(entity, {})[state] = int(n)
         return result
 
+    def skip_reasons(self, run_id: int) -> dict[str, dict[str, int]]:
+        """Entity -> reason -> how many of the run's items are skipped for it (the `skipped` event's detail).
+
+        Why from the events: the reason is written with the move to `skipped`, in its transaction; only
+        items still skipped count, each once under its latest reason.
+        """
+        skipped = (
+            select(EVENT.c.entity, EVENT.c.source_id, func.max(EVENT.c.id).label("last"))
+            .where(EVENT.c.run_id == run_id, EVENT.c.to_state == ItemState.SKIPPED)
+            .group_by(EVENT.c.entity, EVENT.c.source_id)
+            .subquery()
+        )
+        query = (
+            select(EVENT.c.entity, EVENT.c.detail, func.count())
+            .join(skipped, EVENT.c.id == skipped.c.last)
+            .join(
+                ITEM,
+                and_(ITEM.c.run_id == run_id, ITEM.c.entity == EVENT.c.entity, ITEM.c.source_id == EVENT.c.source_id),
+            )
+            .where(ITEM.c.state == ItemState.SKIPPED)
+            .group_by(EVENT.c.entity, EVENT.c.detail)
+        )
+        result: dict[str, dict[str, int]] = {}
+        with self.reader.connect() as conn:
+            for entity, detail, n in conn.execute(query):
+                result.setdefault(entity, {})[detail or "(no reason recorded)"] = int(n)
+        return result
+
     def item_states(self, run_id: int, entity: str) -> dict[str, str]:
         """Sonar id → state of one entity's items: the light view a 100 000-item run needs."""
         query = select(ITEM.c.source_id, ITEM.c.state).where(ITEM.c.run_id == run_id, ITEM.c.entity == entity)
@@ -496,9 +519,7 @@ class Ledger:
 
     def dest_id(self, entity: str, source_id: str) -> str | None:
         """The Splynx id a Sonar record was migrated to, or None."""
-        query = select(ID_MAP.c.dest_id).where(
-            ID_MAP.c.entity == entity, ID_MAP.c.source_id == str(source_id)
-        )
+        query = select(ID_MAP.c.dest_id).where(ID_MAP.c.entity == entity, ID_MAP.c.source_id == str(source_id))
         with self.reader.connect() as conn:
             return conn.execute(query).scalar_one_or_none()
 
@@ -623,15 +644,11 @@ class Ledger:
     def unmap(self, entity: str, source_id: str) -> None:
         """Forget a mapping (after a rollback deleted the Splynx record)."""
         with self._write() as conn:
-            conn.execute(
-                ID_MAP.delete().where(ID_MAP.c.entity == entity, ID_MAP.c.source_id == str(source_id))
-            )
+            conn.execute(ID_MAP.delete().where(ID_MAP.c.entity == entity, ID_MAP.c.source_id == str(source_id)))
 
     # --- overrides --------------------------------------------------------------------------
 
-    def add_override(
-        self, entity: str, source_id: str, patch: Mapping[str, Any], reason: str | None = None
-    ) -> int:
+    def add_override(self, entity: str, source_id: str, patch: Mapping[str, Any], reason: str | None = None) -> int:
         """Record a local fix of a source record; later overrides win over earlier ones."""
         with self._write() as conn:
             override_id = conn.execute(
@@ -657,9 +674,7 @@ class Ledger:
         """The merged patch of every active override of one record."""
         return self.all_overrides(entity, [str(source_id)]).get(str(source_id), {})
 
-    def all_overrides(
-        self, entity: str, source_ids: Iterable[str] | None = None
-    ) -> dict[str, dict[str, Any]]:
+    def all_overrides(self, entity: str, source_ids: Iterable[str] | None = None) -> dict[str, dict[str, Any]]:
         """Merged patches of an entity's records, oldest override first so the newest wins."""
         query = (
             select(OVERRIDE.c.source_id, OVERRIDE.c.patch)
@@ -696,9 +711,7 @@ class Ledger:
             TRANSFER.c.source == source,
             TRANSFER.c.destination == destination,
             TRANSFER.c.name == name,
-            TRANSFER.c.fingerprint.is_(None)
-            if fingerprint is None
-            else TRANSFER.c.fingerprint == fingerprint,
+            TRANSFER.c.fingerprint.is_(None) if fingerprint is None else TRANSFER.c.fingerprint == fingerprint,
         )
         now = utcnow()
         with self._write() as conn:
@@ -812,9 +825,7 @@ class Ledger:
 
     def verified_seqs(self, transfer_id: int) -> set[int]:
         """Sequence numbers of the chunks a resumed copy must not copy again."""
-        query = select(CHUNK.c.seq).where(
-            CHUNK.c.transfer_id == transfer_id, CHUNK.c.state == ChunkState.VERIFIED
-        )
+        query = select(CHUNK.c.seq).where(CHUNK.c.transfer_id == transfer_id, CHUNK.c.state == ChunkState.VERIFIED)
         with self.reader.connect() as conn:
             return set(conn.execute(query).scalars())
 

@@ -126,6 +126,12 @@ def pilot_sharing_a_plan_across_companies(store: SonarStore) -> int:
     )  # fmt: skip
 
 
+def _tariffs(box: Sandbox) -> list[dict[str, Any]]:
+    """Splynx's tariffs of every kind (a pilot customer's plan and add-ons)."""
+    kinds = ("internet", "recurring", "voice", "one-time")
+    return [t for kind in kinds for t in box.splynx.rows(f"admin/tariffs/{kind}")]
+
+
 def test_a_pilot_customer_run_does_not_poison_the_later_full_run(sandbox: Sandbox) -> None:
     store = sandbox.sonar.store
     pilot = pilot_sharing_a_plan_across_companies(store)
@@ -133,7 +139,7 @@ def test_a_pilot_customer_run_does_not_poison_the_later_full_run(sandbox: Sandbo
     sandbox.etl("fix", "account", "4", "--set", "name=Northwest Regional Cooperative")
     sandbox.etl("fix", "account", "6", "--set", "login=sonar-6")
     sandbox.etl("run", "--customer", str(pilot))
-    tariffs = sandbox.splynx.rows("admin/tariffs/internet")
+    tariffs = _tariffs(sandbox)  # the pilot's plan and add-ons: tariffs of every kind
     assert tariffs and all(len(t["partners_ids"]) == 1 for t in tariffs)  # only the pilot's partner so far
 
     sandbox.etl("run", "--all", "--continue-on-error")
@@ -143,7 +149,7 @@ def test_a_pilot_customer_run_does_not_poison_the_later_full_run(sandbox: Sandbo
         assert not [i for i in ledger.items(2) if i.state == "failed"]
         assert actions(ledger, 2, "service", ("update",))["update"] == len(tariffs)  # PUT with every partner
         partners = {dest for dest, _ in ledger.mapped("company").values()}
-    after = sandbox.splynx.rows("admin/tariffs/internet")
+    after = _tariffs(sandbox)
     assert {t["id"] for t in tariffs} <= {t["id"] for t in after}  # the pilot's tariff updated in place
     assert all({str(p) for p in t["partners_ids"]} == partners for t in after)
     sandbox.check()

@@ -1,4 +1,4 @@
-"""Incremental runs see child changes: a changed contact, address or service brings its account back.
+"""Incremental runs see child changes: a changed contact, address, service or held IP brings its account back.
 
 Sonar bumps `updated_at` on the changed child only (its account's stays), so the extractor also asks
 each child collection for records changed since the watermark and re-reads their accounts. The
@@ -120,3 +120,38 @@ def test_second_run_after_a_service_changed_updates_only_that_service(sandbox: S
         assert {i for i, s in services.items() if s.action == "update"} == {str(service_id)}
     rows = {marker_of(r): r for r in sandbox.splynx.rows(SERVICES)}
     assert rows[f"account_service:{service_id}"]["description"] == "Renamed Plan"
+
+
+def _held_assignment(store: SonarStore, kind: str) -> dict[str, Any]:
+    """The first IP assignment held by a `kind` (RadiusAccount, UninventoriedMacAddress, InventoryItem)."""
+    for assignment in store.tables["ip_assignments"].values():
+        if assignment.get("ipassignmentable_type") == kind:
+            return assignment
+    raise AssertionError(f"the generator plants no IP held by a {kind}")
+
+
+def _holder_account(store: SonarStore, assignment: dict[str, Any]) -> int:
+    holder = assignment["ipassignmentable_id"]
+    kind = assignment["ipassignmentable_type"]
+    if kind == "RadiusAccount":
+        return int(store.tables["radius_accounts"][holder]["account_id"])
+    if kind == "UninventoriedMacAddress":
+        return int(store.tables["uninventoried_mac_addresses"][holder]["account_id"])
+    service = store.tables["inventory_items"][holder]["account_service_id"]
+    return int(store.tables["account_services"][service]["account_id"])
+
+
+def test_an_ip_held_by_a_radius_account_mac_or_cpe_that_changed_brings_its_account_back(
+    sonar_sim: SonarSimulator,
+) -> None:
+    store = sonar_sim.store
+    since = datetime.now(UTC) - timedelta(seconds=1)
+    kinds = ("RadiusAccount", "UninventoriedMacAddress", "InventoryItem")
+    held = [_held_assignment(store, kind) for kind in kinds]
+    for assignment in held:
+        store.update("ip_assignments", assignment["id"], description="moved")
+
+    with SonarExtractor(SonarClient(sonar_sim.url, sonar_sim.token), page_size=10) as extractor:
+        found = {i for page in extractor.account_pages(Selection(since=since)) for i in page.ids}
+
+    assert found == {str(_holder_account(store, a)) for a in held} - {str(a) for a in SKIP}

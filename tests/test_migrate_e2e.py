@@ -42,9 +42,9 @@ def services_of(store: SonarStore, account_ids: set[str]) -> set[str]:
     return {str(i) for i, s in store.tables["account_services"].items() if str(s["account_id"]) in account_ids}
 
 
-def data_plans(store: SonarStore) -> set[str]:
-    """Sonar services that are plans (DATA): the only services migrated as Splynx tariffs."""
-    return {str(i) for i, s in store.tables["services"].items() if s["type"] == "DATA"}
+def catalogue(store: SonarStore) -> set[str]:
+    """Sonar's services of every type: each becomes a Splynx tariff of its kind, or a skipped item with its reason."""
+    return {str(i) for i in store.tables["services"]}
 
 
 def item_ids(box: Sandbox, run_id: int, entity: str) -> set[str]:
@@ -58,7 +58,7 @@ def test_one_customer_migrates_the_customer_and_only_the_parents_it_references(s
 
     store = sandbox.sonar.store
     own_services = services_of(store, {"1"})
-    plans = {str(store.tables["account_services"][int(s)]["service_id"]) for s in own_services} & data_plans(store)
+    plans = {str(store.tables["account_services"][int(s)]["service_id"]) for s in own_services}
     assert item_ids(sandbox, 1, "account") == {"1"}
     assert item_ids(sandbox, 1, "account_service") == own_services
     assert item_ids(sandbox, 1, "service") == plans
@@ -107,7 +107,7 @@ def test_all_migrates_every_visible_customer_exactly_once(make_sandbox: SandboxF
         run = ledger.get_run(1)
         assert run.status == RunStatus.SUCCEEDED
         assert states(ledger, 1, "account") == {"verified": len(visible)}
-        assert sum(states(ledger, 1, "service").values()) == len(data_plans(store))
+        assert sum(states(ledger, 1, "service").values()) == len(catalogue(store))
     markers = box.check()
     assert sum(1 for m in markers if m.startswith("account:")) == len(visible)
 

@@ -19,7 +19,7 @@ from sqlalchemy import select
 
 from etl.load_stage import EntityLoader, EntityOutcome
 from etl.sandbox.sonar import SonarSimulator
-from etl.sandbox.sonar_data import DATA_PLANS
+from etl.sandbox.sonar_data import DATA_SERVICE_IDS
 from etl.sandbox.splynx_validation import hash_secret
 from etl.secrets import RadiusPasswords
 from extractors.sonar import SonarClient, SonarExtractor
@@ -239,7 +239,7 @@ def test_run_migrates_logins_passwords_and_macs_keeps_passwords_secret_and_follo
     sandbox.etl("fix", "account", "6", "--set", "login=sonar-6")
     outputs = [sandbox.etl("--debug", "run", "--all", "--workers", "8").output]
     outputs += [sandbox.etl("status", "1").output, sandbox.etl("report", "1").output]
-    is_data = {str(s) for s, v in store.tables["account_services"].items() if v["service_id"] <= len(DATA_PLANS)}
+    is_data = {str(s) for s, v in store.tables["account_services"].items() if v["service_id"] in DATA_SERVICE_IDS}
 
     services = {str(marker_of(r)): r for r in sandbox.splynx.rows(SERVICES)}
     radius_of: dict[int, list[dict[str, Any]]] = {}

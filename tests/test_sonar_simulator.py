@@ -82,7 +82,7 @@ def test_ids_are_strings_and_money_is_integer_cents(sonar_sim: SonarSimulator) -
     assert isinstance(fiber["id"], str)
     assert fiber["amount"] == 4999
     assert fiber["data_service_detail"]["download_speed_kilobits_per_second"] == 100_000
-    assert len(services) == 7
+    assert len(services) == 8  # 7 monthly plans and "Fiber 300 Annual"
 
 
 def test_ids_are_accepted_as_integers_or_strings(sonar_sim: SonarSimulator) -> None:

@@ -32,6 +32,8 @@ TABLES: dict[str, tuple[str, str]] = {
     "admins": ("administrator", "administrators"),
     "customers": ("customer", "customers"),
     "customer_info": ("customer_info", "customer_info"),
+    "tariffs_voice": ("voice_tariff", "tariffs_voice"),
+    "services_voice": ("voice_service", "voice_services"),
 }
 # Columns that also govern an attribute of another write: customer_billing.type is customers.billing_type.
 ALSO: dict[str, list[tuple[str, str, str]]] = {
@@ -48,6 +50,8 @@ ENDPOINTS: dict[str, tuple[str, str]] = {
     "admin/inventory/items": ("inventory_item", "items"),
     "admin/customers/customer": ("customer", "customers"),
     "admin/networking/ipv6": ("ipv6_network", "ipv6_networks"),
+    "admin/tariffs/one-time": ("one_time_tariff", "tariffs_one_time"),
+    "admin/tariffs/voice": ("voice_tariff", "tariffs_voice"),
 }
 TEXT_KINDS = {"str", "email"}
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import copy
 import json
 from dataclasses import replace
+from decimal import Decimal
 from typing import Any
 
 import pytest
@@ -128,7 +129,9 @@ def test_local_field_rules_match_the_splynx_simulator() -> None:
         "customer": splynx_schema.CUSTOMERS, "customer_info": splynx_schema.CUSTOMER_INFO,
         "customer_billing": splynx_schema.CUSTOMER_BILLING, "internet_service": splynx_schema.INTERNET_SERVICES,
         "additional_field": splynx_schema.ADDITIONAL_FIELDS, "inventory_item_state": splynx_schema.ITEMS,
-        "inventory_item_customer": splynx_schema.ITEMS,
+        "inventory_item_customer": splynx_schema.ITEMS, "recurring_tariff": splynx_schema.TARIFFS_RECURRING,
+        "one_time_tariff": splynx_schema.TARIFFS_ONE_TIME, "voice_tariff": splynx_schema.TARIFFS_VOICE,
+        "recurring_service": splynx_schema.RECURRING_SERVICES, "voice_service": splynx_schema.VOICE_SERVICES,
     }  # fmt: skip
     assert set(entity_of) == set(FIELDS)
     for target, rules in FIELDS.items():
@@ -257,9 +260,50 @@ def test_tariff_is_offered_to_shared_partners_and_disabled_plans_are_hidden(sona
     assert body["show_on_customer_portal"] is False
 
 
-def test_non_data_service_is_skipped(transform_ctx: TransformContext) -> None:
-    with pytest.raises(SkipRecord, match="RECURRING"):
-        transform_record("service", ServiceFactory(type="RECURRING", data_service_detail=None), transform_ctx)
+@pytest.mark.parametrize(
+    ("kind", "detail", "target"),
+    [
+        ("RECURRING", "recurring_service_detail", "recurring_tariff"),
+        ("EXPIRING", "expiring_service_detail", "recurring_tariff"),
+        ("VOICE", "voice_service_detail", "voice_tariff"),
+        ("ONETIME", None, "one_time_tariff"),
+    ],
+)
+def test_every_catalogue_service_becomes_the_tariff_of_its_kind(
+    transform_ctx: TransformContext, kind: str, detail: str | None, target: str
+) -> None:
+    details = {detail: {"id": "1", "billing_frequency": 1}} if detail else {}
+    record = ServiceFactory(type=kind, data_service_detail=None, amount=1000, **details)
+    result = transform_record("service", record, transform_ctx)
+    assert result.target == target
+    assert result.body["price"] == "10.00"
+    assert "speed_download" not in result.body
+    assert (result.body.get("type") == "voip") is (kind == "VOICE")
+
+
+@pytest.mark.parametrize("kind", ["OVERAGE", "ADJUSTMENT"])
+def test_overage_and_adjustment_services_are_skipped_with_a_reason_naming_no_id(
+    transform_ctx: TransformContext, kind: str
+) -> None:
+    with pytest.raises(SkipRecord, match=kind) as excinfo:
+        transform_record("service", ServiceFactory(id="77", type=kind, data_service_detail=None), transform_ctx)
+    assert "77" not in excinfo.value.reason  # grouped by reason in plan and report; the ledger row has the id
+
+
+@pytest.mark.parametrize(
+    ("cents", "months", "monthly"), [(69999, 12, "58.3325"), (2997, 3, "9.99"), (1000, 3, "3.3333")]
+)
+def test_a_multi_month_plan_costs_its_monthly_share_and_keeps_its_period(
+    transform_ctx: TransformContext, cents: int, months: int, monthly: str
+) -> None:
+    detail = {"id": "1", "download_speed_kilobits_per_second": 1000, "upload_speed_kilobits_per_second": 1000,
+              "billing_frequency": months, "technology_code": "FIBER"}  # fmt: skip
+    result = transform_record("service", ServiceFactory(amount=cents, data_service_detail=detail), transform_ctx)
+    assert result.body["price"] == monthly
+    assert result.body["additional_attributes"]["sonar_billing_months"] == str(months)
+    assert result.body["additional_attributes"]["sonar_period_price"] == f"{cents / 100:.2f}"
+    period_total = (Decimal(monthly) * months).quantize(Decimal("0.01"))
+    assert period_total == Decimal(cents) / 100  # never billed more or less than Sonar over the period
 
 
 def test_service_without_speeds_fails_and_an_override_fixes_it(transform_ctx: TransformContext) -> None:
@@ -733,12 +777,54 @@ def test_account_service_of_an_unmigrated_tariff_names_tariff_id(transform_ctx: 
     assert "account_service 8" in excinfo.value.message
 
 
-def test_non_data_account_service_is_skipped(transform_ctx: TransformContext) -> None:
+def test_a_recurring_account_service_becomes_a_recurring_service_at_its_monthly_price(
+    transform_ctx: TransformContext,
+) -> None:
     record = AccountServiceFactory(
-        service={"id": "8", "name": "Static IP Address", "type": "RECURRING", "amount": 1000}
+        service={
+            "id": "12",
+            "name": "Managed Wi-Fi",
+            "type": "RECURRING",
+            "amount": 2997,
+            "recurring_service_detail": {"id": "1", "billing_frequency": 3},
+        }
     )
-    with pytest.raises(SkipRecord, match="RECURRING"):
+    result = transform_record("account_service", record, transform_ctx)
+    assert result.target == "recurring_service"
+    assert result.body["unit_price"] == "9.99"
+    assert result.body["tariff_id"] and result.parent == {"customer_id": result.body["customer_id"]}
+    assert not {"login", "password", "mac", "ipv4", "taking_ipv4"} & set(result.body)
+
+
+def test_a_voice_line_takes_the_did_assigned_for_its_service(transform_ctx: TransformContext) -> None:
+    lines = [{"id": n, "service": {"id": "1", "type": "VOICE"}} for n in ("40", "41")]
+    dids = [
+        {"id": "2", "service_id": "1", "did": {"id": "9", "number": "3065550199"}},
+        {"id": "1", "service_id": "1", "did": {"id": "8", "number": "3065550123"}},
+    ]
+    account = {"id": "1", "account_services": lines, "did_assignments": dids}
+    voice = {"id": "1", "name": "Home Phone", "type": "VOICE", "amount": 2499}
+    first = AccountServiceFactory(id="40", service_id="1", service=voice, account=account)
+    second = AccountServiceFactory(id="41", service_id="1", service=voice, account=account)
+    assert transform_record("account_service", first, transform_ctx).body["phone"] == "3065550123"
+    assert transform_record("account_service", second, transform_ctx).body["phone"] == "3065550199"
+    lonely = AccountServiceFactory(id="42", service_id="1", service=voice, account={**account, "did_assignments": []})
+    with pytest.raises(ValidationError) as excinfo:
+        transform_record("account_service", lonely, transform_ctx)
+    assert problem_of(excinfo) == ("required", "phone")
+    assert "--set phone=" in str(excinfo.value.problem.fix)
+
+
+@pytest.mark.parametrize("kind", ["ONETIME", "OVERAGE", "ADJUSTMENT"])
+def test_account_services_no_splynx_service_takes_are_skipped_with_their_reason(
+    transform_ctx: TransformContext, kind: str
+) -> None:
+    record = AccountServiceFactory(
+        id="91", service={"id": "10", "name": "Installation Fee", "type": kind, "amount": 9900}
+    )
+    with pytest.raises(SkipRecord, match=kind) as excinfo:
         transform_record("account_service", record, transform_ctx)
+    assert "91" not in excinfo.value.reason
 
 
 # -- against the Splynx simulator -------------------------------------------------------------------
@@ -838,14 +924,21 @@ def test_status_switch_days_become_the_deactivation_period_when_the_switch_stops
     transform_ctx: TransformContext,
 ) -> None:
     """Splynx's grace_period (blocked -> Inactive) is Sonar's delinquency -> non-activating status switch."""
-    params = {"bill_day": 1, "due_days": 14, "grace_days": 7, "switch_status_after_delinquency": True,
-              "days_of_delinquency_for_status_switch": 30,
-              "delinquency_account_status": {"id": "2", "name": "Suspended", "activates_account": False}}
+    params = {
+        "bill_day": 1,
+        "due_days": 14,
+        "grace_days": 7,
+        "switch_status_after_delinquency": True,
+        "days_of_delinquency_for_status_switch": 30,
+        "delinquency_account_status": {"id": "2", "name": "Suspended", "activates_account": False},
+    }
     record = AccountFactory(account_billing_parameter=params)
     (_info, billing) = transform_record("account", record, transform_ctx).extras
     assert (billing.body["billing_due"], billing.body["grace_period"]) == (21, 30)
-    for change in ({"switch_status_after_delinquency": False},
-                   {"delinquency_account_status": {"id": "1", "name": "Active", "activates_account": True}}):
+    for change in (
+        {"switch_status_after_delinquency": False},
+        {"delinquency_account_status": {"id": "1", "name": "Active", "activates_account": True}},
+    ):
         record = AccountFactory(account_billing_parameter={**params, **change})
         (_info, billing) = transform_record("account", record, transform_ctx).extras
         assert "grace_period" not in billing.body

@@ -1,7 +1,11 @@
-"""Sonar account service (a customer's DATA plan, with its IP assignment) -> Splynx internet service.
+"""Sonar account service (a customer's subscription to a catalogue service) -> the Splynx service of its kind.
 
-Only services whose Sonar service is DATA become internet services (their plan is a migrated tariff);
-recurring extras and one-time fees are skipped. The service's status follows its account's by what it
+By the Sonar service's type (transformers/service.py maps the catalogue the same way): DATA -> internet
+service, RECURRING and EXPIRING -> recurring service, VOICE -> voice service (its phone number is the DID
+Sonar assigned to the account for that service, paired in id order like RADIUS accounts). A ONETIME
+account service is a charge Sonar has billed already (its debit is history, not a subscription): skipped
+with that reason, as OVERAGE and ADJUSTMENT ones are. The price is the monthly price of the service's
+billing period (service.monthly_price). The service's status follows its account's by what it
 does to billing: active for an active or blocked customer (both billed), stopped for a disabled
 (Inactive) one, pending for a new one. The price is always sent: the override, else the plan's own
 price. A static address comes from the service's IP assignments, else from the account's assignments
@@ -13,6 +17,7 @@ from the account's RADIUS accounts and MACs, paired with its DATA services in id
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import replace
 from typing import Any
 
@@ -21,24 +26,26 @@ from transformers.context import TransformContext
 from transformers.payload import SplynxPayload
 from transformers.records import Record, entities, nested, parent, payload, source_id
 from transformers.rules import (
-    cents_to_decimal,
     clean_text,
     customer_status,
     host_address,
     split_cidr,
     splynx_date,
 )
+from transformers.service import billing_months, monthly_price
 from transformers.service_access import service_access
 from transformers.validation import SkipRecord, Subject
 
 ENTITY = "account_service"
 TARGET = "internet_service"
+ALSO_TARGETS = ("recurring_service", "voice_service")
 ADDITIONAL_FIELDS: dict[str, list[dict[str, Any]]] = {
     "services_internet": [
         definition("sonar_price_override_reason", "Sonar price override reason"),
         definition("sonar_next_bill_date", "Sonar next bill date", "date"),
         definition("sonar_radius_extra", "Sonar RADIUS accounts without a service"),
         definition("sonar_mac_extra", "Sonar MAC addresses without a service"),
+        definition("sonar_ip_extra", "Sonar IPv4 addresses beyond the service's static IP"),
     ],
 }
 # By what Splynx does (docs/mapping.md, *Statuses*): a blocked customer loses access at the customer level
@@ -46,6 +53,19 @@ ADDITIONAL_FIELDS: dict[str, list[dict[str, Any]]] = {
 # Splynx itself sets them (not accounted, re-activated with the customer); `disabled` services are for an
 # ended subscription, which Sonar's account status does not tell.
 SERVICE_STATUS = {"active": "active", "blocked": "active", "disabled": "stopped", "new": "pending"}
+SERVICE_TARGETS: dict[str, str] = {
+    "DATA": "internet_service",
+    "RECURRING": "recurring_service",
+    "EXPIRING": "recurring_service",
+    "VOICE": "voice_service",
+}
+"""Sonar service type -> the Splynx service an account's subscription to it becomes."""
+SKIPPED_TYPES: dict[str, str] = {
+    "ONETIME": "ONETIME service: a one-time charge Sonar has billed already; it moves with the billing history",
+    "OVERAGE": "OVERAGE service: usage overage is billed by Splynx's FUP/CAP rules, not a customer service",
+    "ADJUSTMENT": "ADJUSTMENT service: an adjustment is a transaction in Splynx, not a customer service",
+}
+"""Sonar service types no Splynx customer service takes, with the reason recorded for each skipped record."""
 
 
 def service_status(record: Record, ctx: TransformContext) -> str:
@@ -56,29 +76,43 @@ def service_status(record: Record, ctx: TransformContext) -> str:
     return SERVICE_STATUS[customer_status(status.get("name"), status.get("activates_account"), ctx.status_map)]
 
 
-def _assignments(record: Record) -> list[Record]:
-    """The service's own IP assignments, then the account's assignments that name this service."""
+def _assignments(record: Record, held: Sequence[Record] = ()) -> list[Record]:
+    """Every IP assignment that is this service's, in order of preference.
+
+    The service's own, the account's that name this service, then those held by what the subscriber
+    connects with (`held`: the paired RADIUS account's and MAC's) and by the service's inventory items
+    (its CPE), Sonar's other `IpassignmentableType`s.
+    """
     own = entities(record.get("ip_assignments"))
     mine = [
         a
         for a in entities(nested(record, "account").get("ip_assignments"))
         if str(a.get("account_service_id")) == str(record["id"])
     ]
-    return own + mine
+    items = [a for item in entities(record.get("inventory_items")) for a in entities(item.get("ip_assignments"))]
+    return own + mine + list(held) + items
 
 
-def static_ip(record: Record) -> str | None:
-    """The service's static IPv4: its own assignment, else the account's assignment for this service."""
-    for assignment in _assignments(record):
-        subnet = str(assignment.get("subnet") or "")
-        if subnet and ":" not in subnet:
-            return host_address(subnet)
-    return None
+def ipv4_addresses(record: Record, held: Sequence[Record] = ()) -> list[str]:
+    """The service's IPv4 addresses, each once, the static one first."""
+    found = (host_address(str(a.get("subnet"))) for a in _assignments(record, held) if _is_v4(a))
+    return list(dict.fromkeys(found))
 
 
-def static_ipv6(record: Record) -> str | None:
+def _is_v4(assignment: Record) -> bool:
+    subnet = str(assignment.get("subnet") or "")
+    return bool(subnet) and ":" not in subnet
+
+
+def static_ip(record: Record, held: Sequence[Record] = ()) -> str | None:
+    """The service's static IPv4: the first of its addresses (see `_assignments` for the order)."""
+    addresses = ipv4_addresses(record, held)
+    return addresses[0] if addresses else None
+
+
+def static_ipv6(record: Record, held: Sequence[Record] = ()) -> str | None:
     """The service's IPv6 assignment as a network (`2001:db8:1::/64`, or `/128` for one address)."""
-    for assignment in _assignments(record):
+    for assignment in _assignments(record, held):
         subnet = str(assignment.get("subnet") or "")
         if ":" in subnet:
             network, prefix = split_cidr(subnet)
@@ -86,15 +120,52 @@ def static_ipv6(record: Record) -> str | None:
     return None
 
 
+def service_target(record: Record) -> str:
+    """The Splynx service an account service becomes; SkipRecord with the reason for those that become none."""
+    kind = str(nested(record, "service").get("type") or "DATA")  # a service without its plan read: DATA
+    if kind in SKIPPED_TYPES:
+        raise SkipRecord(SKIPPED_TYPES[kind])
+    if kind not in SERVICE_TARGETS:
+        raise SkipRecord(f"service type {kind!r}: no Splynx service takes it")
+    return SERVICE_TARGETS[kind]
+
+
+def voice_phone(record: Record) -> str | None:
+    """The DID number Sonar assigned to this voice line (None: validation reports the missing phone).
+
+    The account's DIDs for this service, in id order, pair with its subscriptions to the same service in id
+    order, first with first (Sonar assigns DIDs to the account and the service, not to a subscription).
+    """
+    account = nested(record, "account")
+    service_id = str(record.get("service_id"))
+    numbers = [
+        str(nested(d, "did").get("number") or "")
+        for d in sorted(entities(account.get("did_assignments")), key=lambda d: int(str(d.get("id") or 0)))
+        if str(d.get("service_id")) == service_id
+    ]
+    siblings = {str(s["id"]) for s in entities(account.get("account_services"))
+                if str(nested(s, "service").get("id")) == service_id} | {str(record["id"])}  # fmt: skip
+    rank = sorted(siblings, key=int).index(str(record["id"]))
+    return (numbers[rank] or None) if rank < len(numbers) else None
+
+
 def transform(record: Record, ctx: TransformContext) -> SplynxPayload:
-    """Tariff, description, status, dates, price, IP, login, password and MAC of one subscription."""
+    """Tariff, description, status, dates and monthly price of one subscription; IPs and logins for internet."""
     sid = source_id(record)
     subject = Subject(ENTITY, sid)
-    service = nested(record, "service")
-    if service and service.get("type") != "DATA":
-        raise SkipRecord(f"account service {sid} is a {service.get('type')} service; only DATA services migrate")
+    target = service_target(record)
     customer_id = parent(ctx, subject, "customer_id", "account", record.get("account_id"))
-    ip = static_ip(record)
+    body = _common(record, ctx, subject, customer_id)
+    if target == "voice_service":
+        body["phone"] = voice_phone(record)
+    if target != "internet_service":
+        return replace(payload(target, ENTITY, record, ctx, body), parent={"customer_id": customer_id})
+    return _internet(record, body, ctx, customer_id)
+
+
+def _common(record: Record, ctx: TransformContext, subject: Subject, customer_id: str) -> dict[str, Any]:
+    """The blueprint's Service Base: what every kind of customer service has, its monthly price included."""
+    service = nested(record, "service")
     body: dict[str, Any] = {
         "customer_id": customer_id,  # in the path too; APIB marks it required in the body
         "tariff_id": parent(ctx, subject, "tariff_id", "service", record.get("service_id")),
@@ -105,10 +176,20 @@ def transform(record: Record, ctx: TransformContext) -> SplynxPayload:
         "quantity": int(record.get("quantity") or 1),
         "start_date": splynx_date(record.get("created_at")),
         "end_date": "0000-00-00",
-        "login": f"sonar-svc-{sid}",
-        "taking_ipv4": 1 if ip else 0,
     }
+    price = record.get("price_override")
+    price = service.get("amount") if price is None else price
+    if price is not None:  # always the price: whether Splynx bills an omitted unit_price at 0 is unknown
+        body["unit_price"] = monthly_price(int(price), billing_months(service))
+    return body
+
+
+def _internet(record: Record, body: dict[str, Any], ctx: TransformContext, customer_id: str) -> SplynxPayload:
+    """An internet service: the subscriber's login, password, MAC, static IPv4 and IPv6."""
     access = service_access(record)
+    addresses = ipv4_addresses(record, access.held_ips)
+    ip = addresses[0] if addresses else None
+    body.update(login=f"sonar-svc-{source_id(record)}", taking_ipv4=1 if ip else 0)
     if access.radius is not None:  # the subscriber's RADIUS login; its password only once injected at load
         body["login"] = str(access.radius.get("username") or body["login"])
         if access.radius.get("password"):
@@ -116,13 +197,9 @@ def transform(record: Record, ctx: TransformContext) -> SplynxPayload:
     body["mac"] = access.mac or ""  # blank clears a MAC Sonar no longer has, as every migrated fact
     if ip:
         body["ipv4"] = ip
-    ipv6 = static_ipv6(record)
+    ipv6 = static_ipv6(record, access.held_ips)
     if ipv6:  # a permanent IPv6 network (taking_ipv6 1), only when Sonar assigned one
         body["taking_ipv6"], body["ipv6"] = 1, ipv6
-    price = record.get("price_override")
-    price = service.get("amount") if price is None else price
-    if price is not None:  # always the price: whether Splynx bills an omitted unit_price at 0 is unknown
-        body["unit_price"] = cents_to_decimal(int(price))
     result = payload(
         TARGET,
         ENTITY,
@@ -133,5 +210,6 @@ def transform(record: Record, ctx: TransformContext) -> SplynxPayload:
         sonar_next_bill_date=splynx_date(record.get("next_bill_date")),
         sonar_radius_extra=", ".join(access.extra_usernames),
         sonar_mac_extra=", ".join(access.extra_macs),
+        sonar_ip_extra=", ".join(addresses[1:]),
     )
     return replace(result, parent={"customer_id": customer_id})

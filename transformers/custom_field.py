@@ -40,7 +40,7 @@ def transform(record: Record, ctx: TransformContext) -> SplynxPayload:
     """Name, title and type; Sonar enum options become a Splynx select."""
     sid = source_id(record)
     if str(record.get("entity_type")) != "Account":
-        raise SkipRecord(f"custom field {sid} belongs to {record.get('entity_type')}, which is not migrated")
+        raise SkipRecord(f"a field of {record.get('entity_type')} records, which are not migrated")
     options = [o for o in (clean_text(v) for v in record.get("enum_options") or []) if o]
     body: dict[str, Any] = {
         "name": field_name(record.get("name"), sid),

@@ -47,8 +47,6 @@ def transform(record: Record, ctx: TransformContext) -> SplynxPayload:
             fix_hint(subject, "network", "10.0.0.0", "correct the pool's range in Sonar"),
         ) from None
     if subnet_cidr and pool_fills_subnet(ip_range, str(subnet_cidr)):
-        raise SkipRecord(
-            f"ip pool {sid} covers its whole subnet {subnet_cidr}, migrated as subnet {record.get('subnet_id')}"
-        )
+        raise SkipRecord("the pool covers its whole subnet, which is migrated as the network")
     body = network_body(record, str(covering), ctx, "endnet", "pool", f"Sonar IP pool {ip_range}")
     return payload(network_target(str(covering)), ENTITY, record, ctx, body, sonar_ip_range=ip_range)

@@ -271,7 +271,7 @@ def _check_attributes(subject: Subject, attributes: Any) -> None:
 def additional_field_definitions(marker_field: str = "sonar_id") -> dict[str, list[dict[str, Any]]]:
     """Per Splynx module, the additional-field definitions to create before loading (marker first)."""
     definitions: dict[str, list[dict[str, Any]]] = {}
-    for target in TARGETS.values():
+    for target in (t for targets in ALL_TARGETS.values() for t in targets):
         module = MODULES.get(target)
         if module is not None and module not in definitions:
             definitions[module] = [marker_definition(marker_field)]

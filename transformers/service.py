@@ -1,26 +1,95 @@
-"""Sonar DATA service (a plan) -> Splynx internet tariff.
+"""Sonar service (a plan or a charge of the catalogue) -> the Splynx tariff of the same kind.
 
-Other service types (recurring extras, one-time fees, voice...) are not internet tariffs and are skipped.
-A plan disabled in Sonar is migrated (existing subscribers keep it) but hidden from the customer portal.
-Speeds: Sonar's kbit/s and Splynx's kbps are the same unit.
+Sonar's service types map by what Splynx bills (docs/mapping.md, *Services*): DATA -> internet tariff,
+RECURRING and EXPIRING (a recurring charge that stops after a number of periods) -> recurring tariff,
+VOICE -> voice tariff, ONETIME -> one-time tariff. OVERAGE and ADJUSTMENT services are not catalogue
+entries in Splynx (usage overage is Splynx's FUP/CAP, adjustments are transactions): they are skipped with
+that reason, recorded in the ledger. A plan disabled in Sonar is migrated (existing subscribers keep it)
+but hidden from the customer portal. Speeds: Sonar's kbit/s and Splynx's kbps are the same unit.
+
+Prices: Sonar's `amount` is the price of one billing period of `billing_frequency` months; Splynx bills a
+recurring tariff's price every month. The tariff therefore gets the monthly price (amount / months, to
+Splynx's four decimals), never the period's price billed monthly; the period and its price are kept in
+the tariff's additional fields (`sonar_billing_months`, `sonar_period_price`).
 """
 
 from __future__ import annotations
 
+from decimal import ROUND_HALF_EVEN, Decimal
 from typing import Any
 
 from transformers.additional_fields import definition
 from transformers.context import TransformContext
 from transformers.payload import SplynxPayload
 from transformers.records import Record, nested, partner_for, payload, source_id
-from transformers.rules import cents_to_decimal, clean_text, speed_kbps
+from transformers.rules import CENT, clean_text, speed_kbps
 from transformers.validation import SkipRecord, Subject
 
 ENTITY = "service"
 TARGET = "internet_tariff"
-ADDITIONAL_FIELDS: dict[str, list[dict[str, Any]]] = {
-    "tariffs_internet": [definition("sonar_technology", "Sonar technology code")],
+ALSO_TARGETS = ("recurring_tariff", "one_time_tariff", "voice_tariff")
+TARIFF_TARGETS: dict[str, str] = {
+    "DATA": "internet_tariff",
+    "RECURRING": "recurring_tariff",
+    "EXPIRING": "recurring_tariff",
+    "VOICE": "voice_tariff",
+    "ONETIME": "one_time_tariff",
 }
+"""Sonar service type -> Splynx tariff target."""
+NOT_TARIFFS: dict[str, str] = {
+    "OVERAGE": "an overage charge is not a Splynx tariff (Splynx bills overage through FUP/CAP rules)",
+    "ADJUSTMENT": "an adjustment is not a Splynx tariff (Splynx books adjustments as transactions)",
+}
+DETAIL_OF_TYPE: dict[str, str] = {
+    "DATA": "data_service_detail",
+    "RECURRING": "recurring_service_detail",
+    "EXPIRING": "expiring_service_detail",
+    "VOICE": "voice_service_detail",
+}
+"""Where a service type keeps its `billing_frequency` (months per billing period)."""
+PERIOD_FIELDS = [
+    definition("sonar_billing_months", "Sonar billing period (months)", "integer"),
+    definition("sonar_period_price", "Sonar price per billing period", "decimal"),
+]
+ADDITIONAL_FIELDS: dict[str, list[dict[str, Any]]] = {
+    "tariffs_internet": [definition("sonar_technology", "Sonar technology code"), *PERIOD_FIELDS],
+    "tariffs_custom": list(PERIOD_FIELDS),
+    "tariffs_voice": list(PERIOD_FIELDS),
+}
+PRICE_PLACES = Decimal("0.0001")  # Splynx prices are decimal(19,4)
+
+
+def billing_months(service: Record) -> int:
+    """Months per billing period of a service (1 when Sonar gives none or nonsense)."""
+    detail = nested(service, DETAIL_OF_TYPE.get(str(service.get("type")), ""))
+    try:
+        months = int(detail.get("billing_frequency") or 1)
+    except (TypeError, ValueError):
+        return 1
+    return months if months > 0 else 1
+
+
+def monthly_price(cents: int, months: int) -> str:
+    """The price of one month of a period of `months` costing `cents`, exact to Splynx's four decimals.
+
+    Why four decimals are enough: over a period of up to 99 months the rounding error stays below half a
+    cent, so the period's total rounded to the cent is Sonar's.
+    """
+    monthly = (Decimal(int(cents)) * CENT / months).quantize(PRICE_PLACES, rounding=ROUND_HALF_EVEN)
+    return str(monthly.quantize(CENT) if monthly == monthly.quantize(CENT) else monthly)
+
+
+def tariff_target(record: Record) -> str:
+    """The Splynx tariff a Sonar service becomes; SkipRecord for the kinds that become none.
+
+    The reason names no id (the ledger row has it), so that plan and report can group skips by reason.
+    """
+    kind = str(record.get("type"))
+    if kind in NOT_TARIFFS:
+        raise SkipRecord(f"{kind} service: {NOT_TARIFFS[kind]}")
+    if kind not in TARIFF_TARGETS:
+        raise SkipRecord(f"service type {kind!r}: no Splynx tariff takes it")
+    return TARIFF_TARGETS[kind]
 
 
 def _speed(detail: Record, key: str) -> int | None:
@@ -37,25 +106,48 @@ def partners(record: Record, ctx: TransformContext, subject: Subject) -> list[st
     return sorted({own, *ctx.tariff_partner_ids}, key=lambda p: (len(p), p))
 
 
-def transform(record: Record, ctx: TransformContext) -> SplynxPayload:
-    """Title, price, speeds and availability of one plan."""
-    sid = source_id(record)
-    if str(record.get("type")) != "DATA":
-        raise SkipRecord(f"service {sid} is a {record.get('type')} service; only DATA services become tariffs")
-    detail = nested(record, "data_service_detail")
-    enabled = record.get("enabled") is not False
-    body: dict[str, Any] = {
+def _common(record: Record, ctx: TransformContext, months: int) -> dict[str, Any]:
+    """What every kind of tariff has: title, monthly price, partners, who may have it, where it shows."""
+    return {
         "title": clean_text(record.get("name")),
-        "price": cents_to_decimal(int(record.get("amount") or 0)),
+        "price": monthly_price(int(record.get("amount") or 0), months),
         "with_vat": False,
-        "speed_download": _speed(detail, "download_speed_kilobits_per_second"),
-        "speed_upload": _speed(detail, "upload_speed_kilobits_per_second"),
-        "partners_ids": partners(record, ctx, Subject(ENTITY, sid)),
-        "billing_types": ["recurring"],
+        "partners_ids": partners(record, ctx, Subject(ENTITY, source_id(record))),
         "customer_categories": ["person", "company"],
         "available_for_locations": [ctx.default_location_id],
         "hide_on_admin_portal": False,
-        "show_on_customer_portal": enabled,
+        "show_on_customer_portal": record.get("enabled") is not False,
     }
-    body = {k: v for k, v in body.items() if v is not None}
-    return payload(TARGET, ENTITY, record, ctx, body, sonar_technology=detail.get("technology_code"))
+
+
+def _kind_fields(target: str, record: Record) -> dict[str, Any]:
+    """The fields only one kind of tariff has."""
+    if target == "internet_tariff":
+        detail = nested(record, "data_service_detail")
+        return {
+            "speed_download": _speed(detail, "download_speed_kilobits_per_second"),
+            "speed_upload": _speed(detail, "upload_speed_kilobits_per_second"),
+            "billing_types": ["recurring"],
+        }
+    if target == "one_time_tariff":
+        return {"enabled": record.get("enabled") is not False}
+    if target == "voice_tariff":
+        return {"type": "voip", "billing_types": ["recurring"]}  # Sonar's voice services are VoIP lines
+    return {"billing_types": ["recurring"]}
+
+
+def transform(record: Record, ctx: TransformContext) -> SplynxPayload:
+    """Title, monthly price, speeds (internet) and availability of one catalogue service."""
+    target = tariff_target(record)
+    months = billing_months(record)
+    body = {k: v for k, v in {**_common(record, ctx, months), **_kind_fields(target, record)}.items() if v is not None}
+    facts: dict[str, Any] = {}
+    if target != "one_time_tariff":
+        facts = {"sonar_billing_months": str(months), "sonar_period_price": _period_price(record)}
+    if target == "internet_tariff":
+        facts["sonar_technology"] = nested(record, "data_service_detail").get("technology_code")
+    return payload(target, ENTITY, record, ctx, body, **facts)
+
+
+def _period_price(record: Record) -> str:
+    return monthly_price(int(record.get("amount") or 0), 1)

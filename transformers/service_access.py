@@ -29,6 +29,9 @@ class ServiceAccess:
     mac: str | None
     extra_usernames: tuple[str, ...] = ()
     extra_macs: tuple[str, ...] = ()
+    held_ips: tuple[Record, ...] = ()
+    """IP assignments Sonar gives the paired RADIUS account and MAC (IpassignmentableType RadiusAccount,
+    UninventoriedMacAddress): the subscriber's addresses, so this service's."""
 
 
 def _by_id(items: Sequence[Record]) -> list[Record]:
@@ -57,13 +60,16 @@ def service_access(record: Record) -> ServiceAccess:
     services = data_service_ids(record)
     rank = services.index(str(record["id"]))
     radius = _by_id(entities(account.get("radius_accounts")))
-    macs = [normal_mac(m.get("mac_address")) for m in _by_id(entities(account.get("uninventoried_mac_addresses")))]
+    mac_records = _by_id(entities(account.get("uninventoried_mac_addresses")))
+    macs = [normal_mac(m.get("mac_address")) for m in mac_records]
     last = rank == len(services) - 1
+    paired = [found[rank] for found in (radius, mac_records) if rank < len(found)]
     return ServiceAccess(
         radius=radius[rank] if rank < len(radius) else None,
         mac=macs[rank] if rank < len(macs) else None,
         extra_usernames=tuple(str(r.get("username") or "") for r in radius[len(services) :]) if last else (),
         extra_macs=tuple(macs[len(services) :]) if last else (),
+        held_ips=tuple(ip for holder in paired for ip in entities(holder.get("ip_assignments"))),
     )
 
 

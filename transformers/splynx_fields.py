@@ -58,6 +58,37 @@ def _f(
     return FieldRule(name, kind, required, max_len, choices, zero)
 
 
+def _other_tariff(description: str, *, billing_types: bool, billing_required: bool = False) -> tuple[FieldRule, ...]:
+    """The fields recurring, one-time and voice tariffs share (their blueprint Bases differ in little else)."""
+    rules = (
+        _f("title", required=True, max_len=64),
+        _f(description, max_len=64),  # service_name (recurring, voice) or service_description (one-time)
+        _f("partners_ids", INTS, required=True),
+        _f("price", DECIMAL),
+        _f("customer_categories", ENUMS, required=True, choices=("person", "company")),
+        _f("available_for_locations", INTS, required=True),
+        _f("with_vat", BOOL),
+        _f("hide_on_admin_portal", BOOL),
+        _f("show_on_customer_portal", BOOL),
+    )
+    billing = _f("billing_types", ENUMS, required=billing_required, choices=BILLING_TYPES)
+    return (*rules, billing) if billing_types else rules
+
+
+def _service_base(*, description_len: int) -> tuple[FieldRule, ...]:
+    """The blueprint's Service Base: what every kind of customer service has."""
+    return (
+        _f("customer_id", INT, required=True),
+        _f("tariff_id", INT, required=True),
+        _f("status", ENUM, required=True, choices=SERVICE_STATUSES),
+        _f("description", required=True, max_len=description_len),
+        _f("quantity", INT),
+        _f("unit_price", DECIMAL),
+        _f("start_date", DATE, required=True),
+        _f("end_date", DATE, zero=True),
+    )
+
+
 FIELDS: dict[str, tuple[FieldRule, ...]] = {
     "partner": (_f("name", required=True, max_len=128),),
     "location": (_f("name", required=True, max_len=128),),
@@ -83,6 +114,17 @@ FIELDS: dict[str, tuple[FieldRule, ...]] = {
         _f("with_vat", BOOL),
         _f("hide_on_admin_portal", BOOL),
         _f("show_on_customer_portal", BOOL),
+    ),
+    # Recurring, one-time and voice tariffs: the blueprint's "Recurring/One-time/Voice tariff Base" (title
+    # required, unique), required flags as OPTIONS answered (one-time, voice: title, partners_ids,
+    # customer_categories, available_for_locations; voice also type and billing_types); lengths of the live
+    # tariffs_voice table (title varchar(64), service_name varchar(64)). Recurring tariffs were not captured
+    # live: the voice table's limits are assumed for them (docs/fidelity.md).
+    "recurring_tariff": _other_tariff("service_name", billing_types=True, billing_required=True),  # as voice: guess
+    "one_time_tariff": _other_tariff("service_description", billing_types=False),
+    "voice_tariff": (
+        *_other_tariff("service_name", billing_types=True, billing_required=True),
+        _f("type", ENUM, required=True, choices=("voip", "mobile", "fix")),  # tariffs_voice.type enum
     ),
     "ipv4_network": (
         _f("network", IPV4, required=True),
@@ -166,6 +208,14 @@ FIELDS: dict[str, tuple[FieldRule, ...]] = {
         _f("taking_ipv4", ENUM, choices=("0", "1", "2")),
         _f("ipv4", IPV4),
     ),
+    # APIB "Customer Recurring service Base" / "Customer Voice service Base" (both Service Base);
+    # services_voice.description is varchar(512) live, phone required by the blueprint.
+    "recurring_service": _service_base(description_len=512),
+    "voice_service": (
+        *_service_base(description_len=512),
+        _f("phone", required=True),  # services_voice has no phone column live: no length known
+        _f("direction", ENUM, choices=("incoming", "outgoing")),  # services_voice.direction enum
+    ),
     "additional_field": (
         _f("name", required=True, max_len=64),
         _f("title", required=True, max_len=128),
@@ -198,4 +248,6 @@ MODULES: dict[str, str] = {
     "internet_tariff": "tariffs_internet", "ipv4_network": "ipv4_networks", "ipv6_network": "ipv6_networks",
     "inventory_vendor": "inventory_vendors", "inventory_product": "inventory_products",
     "inventory_item": "inventory_items", "customer": "customers", "internet_service": "services_internet",
+    "recurring_tariff": "tariffs_custom", "one_time_tariff": "tariffs_one_time", "voice_tariff": "tariffs_voice",
+    "recurring_service": "services_custom", "voice_service": "services_voice",
 }  # fmt: skip

@@ -55,7 +55,7 @@ def role_name(record: Record, ctx: TransformContext) -> str:
 def transform(record: Record, ctx: TransformContext) -> SplynxPayload:
     """Login from the username, role via the role map, a fresh password; disabled users are skipped."""
     if record.get("enabled") is False:
-        raise SkipRecord(f"user {record['id']} is disabled in Sonar; a Splynx login would re-enable it")
+        raise SkipRecord("disabled in Sonar: a Splynx login would re-enable the user")
     body: dict[str, Any] = {
         "login": clean_text(record.get("username")),
         "name": clean_text(record.get("name")),

@@ -42,18 +42,25 @@ def parse_assignments(assignments: list[str]) -> dict[str, str]:
 def failures(
     run: Annotated[int | None, typer.Argument(help="Run id; default the newest migration run.")] = None,
 ) -> None:
-    """List a run's failed items: entity, Sonar id, field, error and suggested fix.
+    """List a run's failed items (entity, Sonar id, field, error, suggested fix) and what it skipped, and why.
 
     Example: `etl failures 3`.
     """
+    from etl.commands.status import skip_table
+    from etl.load_stage import UNCHANGED
     from etl.report import failures as failed_items
 
     ledger = open_ledger(upgrade=False)
     try:
         run_id = resolve_run(ledger, run)
         found = failed_items(ledger, run_id)
+        reasons = ledger.skip_reasons(run_id)
     finally:
         ledger.close()
+    deliberate = {e: {r: n for r, n in per.items() if r != UNCHANGED} for e, per in reasons.items()}
+    deliberate = {e: per for e, per in deliberate.items() if per}
+    if deliberate:  # not failures, but records the run did not migrate: an operator checks these too
+        console.print(skip_table(deliberate, f"run {run_id}: not migrated, by reason"))
     if not found:
         console.print(f"run {run_id} has no failed items")
         return

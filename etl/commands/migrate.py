@@ -8,7 +8,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from etl.commands.status import counts_table
+from etl.commands.status import counts_table, skip_table
 from etl.context import get_settings, open_ledger
 from etl.errors import ConfigError, RunFailed
 from etl.options import (
@@ -51,6 +51,9 @@ RateOption = Annotated[
 def print_outcome(ledger: Ledger, outcome: RunOutcome) -> None:
     """The end-of-run summary: counts per entity and state, then the first failures with their fixes."""
     console.print(counts_table(ledger, outcome.run_id))
+    reasons = ledger.skip_reasons(outcome.run_id)
+    if reasons:
+        console.print(skip_table(reasons, "skipped, by reason"))
     if outcome.deleted_in_sonar:
         console.print(f"{len(outcome.deleted_in_sonar)} account(s) no longer in Sonar: {outcome.deleted_in_sonar[:10]}")
     if not outcome.failures:
@@ -176,9 +179,12 @@ def plan(
     table.add_column("entity")
     for column in columns:
         table.add_column(column, justify="right")
-    for entity, per in result.items():
+    for entity, per in result.counts.items():
         table.add_row(entity, *[str(per.get(c, 0)) for c in columns])
     console.print(table)
+    if result.skip_reasons:
+        console.print(skip_table(result.skip_reasons, "would skip, by reason"))
+
 
 
 def _workers(value: int | None, default: int) -> int:

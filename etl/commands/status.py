@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Annotated
 
 import typer
@@ -51,6 +52,17 @@ def counts_table(ledger: Ledger, run_id: int) -> Table:
     table.add_column("total", justify="right")
     for entity, per in counts.items():
         table.add_row(entity, *[str(per.get(s, 0)) for s in states], str(sum(per.values())))
+    return table
+
+
+def skip_table(reasons: Mapping[str, Mapping[str, int]], title: str) -> Table:
+    """Entity, reason and count of the records deliberately not migrated, most frequent first."""
+    table = Table(title=title)
+    for column in ("entity", "reason", "items"):
+        table.add_column(column, overflow="fold", justify="right" if column == "items" else "left")
+    for entity, per in reasons.items():
+        for reason, n in sorted(per.items(), key=lambda x: -x[1]):
+            table.add_row(entity, reason, str(n))
     return table
 
 

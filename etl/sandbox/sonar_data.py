@@ -13,6 +13,13 @@ locations, 2 custom fields. Per account: 1-3 contacts (1-2 phone numbers each), 
 a static IP for those with the "Static IP Address" service, a billing parameter. Most accounts with a DATA
 service have a RADIUS account (some two) and an uninventoried MAC address (`_access`).
 
+Other service types and holders (`_more_services`, its own random stream, appended after everything above
+so the records above do not move): recurring details for the RECURRING services, a yearly DATA plan
+("Fiber 300 Annual", for ~3 % of accounts that had no service), a quarterly RECURRING service, a VOICE
+service with DIDs (~10 % of DATA accounts), OVERAGE, EXPIRING and ADJUSTMENT services without subscribers,
+and IPv4 assignments held by RADIUS accounts (~5 %), uninventoried MACs (~3 %) and a few DATA devices.
+Accounts 1-10 get none of it (tests poke at them).
+
 Deliberately bad records (only when there are at least 10 customers), in `store.problem_account_ids`:
     - ``primary_contact_without_email`` (account 3): the primary contact has no email address; Splynx
       needs one for the customer portal and invoices.
@@ -493,6 +500,154 @@ def _access(tables: dict[str, dict[int, Record]], seed: int) -> None:
                                                               "mac_address": mac, **stamps}  # fmt: skip
 
 
+MORE_SERVICES = (  # name, type, application, cents, detail table, billing frequency (months per period)
+    ("Fiber 300 Annual", "DATA", "DEBIT", 69999, "data_service_details", 12),
+    ("Managed Wi-Fi (quarterly)", "RECURRING", "DEBIT", 2997, "recurring_service_details", 3),
+    ("Home Phone", "VOICE", "DEBIT", 2499, "voice_service_details", 1),
+    ("Data Overage 50 GB", "OVERAGE", "DEBIT", 1000, None, None),
+    ("Equipment Installment (12 months)", "EXPIRING", "DEBIT", 1500, "expiring_service_details", 1),
+    ("Goodwill Credit", "ADJUSTMENT", "CREDIT", 500, None, None),
+)
+"""Services after DATA_PLANS and OTHER_SERVICES: ids 11-16."""
+FIRST_MORE_SERVICE = len(DATA_PLANS) + len(OTHER_SERVICES) + 1
+SERVICE_IDS = {name: FIRST_MORE_SERVICE + n for n, (name, *_rest) in enumerate(MORE_SERVICES)}
+DATA_SERVICE_IDS = frozenset({*range(1, len(DATA_PLANS) + 1), SERVICE_IDS["Fiber 300 Annual"]})
+"""Every DATA service id of the generated catalogue."""
+PHONE_SHARE, WIFI_SHARE, INSTALL_SHARE, ANNUAL_SHARE = 0.10, 0.05, 0.05, 0.03
+RADIUS_IP_SHARE, MAC_IP_SHARE, DEVICE_IP_SHARE = 0.05, 0.03, 0.02
+UNTOUCHED_ACCOUNTS = 10
+"""Accounts 1-10 get no extra services, DIDs or held IPs: the tests that poke at them stay valid."""
+VOICE_DETAIL: Record = {
+    "cost_per_minute_local_in_thousandths": 0, "cost_per_minute_long_distance_in_thousandths": 50,
+    "country": "US", "first_interval_in_seconds": 60, "inbound_toll_free_rate_per_minute_in_thousandths": 0,
+    "local_minutes": None, "long_distance_minutes": 500, "rollup_generic_parameters": False,
+    "show_call_detail_records_on_invoice": True, "sub_interval_in_seconds": 6, "sub_type": "VOICE",
+    "unlimited_local_minutes": True, "unlimited_long_distance_minutes": False,
+}  # fmt: skip
+DID_AREA_CODES = (306, 405, 316, 512, 620, 785, 816, 479)
+
+
+def _add(tables: dict[str, dict[int, Record]], table: str, **values: Any) -> int:
+    rows = tables[table]
+    new_id = max(rows, default=0) + 1
+    rows[new_id] = {"id": new_id, **values}
+    return new_id
+
+
+def _sample(rng: random.Random, candidates: list[int], share: float, of: int | None = None) -> set[int]:
+    """`share` of `of` (default: of the candidates), at least one, drawn from the candidates."""
+    if not candidates:
+        return set()
+    count = max(1, round(share * (len(candidates) if of is None else of)))
+    return set(rng.sample(candidates, min(len(candidates), count)))
+
+
+def _next_free_ip(tables: dict[str, dict[int, Record]]) -> tuple[str, int, int] | None:
+    """The next free IPv4 address of the first pool with room (after the static IPs), taken from the pool."""
+    for pool_id, pool in tables["ip_pools"].items():
+        first_text, last_text = pool["ip_range"].split("-")
+        first = ipaddress.ip_address(first_text)
+        if first.version != 4 or pool["ips_available"] <= 0:
+            continue
+        used = int(ipaddress.ip_address(last_text)) - int(first) + 1 - pool["ips_available"]
+        pool["ips_available"] -= 1
+        return f"{first + used}/32", pool["subnet_id"], pool_id
+    return None
+
+
+def _more_services(tables: dict[str, dict[int, Record]], seed: int) -> None:
+    """The other service types, their subscribers, DIDs and IPs held by things other than accounts.
+
+    Its own `random.Random` and only appended records (ids after the existing ones), so everything
+    generated before stays as it was; only the IPv4 pools' `ips_available` counts go down.
+    """
+    rng = random.Random(f"services-{seed}")
+    start = {"created_at": format_datetime(START), "updated_at": format_datetime(START)}
+    extras = {name: len(DATA_PLANS) + n + 1 for n, (name, _, _) in enumerate(OTHER_SERVICES)}
+    for name in ("Static IP Address", "Router Rental"):
+        _add(tables, "recurring_service_details", service_id=extras[name], billing_frequency=1, **start)
+    for name, kind, application, cents, detail, frequency in MORE_SERVICES:
+        sid = _add(tables, "services", name=name, type=kind, application=application, amount=cents, enabled=True,
+                   company_id=1, display_if_zero=False, **start)  # fmt: skip
+        if detail == "data_service_details":
+            _add(tables, detail, service_id=sid, download_speed_kilobits_per_second=300_000,
+                 upload_speed_kilobits_per_second=300_000, billing_frequency=frequency, technology_code="FIBER",
+                 **start)  # fmt: skip
+        elif detail == "voice_service_details":
+            _add(tables, detail, service_id=sid, billing_frequency=frequency, **VOICE_DETAIL, **start)
+        elif detail == "expiring_service_details":
+            _add(tables, detail, service_id=sid, billing_frequency=frequency, times_to_run=12, **start)
+        elif detail is not None:
+            _add(tables, detail, service_id=sid, billing_frequency=frequency, **start)
+    provider = _add(tables, "voice_providers", name="Bandwidth", **start)
+
+    served: dict[int, set[int]] = {}
+    for subscription in tables["account_services"].values():
+        served.setdefault(subscription["account_id"], set()).add(subscription["service_id"])
+    eligible = [a for a in tables["accounts"] if a > UNTOUCHED_ACCOUNTS]
+    data_accounts = [a for a in eligible if served.get(a, set()) & DATA_SERVICE_IDS]
+    phone, wifi = _sample(rng, data_accounts, PHONE_SHARE), _sample(rng, data_accounts, WIFI_SHARE)
+    install = _sample(rng, data_accounts, INSTALL_SHARE)
+    annual = _sample(rng, [a for a in eligible if a not in served], ANNUAL_SHARE, of=len(eligible))
+    numbers: set[str] = set()
+    for account_id in sorted(phone | wifi | install | annual):
+        account = tables["accounts"][account_id]
+        stamps = {"created_at": account["created_at"], "updated_at": account["updated_at"]}
+        if account_id in annual:
+            _add(tables, "account_services", account_id=account_id, service_id=SERVICE_IDS["Fiber 300 Annual"],
+                 **stamps)  # fmt: skip
+            if rng.random() < RADIUS_SHARE:  # one RADIUS account, never two: one login per DATA service
+                password = "".join(rng.choices(PASSWORD_ALPHABET, k=14))
+                _add(tables, "radius_accounts", account_id=account_id, username=f"pppoe{account_id:06d}",
+                     password=password, **stamps)  # fmt: skip
+        if account_id in phone:
+            _add(tables, "account_services", account_id=account_id, service_id=SERVICE_IDS["Home Phone"], **stamps)
+            number = ""
+            while not number or number in numbers:
+                number = f"{rng.choice(DID_AREA_CODES)}{rng.randrange(555, 559)}{rng.randrange(10000):04d}"
+            numbers.add(number)
+            did = _add(tables, "dids", number=number, voice_provider_id=provider, rate_center_id=None, **stamps)
+            _add(tables, "did_assignments", account_id=account_id, did_id=did, service_id=SERVICE_IDS["Home Phone"],
+                 **stamps)  # fmt: skip
+        if account_id in wifi:
+            _add(tables, "account_services", account_id=account_id,
+                 service_id=SERVICE_IDS["Managed Wi-Fi (quarterly)"], **stamps)  # fmt: skip
+        if account_id in install:
+            _add(tables, "account_services", account_id=account_id, service_id=extras["Installation Fee"], **stamps)
+    _held_ips(tables, rng)
+
+
+def _held_ips(tables: dict[str, dict[int, Record]], rng: random.Random) -> None:
+    """IPv4 addresses held by RADIUS accounts, uninventoried MACs and DATA devices (no account service)."""
+    subscriptions = tables["account_services"]
+
+    def owner(account_service_id: int | None) -> int:
+        subscription = subscriptions.get(account_service_id or 0)
+        if subscription is None or subscription["service_id"] not in DATA_SERVICE_IDS:
+            return 0
+        return int(subscription["account_id"])
+
+    holders = (
+        ("RadiusAccount", "radius_accounts", "RADIUS framed IP", RADIUS_IP_SHARE,
+         lambda r: r["account_id"] > UNTOUCHED_ACCOUNTS),
+        ("UninventoriedMacAddress", "uninventoried_mac_addresses", "DHCP reservation", MAC_IP_SHARE,
+         lambda r: r["account_id"] > UNTOUCHED_ACCOUNTS),
+        ("InventoryItem", "inventory_items", "Device management IP", DEVICE_IP_SHARE,
+         lambda r: owner(r.get("account_service_id")) > UNTOUCHED_ACCOUNTS),
+    )  # fmt: skip
+    for holder_type, table, description, share, wanted in holders:
+        rows = tables[table]
+        for holder_id in sorted(_sample(rng, [i for i, r in rows.items() if wanted(r)], share)):
+            free = _next_free_ip(tables)
+            if free is None:
+                return
+            subnet, subnet_id, pool_id = free
+            holder = rows[holder_id]
+            _add(tables, "ip_assignments", subnet=subnet, subnet_id=subnet_id, ip_pool_id=pool_id,
+                 ipassignmentable_type=holder_type, ipassignmentable_id=holder_id, description=description,
+                 created_at=holder["created_at"], updated_at=holder["updated_at"])  # fmt: skip
+
+
 def _plant_problems(tables: dict[str, dict[int, Record]]) -> dict[str, int]:
     """Turn accounts 3-6 into the documented bad records and archive account 8 (see module docstring)."""
     accounts = tables["accounts"]
@@ -525,6 +680,7 @@ def generate(customers: int, seed: int = 42) -> SonarStore:
     for pool_id, used in generator.pool_cursor.items():
         b.tables["ip_pools"][pool_id]["ips_available"] -= used
     _access(b.tables, seed)
+    _more_services(b.tables, seed)
     problems = _plant_problems(b.tables)
     for table, rows in b.tables.items():
         for record in rows.values():

@@ -33,7 +33,9 @@ TYPE_TABLE: dict[str, str] = {
     "Contact": "contacts", "PhoneNumber": "phone_numbers", "PhoneNumberType": "phone_number_types",
     "Address": "addresses", "AccountService": "account_services",
     "AccountBillingParameter": "account_billing_parameters", "Log": "logs", "RadiusAccount": "radius_accounts",
-    "UninventoriedMacAddress": "uninventoried_mac_addresses",
+    "UninventoriedMacAddress": "uninventoried_mac_addresses", "RecurringServiceDetail": "recurring_service_details",
+    "VoiceServiceDetail": "voice_service_details", "ExpiringServiceDetail": "expiring_service_details",
+    "VoiceProvider": "voice_providers", "Did": "dids", "DidAssignment": "did_assignments",
 }  # fmt: skip
 """GraphQL object type -> table (the root query field of the same name)."""
 
@@ -79,6 +81,7 @@ LINKS: dict[tuple[str, str], Link] = {
     ),
     ("Account", "radius_accounts"): _many("radius_accounts", "account_id"),
     ("Account", "uninventoried_mac_addresses"): _many("uninventoried_mac_addresses", "account_id"),
+    ("Account", "did_assignments"): _many("did_assignments", "account_id"),
     ("AccountBillingParameter", "delinquency_account_status"): _one(
         "account_statuses", "delinquency_account_status_id"
     ),
@@ -88,8 +91,27 @@ LINKS: dict[tuple[str, str], Link] = {
         "inventory_items", "inventoryitemable_id", ("inventoryitemable_type", "Address")
     ),
     ("AccountService", "service"): _one("services", "service_id"),
+    ("AccountService", "inventory_items"): _many("inventory_items", "account_service_id"),
     ("Service", "data_service_detail"): Link("data_service_details", "id", "service_id"),
+    ("Service", "recurring_service_detail"): Link("recurring_service_details", "id", "service_id"),
+    ("Service", "voice_service_detail"): Link("voice_service_details", "id", "service_id"),
+    ("Service", "expiring_service_detail"): Link("expiring_service_details", "id", "service_id"),
     ("DataServiceDetail", "service"): _one("services", "service_id"),
+    ("RecurringServiceDetail", "service"): _one("services", "service_id"),
+    ("VoiceServiceDetail", "service"): _one("services", "service_id"),
+    ("ExpiringServiceDetail", "service"): _one("services", "service_id"),
+    ("VoiceProvider", "dids"): _many("dids", "voice_provider_id"),
+    ("Did", "voice_provider"): _one("voice_providers", "voice_provider_id"),
+    ("Did", "did_assignments"): _many("did_assignments", "did_id"),
+    ("DidAssignment", "did"): _one("dids", "did_id"),
+    ("DidAssignment", "account"): _one("accounts", "account_id"),
+    ("DidAssignment", "service"): _one("services", "service_id"),
+    ("RadiusAccount", "ip_assignments"): _many(
+        "ip_assignments", "ipassignmentable_id", ("ipassignmentable_type", "RadiusAccount")
+    ),
+    ("UninventoriedMacAddress", "ip_assignments"): _many(
+        "ip_assignments", "ipassignmentable_id", ("ipassignmentable_type", "UninventoriedMacAddress")
+    ),
     ("Supernet", "subnets"): _many("subnets", "supernet_id"),
     ("Subnet", "supernet"): _one("supernets", "supernet_id"),
     ("Subnet", "ip_pools"): _many("ip_pools", "subnet_id"),
@@ -108,6 +130,9 @@ LINKS: dict[tuple[str, str], Link] = {
     ("InventoryModel", "inventory_model_fields"): _many("inventory_model_fields", "inventory_model_id"),
     ("InventoryItem", "inventory_model"): _one("inventory_models", "inventory_model_id"),
     ("InventoryItem", "inventory_model_field_data"): _many("inventory_model_field_data", "inventory_item_id"),
+    ("InventoryItem", "ip_assignments"): _many(
+        "ip_assignments", "ipassignmentable_id", ("ipassignmentable_type", "InventoryItem")
+    ),
     ("InventoryModelFieldData", "inventory_model_field"): _one("inventory_model_fields", "inventory_model_field_id"),
     ("CustomFieldData", "custom_field"): _one("custom_fields", "custom_field_id"),
     ("User", "role"): _one("roles", "role_id"),
@@ -353,6 +378,8 @@ class SonarStore:
             doomed = {table: [child]}
             if table == "contacts":
                 doomed["phone_numbers"] = self.follow("contacts", LINKS[("Contact", "phone_numbers")], child)
+            if held := self._held_ips(doomed):
+                doomed["ip_assignments"] = held
             with self._writing("inventory_items", "ip_pools", *doomed):
                 self._release(doomed)
                 for doomed_table, records in doomed.items():
@@ -399,6 +426,15 @@ class SonarStore:
         with self.lock:
             self.update("accounts", account_id, archived_at=self._tick(), archived_by_user_id=user_id)
 
+    def _held_ips(self, doomed: dict[str, list[Record]]) -> list[Record]:
+        """IP assignments held by doomed RADIUS accounts and MAC addresses: they go with their holder."""
+        held: list[Record] = []
+        for table in ("radius_accounts", "uninventoried_mac_addresses"):
+            link = LINKS[(TABLE_TYPE[table], "ip_assignments")]
+            for record in doomed.get(table, []):
+                held.extend(self.follow(table, link, record))
+        return held
+
     def _release(self, doomed: dict[str, list[Record]]) -> None:
         """What Sonar does to shared things when an account goes: devices back to stock, IPs back to pools."""
         gone = {a["id"] for a in doomed.get("addresses", [])}
@@ -424,6 +460,7 @@ class SonarStore:
             billing = LINKS[("Account", "account_billing_parameter")]
             doomed["account_billing_parameters"] = self.follow("accounts", billing, account)
             doomed[MEMBERSHIPS] = list(self._index(MEMBERSHIPS, "account_id").get(account["id"], []))
+            doomed.setdefault("ip_assignments", []).extend(self._held_ips(doomed))
             with self._writing("accounts", "inventory_items", "ip_pools", *doomed):
                 self._release(doomed)
                 for table, records in doomed.items():

@@ -34,7 +34,7 @@ from typing import Any
 from etl.sandbox.server import Faults, RateLimiter, SandboxServer
 from etl.sandbox.splynx_api import SplynxApi
 from etl.sandbox.splynx_auth import ACCESS_TTL_S, REFRESH_TTL_S, Authenticator
-from etl.sandbox.splynx_schema import BY_KEY, BY_PATH, IPV4_IPS, US_STATES, Entity
+from etl.sandbox.splynx_schema import BY_KEY, BY_PATH, IPV4_IPS, SERVICES, US_STATES, Entity
 from etl.sandbox.splynx_store import SplynxStore
 from etl.sandbox.splynx_validation import hash_secret
 
@@ -164,9 +164,10 @@ def _entity_for(path: str) -> tuple[Entity, dict[str, Any]]:
     if path in BY_KEY:
         return BY_KEY[path], {}
     parts = path.split("/")
-    if path.startswith("admin/customers/customer/") and path.endswith("/internet-services"):
-        cid = int(parts[3])
-        return BY_KEY["internet_services"], ({"customer_id": cid} if cid else {})
+    for service in SERVICES:
+        if path.startswith("admin/customers/customer/") and path.endswith("/" + service.path.split("/")[-1]):
+            cid = int(parts[3])
+            return service, ({"customer_id": cid} if cid else {})
     if path.startswith("admin/config/additional-fields/"):
         return BY_KEY["additional_fields"], {"module": parts[-1]}
     if path.startswith(IPV4_IPS.path + "/"):

@@ -48,12 +48,13 @@ from etl.sandbox.splynx_schema import (
     DECIMAL,
     ENUM,
     INT,
-    INTERNET_SERVICES,
     INTS,
     IPV4_IPS,
     LABELS,
     OPTIONS_TYPE,
     PLAIN_ENTITIES,
+    SERVICES,
+    SERVICES_OF_TARIFF,
     STATES_PROVINCES,
     Entity,
 )
@@ -124,14 +125,26 @@ def resolve(path: str, store: SplynxStore) -> Target:
     return _resolve_nested(path, store)
 
 
+# A customer's services by the last segment of their path: internet-services, recurring-services, voice-services.
+SERVICE_KINDS: dict[str, Entity] = {s.path.rsplit("/", 1)[1]: s for s in SERVICES}
+
+
+def _resolve_service(path: str) -> Target | None:
+    """`customer/{cid}/<kind>-services(--{id})`: one customer's services; `customer/0/...` searches them all."""
+    match = re.fullmatch(r"admin/customers/customer/(\d+)/([a-z]+-services)(?:--(\d+))?", path)
+    entity = SERVICE_KINDS.get(match.group(2)) if match else None
+    if match is None or entity is None:
+        return None
+    cid = int(match.group(1))
+    if match.group(3):
+        return Target(entity, int(match.group(3)), {"customer_id": cid}, ITEM)
+    return Target(entity, None, {"customer_id": cid} if cid else {}, COLLECTION if cid else SEARCH_ONLY)
+
+
 def _resolve_nested(path: str, store: SplynxStore) -> Target:
-    match = re.fullmatch(r"admin/customers/customer/(\d+)/internet-services(?:--(\d+))?", path)
-    if match:
-        cid = int(match.group(1))
-        if match.group(2):
-            return Target(INTERNET_SERVICES, int(match.group(2)), {"customer_id": cid}, ITEM)
-        return Target(INTERNET_SERVICES, None, {"customer_id": cid} if cid else {},
-                      COLLECTION if cid else SEARCH_ONLY)
+    service = _resolve_service(path)
+    if service is not None:
+        return service
     if path == IPV4_IPS.path:
         return Target(IPV4_IPS, None, {}, SEARCH_ONLY)
     match = re.fullmatch(re.escape(IPV4_IPS.path) + r"/(\d+)(?:--([\d.]+))?", path)
@@ -188,9 +201,9 @@ def render(entity: Entity, record: dict[str, Any], store: SplynxStore) -> dict[s
         stored = record.get("additional_attributes") or {}
         body["additional_attributes"] = {d["name"]: stored.get(d["name"], "")
                                          for d in af_definitions(store, entity.module)}
-    if entity.key == "tariffs_internet":
-        body["services"] = str(store.count("internet_services", "json_extract(data, '$.tariff_id') = ?",
-                                           [record["id"]]))
+    services = SERVICES_OF_TARIFF.get(entity.key)
+    if services is not None:  # APIB *... tariff Response*: `services`, the number of services on the tariff
+        body["services"] = str(store.count(services, "json_extract(data, '$.tariff_id') = ?", [record["id"]]))
     return body
 
 

@@ -7,8 +7,8 @@ still referenced may be deleted.
 
 Delete guards (our choice, modelled on Splynx's refusals): deleting a record that others still use is
 answered 400 with internal_code ENTITY_CANNOT_BE_DELETED and a message naming what uses it:
-partner (customers, administrators, tariffs; partner 1 never), location (customers, IPv4 networks),
-administrator 1 (never), tariff (internet services), customer (internet services or inventory items),
+partner (customers, administrators, tariffs of any kind; partner 1 never), location (customers, IPv4 networks),
+administrator 1 (never), tariff (the services of its kind), customer (any service or inventory items),
 IPv4 network (used IPs, services taking a pool from it), vendor (products), product (items).
 """
 
@@ -18,7 +18,17 @@ import ipaddress
 from collections.abc import Callable
 from typing import Any
 
-from etl.sandbox.splynx_schema import ALL_ENTITIES, CUSTOMER_BILLING, CUSTOMER_INFO, IPV4_IPS
+from etl.sandbox.splynx_schema import (
+    ALL_ENTITIES,
+    BY_KEY,
+    CUSTOMER_BILLING,
+    CUSTOMER_INFO,
+    IPV4_IPS,
+    SERVICES,
+    SERVICES_OF_TARIFF,
+    TARIFFS,
+    tariff_of,
+)
 from etl.sandbox.splynx_store import SplynxStore
 from etl.sandbox.splynx_validation import Problems, blank, default_for, taken
 
@@ -57,8 +67,10 @@ def _check_admin(record: dict[str, Any], store: SplynxStore, problems: Problems,
 
 def _check_tariff(record: dict[str, Any], store: SplynxStore, problems: Problems, creating: bool,
                   body: dict[str, Any]) -> None:
-    if blank(record.get("service_name")):
-        record["service_name"] = record.get("title")
+    """APIB: "If not set will be get from title" (service_name; one-time's service_description: a guess)."""
+    name = "service_description" if "service_description" in record else "service_name"
+    if blank(record.get(name)):
+        record[name] = record.get("title")
 
 
 def _check_network(record: dict[str, Any], store: SplynxStore, problems: Problems, creating: bool,
@@ -107,17 +119,50 @@ def _check_ip(record: dict[str, Any], store: SplynxStore, problems: Problems, cr
         problems.add("ip", f"IP {record['ip']} is outside network {network['network']}/{network['mask']}.")
 
 
-def _check_service(record: dict[str, Any], store: SplynxStore, problems: Problems, creating: bool,
-                   body: dict[str, Any]) -> None:
+def _check_plan(service_key: str, record: dict[str, Any], store: SplynxStore,
+                problems: Problems) -> dict[str, Any] | None:
+    """Rules every service kind shares: its customer exists and its tariff is offered to the customer's partner.
+
+    That the tariff is of the service's own kind is tariff_id's reference (check_references): each kind has
+    its own tariff table and id sequence, as in Splynx. An omitted unit price takes the tariff's.
+
+    Returns:
+        The customer, or None when it does not exist.
+    """
     customer = store.get("customers", record.get("customer_id") or 0)
     if customer is None:
         problems.add("customer_id", f"Customer is invalid: Customer {record.get('customer_id')} not found.")
-        return
-    tariff = store.get("tariffs_internet", record.get("tariff_id") or 0)
+        return None
+    tariff = store.get(tariff_of(BY_KEY[service_key]), record.get("tariff_id") or 0)
     if tariff is not None and customer["partner_id"] not in tariff["partners_ids"]:
         problems.add("tariff_id", f"Tariff {tariff['id']} is not available for partner {customer['partner_id']}.")
     if tariff is not None and blank(record.get("unit_price")):
         record["unit_price"] = tariff["price"]
+    return customer
+
+
+def _check_recurring_service(record: dict[str, Any], store: SplynxStore, problems: Problems, creating: bool,
+                             body: dict[str, Any]) -> None:
+    _check_plan("recurring_services", record, store, problems)
+
+
+def _check_voice_service(record: dict[str, Any], store: SplynxStore, problems: Problems, creating: bool,
+                         body: dict[str, Any]) -> None:
+    """A number rings at one place: no two active voice services share a phone (the rule is a guess)."""
+    if _check_plan("voice_services", record, store, problems) is None or problems.has("phone"):
+        return
+    if record.get("status") != "active" or blank(record.get("phone")):
+        return
+    where = "json_extract(data, '$.phone') = ? AND json_extract(data, '$.status') = 'active' AND id != ?"
+    if store.count("voice_services", where, [record["phone"], record.get("id") or 0]):
+        problems.add("phone", f'Phone number "{record["phone"]}" is already used by another active service.')
+
+
+def _check_service(record: dict[str, Any], store: SplynxStore, problems: Problems, creating: bool,
+                   body: dict[str, Any]) -> None:
+    customer = _check_plan("internet_services", record, store, problems)
+    if customer is None:
+        return
     if blank(record.get("login")) and not problems.has("login"):
         record["login"] = _free_service_login(store, str(customer["login"]), record.get("id"))
     _check_service_ipv4(record, store, problems)
@@ -171,8 +216,9 @@ def _check_service_ipv4(record: dict[str, Any], store: SplynxStore, problems: Pr
 
 
 _CHECKS = {
-    "administrators": _check_admin, "tariffs_internet": _check_tariff, "ipv4_networks": _check_network,
-    "ipv6_networks": _check_network6, "ipv4_ips": _check_ip, "internet_services": _check_service,
+    "administrators": _check_admin, "ipv4_networks": _check_network, "ipv6_networks": _check_network6,
+    "ipv4_ips": _check_ip, "internet_services": _check_service, "recurring_services": _check_recurring_service,
+    "voice_services": _check_voice_service, **{t.key: _check_tariff for t in TARIFFS},
 }
 
 
@@ -261,19 +307,19 @@ def guard_delete(entity_key: str, record_id: int, store: SplynxStore) -> None:
     reasons: dict[str, Callable[[], str | None]] = {
         "partners": lambda: ("it is the main partner" if record_id == 1 else None)
         or _used(store, record_id, ("customers", "partner_id"), ("administrators", "partner_id"),
-                 ("tariffs_internet", "partners_ids")),
+                 *((t.key, "partners_ids") for t in TARIFFS)),
         "locations": lambda: _used(store, record_id, ("customers", "location_id"),
                                    ("ipv4_networks", "location_id")),
         "administrators": lambda: "it is the main administrator" if record_id == 1 else None,
-        "tariffs_internet": lambda: _used(store, record_id, ("internet_services", "tariff_id")),
-        "customers": lambda: _used(store, record_id, ("internet_services", "customer_id"),
+        "customers": lambda: _used(store, record_id, *((s.key, "customer_id") for s in SERVICES),
                                    ("items", "customer_id")),
         "ipv4_networks": lambda: _network_in_use(store, record_id),
         "vendors": lambda: _used(store, record_id, ("products", "vendor_id")),
         "products": lambda: _used(store, record_id, ("items", "product_id")),
     }
+    services = SERVICES_OF_TARIFF.get(entity_key)  # a tariff is in use while a service of its kind bills on it
     rule = reasons.get(entity_key)
-    reason = rule() if rule else None
+    reason = _used(store, record_id, (services, "tariff_id")) if services else rule() if rule else None
     if reason:
         raise CannotDelete(f"Entity cannot be deleted: {reason}")
 

@@ -156,6 +156,67 @@ TARIFFS_INTERNET = Entity("tariffs_internet", "admin/tariffs/internet", "tariffs
     Field("available_for_services", BOOL, default=1),
 ), "Tariff")
 
+# Recurring, one-time and voice tariffs. Attributes and required flags: what a live OPTIONS listed for
+# admin/tariffs/one-time and admin/tariffs/voice (options-attributes.tsv); lengths, enums and defaults of voice
+# tariffs: the live `tariffs_voice` columns (mysql-columns.tsv). Recurring tariffs were not captured: their
+# attributes are the blueprint's *Recurring tariff Base*, their flags and lengths those of voice tariffs (# guess).
+# One-time tariffs' lengths are not captured either (# guess: as voice). `services` (the count of services on
+# a tariff) is computed in rendering, as for internet tariffs.
+
+
+def _plan_fields(title_len: int, description: Field) -> tuple[Field, ...]:
+    """Attributes every tariff kind shares (APIB *Recurring/One-time/Voice tariff Base*, live OPTIONS)."""
+    return (
+        ID,
+        Field("title", STR, "Title", required=True, max_len=title_len, unique=True),
+        description,
+        Field("partners_ids", INTS, "Partners", required=True, ref="partners"),
+        Field("price", DECIMAL, "Price", default="0.0000"),
+        Field("with_vat", BOOL, "Tax included", default=1),
+        Field("vat_percent", DECIMAL, "Tax %", default="0.0000"),
+        Field("customer_categories", ENUMS, "Customer category", required=True, default=["person", "company"],
+              choices=("person", "company")),
+        Field("available_for_locations", INTS, "Available locations", required=True, default=[],
+              ref="locations"),
+        Field("hide_on_admin_portal", BOOL, "Hide tariff on Admin portal", default=0),
+        Field("show_on_customer_portal", BOOL, "Show tariff on Customer portal", default=0),
+        Field("tax_id", INT, "Tax name", default=0),
+        Field("transaction_category_id", INT, "Transaction category", default=0),
+    )
+
+
+def _billing_fields() -> tuple[Field, ...]:
+    """How a periodic tariff bills (recurring and voice; one-time tariffs have none of these)."""
+    return (
+        Field("billing_types", ENUMS, "Types of billing", required=True, default=["recurring"],
+              choices=("recurring", "prepaid", "prepaid_monthly")),
+        Field("billing_days_count", INT, "Days", default=1),
+        Field("custom_period", INT, "Prepaid period", default=0, choices=(0, 1)),
+        Field("available_for_services", BOOL, "Enabled", default=1),
+    )
+
+
+TARIFFS_RECURRING = Entity("tariffs_recurring", "admin/tariffs/recurring", "tariffs_custom", (
+    *_plan_fields(64, Field("service_name", STR, "Service description", max_len=64)),  # lengths: guess
+    *_billing_fields(),
+), "Recurring tariff")
+
+TARIFFS_ONE_TIME = Entity("tariffs_one_time", "admin/tariffs/one-time", "tariffs_one_time", (
+    *_plan_fields(64, Field("service_description", STR, "Service description", max_len=64)),  # lengths: guess
+    Field("enabled", BOOL, "Enabled", default=1),  # default: guess
+), "One-time tariff")
+
+TARIFFS_VOICE = Entity("tariffs_voice", "admin/tariffs/voice", "tariffs_voice", (
+    *_plan_fields(64, Field("service_name", STR, "Service description", max_len=64)),
+    *_billing_fields(),
+    Field("type", ENUM, "Type", required=True, default="voip", choices=("voip", "mobile", "fix")),
+    Field("customer_rate_table_id", INT, "Rate table", default=0),
+    Field("buy_price_increase", INT, "Buy price increase", default=0),
+    Field("connection_cost_included", BOOL, "Included pricing should cover the connection cost", default=1),
+    *(Field(f"transaction_category_id_for_{t}", INT, f"Transaction category for {t}", default=0)
+      for t in ("calls", "messages", "data")),
+), "Voice tariff")
+
 IPV4_NETWORKS = Entity("ipv4_networks", "admin/networking/ipv4", "ipv4_networks", (
     ID,
     Field("network", IPV4, "Network", required=True),
@@ -310,24 +371,33 @@ CUSTOMER_BILLING = Entity("customer_billing", "admin/customers/customer-billing"
 
 SERVICE_STATUSES = ("active", "stopped", "disabled", "hidden", "pending")
 
+
+def _service_base(tariff_key: str, *, description_len: int, unit_len: int,
+                  discount_text_len: int | None) -> tuple[Field, ...]:  # fmt: skip
+    """APIB *Service Base*: what every kind of customer service has (lengths differ by kind)."""
+    return (
+        ID,
+        Field("customer_id", INT, "Customer", writable=False),
+        Field("tariff_id", INT, "Tariff", required=True, ref=tariff_key),
+        Field("status", ENUM, "Status", required=True, choices=SERVICE_STATUSES),
+        Field("description", STR, "Description", required=True, max_len=description_len),
+        Field("quantity", INT, "Quantity", default=1),
+        Field("unit", STR, default="", max_len=unit_len),
+        Field("unit_price", DECIMAL, "Unit price"),
+        Field("start_date", DATE, "Start date", required=True),
+        Field("end_date", DATE, "End date", default="0000-00-00", allow_zero_date=True),
+        Field("discount", BOOL, default=0),
+        Field("discount_type", ENUM, default="percent", choices=("percent", "fixed")),
+        Field("discount_value", DECIMAL, default="0.0000"),
+        Field("discount_start_date", DATE, default="0000-00-00", allow_zero_date=True),
+        Field("discount_end_date", DATE, default="0000-00-00", allow_zero_date=True),
+        Field("discount_text", STR, default="", max_len=discount_text_len),
+    )
+
+
 INTERNET_SERVICES = Entity("internet_services", "admin/customers/customer/{customer_id}/internet-services",
                            "services_internet", (
-    ID,
-    Field("customer_id", INT, "Customer", writable=False),
-    Field("tariff_id", INT, "Tariff", required=True, ref="tariffs_internet"),
-    Field("status", ENUM, "Status", required=True, choices=SERVICE_STATUSES),
-    Field("description", STR, "Description", required=True, max_len=255),
-    Field("quantity", INT, "Quantity", default=1),
-    Field("unit", STR, default="", max_len=32),
-    Field("unit_price", DECIMAL, "Unit price"),
-    Field("start_date", DATE, "Start date", required=True),
-    Field("end_date", DATE, "End date", default="0000-00-00", allow_zero_date=True),
-    Field("discount", BOOL, default=0),
-    Field("discount_type", ENUM, default="percent", choices=("percent", "fixed")),
-    Field("discount_value", DECIMAL, default="0.0000"),
-    Field("discount_start_date", DATE, default="0000-00-00", allow_zero_date=True),
-    Field("discount_end_date", DATE, default="0000-00-00", allow_zero_date=True),
-    Field("discount_text", STR, default=""),
+    *_service_base("tariffs_internet", description_len=255, unit_len=32, discount_text_len=None),
     Field("router_id", INT, default=0),
     Field("sector_id", INT, default=0),
     Field("login", STR, "Login", max_len=64, unique=True),
@@ -347,11 +417,64 @@ INTERNET_SERVICES = Entity("internet_services", "admin/customers/customer/{custo
     Field("type", STR, writable=False, default="internet"),
 ), "Internet service")
 
+# Recurring ("custom") and voice services: the blueprint's *Service Base* with *Customer Recurring service
+# Base* / *Customer Voice service Base*; lengths, enums and defaults from the live `services_voice` columns
+# (description and discount_text varchar(512), unit varchar(128), direction, period enum('-1'..'99')).
+# Recurring services (`services_custom`) were not captured: the same lengths (# guess). The live services_voice
+# table has no `phone` column (Splynx keeps numbers elsewhere); the simulator stores the blueprint's required
+# `phone` on the service, unlimited in length (# guess).
+SERVICE_PERIODS = tuple(range(-1, 100))
+
+
+def _service_fields(tariff_key: str) -> tuple[Field, ...]:
+    """APIB *Service Base* plus the bundle/parent attributes recurring and voice services share."""
+    return (
+        *_service_base(tariff_key, description_len=512, unit_len=128, discount_text_len=512),
+        Field("bundle_service_id", INT, default=0),
+        Field("parent_id", INT, default=0),
+        Field("status_new", STR, default="", max_len=64),
+        Field("on_approve", BOOL, default=0),
+        Field("period", INT, default=-1, choices=SERVICE_PERIODS),
+    )
+
+
+RECURRING_SERVICES = Entity("recurring_services", "admin/customers/customer/{customer_id}/recurring-services",
+                            "services_custom", (
+    *_service_fields("tariffs_recurring"),
+    Field("type", STR, writable=False, default="custom"),
+), "Recurring service")
+
+VOICE_SERVICES = Entity("voice_services", "admin/customers/customer/{customer_id}/voice-services",
+                        "services_voice", (
+    *_service_fields("tariffs_voice"),
+    Field("voice_device_id", INT, "Voice device", default=0),
+    Field("phone", STR, "Phone number", required=True),
+    Field("direction", ENUM, "Direction", default="outgoing", choices=("incoming", "outgoing")),
+    Field("type", STR, writable=False, default="voice"),
+), "Voice service")
+
+# A customer's services, served at `admin/customers/customer/{cid}/<kind>-services(--{id})`.
+SERVICES: tuple[Entity, ...] = (INTERNET_SERVICES, RECURRING_SERVICES, VOICE_SERVICES)
+# Every tariff kind; and the service table that uses each tariff kind (one-time tariffs: none simulated).
+TARIFFS: tuple[Entity, ...] = (TARIFFS_INTERNET, TARIFFS_RECURRING, TARIFFS_ONE_TIME, TARIFFS_VOICE)
+
+
+def tariff_of(service: Entity) -> str:
+    """The tariff entity a service's `tariff_id` refers to: each service kind has its own tariff table."""
+    fld = service.field("tariff_id")
+    if fld is None or fld.ref is None:
+        raise ValueError(f"{service.key} has no tariff reference")
+    return fld.ref
+
+
+SERVICES_OF_TARIFF: dict[str, str] = {tariff_of(s): s.key for s in SERVICES}
+
 AF_TYPES = ("string", "integer", "decimal", "numeric", "date", "datetime", "boolean", "select",
             "select_multiple", "password", "file", "relation", "relation_multiple")
 AF_MODULES = ("customers", "services_internet", "tariffs_internet", "partners", "locations", "admins",
               "ipv4_networks", "ipv4_networks_ip", "inventory_items", "inventory_products", "inventory_vendors",
-              "inventory_suppliers", "routers", "ipv6_networks")
+              "inventory_suppliers", "routers", "ipv6_networks", "tariffs_custom", "tariffs_one_time", "tariffs_voice",
+              "services_custom", "services_voice")
 
 ADDITIONAL_FIELDS = Entity("additional_fields", "admin/config/additional-fields/{module}", None, (
     Field("module", STR, "Module", writable=False),
@@ -410,11 +533,11 @@ US_STATES: tuple[tuple[str, str], ...] = (
 # The generic CRUD entities, served at `<path>` and `<path>/{id}`.
 PLAIN_ENTITIES: tuple[Entity, ...] = (
     PARTNERS, LOCATIONS, ADMINISTRATORS, TARIFFS_INTERNET, IPV4_NETWORKS, VENDORS, PRODUCTS, ITEMS, CUSTOMERS,
-    IPV6_NETWORKS, LABELS_CONFIG,
+    IPV6_NETWORKS, LABELS_CONFIG, TARIFFS_RECURRING, TARIFFS_ONE_TIME, TARIFFS_VOICE,
 )
 ALL_ENTITIES: tuple[Entity, ...] = (
-    *PLAIN_ENTITIES, IPV4_IPS, CUSTOMER_INFO, CUSTOMER_BILLING, INTERNET_SERVICES, ADDITIONAL_FIELDS,
-    STATES_PROVINCES,
+    *PLAIN_ENTITIES, IPV4_IPS, CUSTOMER_INFO, CUSTOMER_BILLING, INTERNET_SERVICES, RECURRING_SERVICES,
+    VOICE_SERVICES, ADDITIONAL_FIELDS, STATES_PROVINCES,
 )
 BY_KEY: dict[str, Entity] = {e.key: e for e in ALL_ENTITIES}
 BY_PATH: dict[str, Entity] = {e.path: e for e in ALL_ENTITIES}

@@ -65,12 +65,26 @@ CHANGED_CHILDREN: dict[str, tuple[str, str]] = {
     "changed_phone_numbers": ("phone_numbers", "contact_id"),
     "changed_radius_accounts": ("radius_accounts", "account_id"),
     "changed_uninventoried_mac_addresses": ("uninventoried_mac_addresses", "account_id"),
+    "changed_did_assignments": ("did_assignments", "account_id"),
 }
 """Incremental runs: query -> (root field, column leading to the account; a phone number's to its contact).
 
 Why: Sonar bumps a child's own `updated_at` when it changes, not its account's (docs/fidelity.md, Sonar),
 so an account whose contact or service changed is found through the child.
 """
+
+CHANGED_HELD: dict[str, tuple[tuple[str, str], ...]] = {
+    "changed_radius_held_ips": (("changed_radius_accounts", "account_id"),),
+    "changed_mac_held_ips": (("changed_uninventoried_mac_addresses", "account_id"),),
+    "changed_item_held_ips": (
+        ("changed_item_services", "account_service_id"),
+        ("changed_account_services", "account_id"),
+    ),
+}
+"""Incremental runs: a query of IPs held by something else than the account (ipassignmentable_id is that
+holder's id) -> the hops from the holder to its account, each `(query read by id, column to follow)`."""
+HOLDER_QUERIES: dict[str, str] = {"changed_item_services": "inventory_items"}
+"""Auxiliary queries of a hop that are not changed-children queries themselves -> their root field."""
 
 LOGGED_CHANGES: dict[str, str] = {
     "logged_deletions": "DELETED",
@@ -98,7 +112,7 @@ FOLDS: dict[str, str] = {
 status, IPs, RADIUS accounts and MACs, the address or service that names an inventory item's account, and
 (at load time) the RADIUS passwords staging never holds."""
 
-AUXILIARY_QUERIES = (*FOLDS, *CHANGED_CHILDREN, *LOGGED_CHANGES)
+AUXILIARY_QUERIES = (*FOLDS, *CHANGED_CHILDREN, *CHANGED_HELD, *HOLDER_QUERIES, *LOGGED_CHANGES)
 """Queries that enrich an entity (FOLDS) or find accounts whose children changed or went (incremental runs)."""
 
 ARCHIVABLE = frozenset({"account", "account_service_accounts"})
@@ -217,6 +231,10 @@ def root_field(entity: str) -> str:
     _check(entity)
     if entity in CHANGED_CHILDREN:
         return CHANGED_CHILDREN[entity][0]
+    if entity in CHANGED_HELD:
+        return "ip_assignments"
+    if entity in HOLDER_QUERIES:
+        return HOLDER_QUERIES[entity]
     if entity in LOGGED_CHANGES:
         return "logs"
     return ROOT_FIELDS.get(entity) or FOLDS[entity]

@@ -1,0 +1,163 @@
+"""Every Sonar service reaches Splynx as the service of its kind, billed the same per month.
+
+Checked through the Splynx API alone (signed HTTP requests, as an operator's script would), against the
+Sonar simulator's own tables: each subscription of a migrated customer is an internet, recurring or
+voice service of the right customer and tariff, at Sonar's price per month (a yearly or quarterly plan
+at its monthly share, never its period's price every month); a voice line has its DID; an IP Sonar gives
+a RADIUS account, a MAC or a CPE is on the service that account, MAC or CPE serves; the catalogue
+has a tariff of each kind; what no Splynx record takes is skipped with its reason, shown by `etl plan`,
+`etl failures` and the report. A second run changes nothing.
+"""
+
+from __future__ import annotations
+
+from decimal import ROUND_HALF_EVEN, Decimal
+from typing import Any
+
+from tests.fixtures.pipeline import Sandbox, SandboxFactory, actions, marker_of
+from tests.fixtures.splynx import SignedClient
+from transformers.service_access import normal_mac
+
+CUSTOMERS = 120
+SERVICE_PATHS = {
+    "DATA": "admin/customers/customer/0/internet-services",
+    "RECURRING": "admin/customers/customer/0/recurring-services",
+    "EXPIRING": "admin/customers/customer/0/recurring-services",
+    "VOICE": "admin/customers/customer/0/voice-services",
+}
+TARIFF_PATHS = {
+    "DATA": "admin/tariffs/internet",
+    "RECURRING": "admin/tariffs/recurring",
+    "EXPIRING": "admin/tariffs/recurring",
+    "VOICE": "admin/tariffs/voice",
+    "ONETIME": "admin/tariffs/one-time",
+}
+DETAILS = {
+    "DATA": "data_service_details",
+    "RECURRING": "recurring_service_details",
+    "EXPIRING": "expiring_service_details",
+    "VOICE": "voice_service_details",
+}
+
+
+def _by_marker(client: SignedClient, path: str) -> dict[str, dict[str, Any]]:
+    response = client.get(path)
+    assert response.status_code == 200, (path, response.text)
+    return {m: row for row in response.json() if (m := marker_of(row))}
+
+
+def _months(tables: dict[str, dict[int, Any]], service: dict[str, Any]) -> int:
+    """Months per billing period, read from the Sonar simulator's detail table of the service's type."""
+    table = DETAILS.get(service["type"])
+    details = [d for d in tables.get(table, {}).values() if d["service_id"] == service["id"]] if table else []
+    return int(details[0].get("billing_frequency") or 1) if details else 1
+
+
+def _monthly(cents: int, months: int) -> Decimal:
+    return (Decimal(cents) / 100 / months).quantize(Decimal("0.0001"), rounding=ROUND_HALF_EVEN)
+
+
+def _held_ips_are_on_their_services(tables: dict[str, dict[int, Any]], internet: dict[str, dict[str, Any]]) -> int:
+    """Every IPv4 Sonar gives a RADIUS account, a MAC or a CPE is on the internet service that holds it.
+
+    The service is found by what Splynx shows: the RADIUS username as its login, the MAC as its mac, the
+    CPE's Sonar service as its marker. Returns how many held addresses were checked.
+    """
+    radius = {r["id"]: r["username"] for r in tables["radius_accounts"].values()}
+    macs = {m["id"]: normal_mac(m["mac_address"]) for m in tables["uninventoried_mac_addresses"].values()}
+    items = {i["id"]: i.get("account_service_id") for i in tables["inventory_items"].values()}
+    checked = 0
+    for assignment in tables["ip_assignments"].values():
+        kind, holder = assignment.get("ipassignmentable_type"), assignment["ipassignmentable_id"]
+        if kind == "RadiusAccount":
+            rows = [r for r in internet.values() if r["login"] == radius[holder]]
+        elif kind == "UninventoriedMacAddress":
+            rows = [r for r in internet.values() if r["mac"] == macs[holder]]
+        elif kind == "InventoryItem":
+            rows = [internet[m] for m in [f"account_service:{items[holder]}"] if m in internet]
+        else:
+            continue
+        if not rows:  # its account is not migrated (archived), or the holder pairs with no service
+            continue
+        address = assignment["subnet"].split("/")[0]
+        extra = (rows[0].get("additional_attributes") or {}).get("sonar_ip_extra", "")
+        assert address == rows[0]["ipv4"] or address in extra.split(", "), (kind, holder, address)
+        checked += 1
+    return checked
+
+
+def _migrate(box: Sandbox) -> None:
+    box.etl("init")
+    box.etl("fix", "account", "4", "--set", "name=Northwest Regional Cooperative")  # the planted bad records
+    box.etl("fix", "account", "6", "--set", "login=sonar-6")
+    box.etl("run", "--all", "--workers", "4")
+
+
+def test_every_subscription_is_the_splynx_service_of_its_kind_at_the_same_monthly_price(
+    make_sandbox: SandboxFactory,
+) -> None:
+    box = make_sandbox(customers=CUSTOMERS)
+    tables = box.sonar.store.tables
+    _migrate(box)
+    with box.ledger() as ledger:
+        reasons = ledger.skip_reasons(1)
+    assert any("ONETIME" in reason for reason in reasons["account_service"]), reasons
+    assert any("OVERAGE" in reason for reason in reasons["service"]), reasons
+    assert "ONETIME" in box.etl("failures", "1").output
+    assert "Skipped, by reason" in box.etl("report", "1").output
+    planned = box.etl("plan", "--all").output
+    assert "would skip, by reason" in planned and "ONETIME" in planned and "unchanged since last run" in planned
+    box.etl("run", "--all")  # nothing changed in Sonar: nothing is written again
+    with box.ledger() as ledger:
+        for entity in ("service", "account_service"):
+            assert actions(ledger, 2, entity, ["create", "update"]) == {}, entity
+
+    # Splynx signs requests with increasing nonces per key: the checks come after the last etl command.
+    client = SignedClient(box.splynx, box.pair.key, box.pair.secret)
+    customers = _by_marker(client, "admin/customers/customer")
+    services = {path: _by_marker(client, path) for path in set(SERVICE_PATHS.values())}
+    tariffs = {path: _by_marker(client, path) for path in set(TARIFF_PATHS.values())}
+    catalogue = tables["services"]
+
+    for sid, service in catalogue.items():  # the catalogue: a tariff of each kind, at the monthly price
+        if service["type"] not in TARIFF_PATHS:
+            assert all(f"service:{sid}" not in rows for rows in tariffs.values()), service["name"]
+            continue
+        tariff = tariffs[TARIFF_PATHS[service["type"]]][f"service:{sid}"]
+        assert Decimal(tariff["price"]) == _monthly(service["amount"], _months(tables, service)), service["name"]
+
+    did_number = {d["id"]: d["number"] for d in tables["dids"].values()}
+    checked: dict[str, int] = {}
+    for asid, subscription in tables["account_services"].items():
+        customer = customers.get(f"account:{subscription['account_id']}")
+        if customer is None:  # archived account 8: not migrated
+            continue
+        service = catalogue[subscription["service_id"]]
+        kind = service["type"]
+        found = [rows[f"account_service:{asid}"] for rows in services.values() if f"account_service:{asid}" in rows]
+        if kind not in SERVICE_PATHS:
+            assert not found, (asid, kind)
+            continue
+        row = services[SERVICE_PATHS[kind]][f"account_service:{asid}"]
+        assert len(found) == 1 and str(row["customer_id"]) == str(customer["id"]), asid
+        tariff = tariffs[TARIFF_PATHS[kind]][f"service:{service['id']}"]
+        assert str(row["tariff_id"]) == str(tariff["id"]), asid
+        cents = subscription.get("price_override")
+        cents = service["amount"] if cents is None else cents
+        assert Decimal(row["unit_price"]) == _monthly(cents, _months(tables, service)), (asid, service["name"])
+        if kind == "VOICE":
+            dids = sorted(
+                (d for d in tables["did_assignments"].values()
+                 if d["account_id"] == subscription["account_id"] and d["service_id"] == service["id"]),
+                key=lambda d: d["id"],
+            )  # fmt: skip
+            assert row["phone"] == did_number[dids[0]["did_id"]], asid
+        checked[kind] = checked.get(kind, 0) + 1
+    assert {"DATA", "RECURRING", "VOICE"} <= set(checked), checked
+    assert _held_ips_are_on_their_services(tables, services[SERVICE_PATHS["DATA"]]) >= 3
+    yearly = [s for s in catalogue.values() if _months(tables, s) == 12]
+    assert yearly and any(
+        r["tariff_id"] == tariffs["admin/tariffs/internet"][f"service:{yearly[0]['id']}"]["id"]
+        for r in services[SERVICE_PATHS["DATA"]].values()
+    ), "the generator must subscribe someone to the yearly plan"
+
