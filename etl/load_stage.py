@@ -47,7 +47,6 @@ A service's RADIUS password is not volatile but secret: its staged digest (in th
 makes a changed password a change."""
 
 EXTRAS = {
-    "sonar_radius_extra": "more RADIUS accounts than DATA services",
     "sonar_mac_extra": "more MAC addresses than DATA services",
     "sonar_ip_extra": "more IPv4 addresses than the one static IPv4 of a Splynx internet service",
 }

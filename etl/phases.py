@@ -4,7 +4,8 @@ Why a fixed order: Splynx refuses a record whose references do not exist yet, so
 (partners, tariffs, networks, products) are loaded before the customers and services that
 point at them; rollback walks the same list backwards. An item's customer (`inventory_assignment`) is
 written in the customers phase, after the accounts: the item exists since the inventory phase, its
-customer only now, and Splynx sets an item's customer by updating the item.
+customer only now, and Splynx sets an item's customer by updating the item. A RADIUS account beyond its
+account's DATA services (`radius_account`) becomes an internet service of its own, after the services.
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ PHASE_ENTITIES: dict[Phase, tuple[str, ...]] = {
     Phase.FOUNDATION: ("company", "custom_field", "user", "service"),
     Phase.NETWORK: ("supernet", "subnet", "ip_pool"),
     Phase.INVENTORY: ("inventory_location", "manufacturer", "inventory_model", "inventory_item"),
-    Phase.CUSTOMERS: ("account", "inventory_assignment", "account_service"),
+    Phase.CUSTOMERS: ("account", "inventory_assignment", "account_service", "radius_account"),
 }
 
 ENTITY_PHASE: dict[str, Phase] = {e: p for p, entities in PHASE_ENTITIES.items() for e in entities}
@@ -45,6 +46,7 @@ PARENTS: dict[str, tuple[str, ...]] = {
     "account": ("company",),
     "inventory_assignment": ("inventory_item", "account"),
     "account_service": ("account", "service"),
+    "radius_account": ("account", "service"),
 }
 
 

@@ -309,7 +309,7 @@ class Migration:
         )
         outcomes = []
         for entity in entities:
-            if entity == "account_service" or entity == "service":
+            if entity in ("service", "account_service", "radius_account"):
                 stage.context = self.context()  # services and tariffs reference what was just loaded
             outcomes.append(stage.run(entity))
             if stage.stop.is_set():

@@ -9,7 +9,7 @@ The reads go through the run's Sonar extractor, so they share its pacing and ret
 from __future__ import annotations
 
 import copy
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -17,7 +17,11 @@ from extractors.sonar_secrets import DIGEST, PASSWORD, password_digest
 from transformers.records import entities
 from transformers.service_access import paired_radius
 
-ENTITY = "account_service"
+RADIUS_OF: dict[str, Callable[[Mapping[str, Any]], Mapping[str, Any] | None]] = {
+    "account_service": paired_radius,  # an internet service's login is its paired RADIUS account
+    "radius_account": lambda record: record,  # an extra login's service is the RADIUS account itself
+}
+"""Entity -> the staged RADIUS account (holding the digest) whose password a record's write needs."""
 UNREADABLE_FIX = (
     "the RADIUS account was deleted or changed in Sonar after extraction: `etl resume` extracts the "
     "service again and loads it with the current password"
@@ -53,9 +57,10 @@ class RadiusPasswords:
         A password that changed since extraction (its digest no longer matches) counts as unreadable: the
         staged record is stale, and loading it would record the old digest as migrated.
         """
-        if entity != ENTITY:
+        radius_of = RADIUS_OF.get(entity)
+        if radius_of is None:
             return [dict(r) for r in records], []
-        pairs = [(record, paired_radius(record)) for record in records]
+        pairs = [(record, radius_of(record)) for record in records]
         wanted = {str(p["id"]) for _, p in pairs if p is not None and p.get(DIGEST)}
         found = self.reader.by_id("radius_account_passwords", wanted) if wanted else {}
         out: list[dict[str, Any]] = []
@@ -76,7 +81,9 @@ class RadiusPasswords:
 def _with_password(record: Mapping[str, Any], radius_id: str, password: str) -> dict[str, Any]:
     """A deep copy of the record whose RADIUS account `radius_id` carries its password."""
     result = copy.deepcopy(dict(record))
-    for radius in entities((result.get("account") or {}).get("radius_accounts")):
+    for radius in [result, *entities((result.get("account") or {}).get("radius_accounts"))]:
+        if radius is result and DIGEST not in result:  # the record is an account service, not a RADIUS account
+            continue
         if str(radius.get("id")) == radius_id:
             assert isinstance(radius, dict)
             radius[PASSWORD] = password

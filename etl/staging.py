@@ -75,6 +75,7 @@ _COLUMNS: dict[str, str] = {
     "account_service:json",
     "account_service": "account_id service_id package_id quantity:int name_override price_override:int "
     "next_bill_date:date service:json account:json ip_assignments:json",
+    "radius_account": "account_id username account:json ip_assignments:json",
 }
 
 _PART = re.compile(r"part-(\d+)\.parquet$")

@@ -35,7 +35,7 @@ from etl.phases import ENTITY_PHASE, Phase
 from etl.selection import Selection
 from etl.staging import StagingWriter, source_hash
 from extractors import sonar_queries as q
-from extractors.sonar_secrets import seal
+from extractors.sonar_secrets import seal, seal_one
 from state.ledger import Ledger
 from state.states import ItemState, RunStatus, is_legal
 
@@ -654,6 +654,8 @@ class SonarExtractor:
         for number, records in enumerate(chunks, start=1):
             if entity == "account_service":
                 records = self._with_account(records)
+            elif entity == "radius_account":
+                records = self._with_own_account(records)
             elif entity == "inventory_assignment":
                 records = self._with_holder(records)
             yield Page(entity, records, number)
@@ -818,7 +820,7 @@ class SonarExtractor:
         if entity == "account":
             return self.account_pages(selection or Selection())
         pages = self._pages(entity, self._walk(entity))
-        if entity == "account_service" and not (selection or Selection()).include_archived:
+        if entity in ("account_service", "radius_account") and not (selection or Selection()).include_archived:
             return (kept for page in pages if (kept := _without_archived_accounts(page)).records)
         return pages
 
@@ -900,6 +902,21 @@ class SonarExtractor:
             enriched.append({**record, "account": view, "ip_assignments": assignments, "inventory_items": items})
         return enriched
 
+    def _with_own_account(self, records: list[Record]) -> list[Record]:
+        """Seal each RADIUS account's password and fold in what of its account says whether it has a service.
+
+        The account's status (a service's status follows it), its DATA services and its RADIUS accounts'
+        ids: the pairing (transformers/service_access.py) gives the first ones to the DATA services.
+        """
+        account_ids = sorted({str(r["account_id"]) for r in records}, key=int)
+        accounts: dict[str, Record] = {}
+        for chunk in self._walk_matching(
+            "account_service_accounts", "id", account_ids,
+            doc=q.document("account_service_accounts"), include_archived=True, page_size=MAX_PAGE_SIZE,
+        ):  # fmt: skip
+            accounts.update((str(a["id"]), _pairing_view(a)) for a in chunk)
+        return [{**seal_one(dict(r)), "account": accounts.get(str(r["account_id"]))} for r in records]
+
     def _with_holder(self, records: list[Record]) -> list[Record]:
         """Fold into each item the address holding it and the service it serves: they name its account.
 
@@ -931,6 +948,23 @@ class SonarExtractor:
         for chunk in self._walk_matching(fold, "id", wanted, doc=q.document(fold), page_size=MAX_PAGE_SIZE):
             found.update((str(r["id"]), r) for r in chunk)
         return found
+
+
+def _pairing_view(account: Record) -> Record:
+    """What of an account a RADIUS account's transform needs: status, archival, DATA services, RADIUS ids.
+
+    Only ids of the RADIUS accounts (no digests): another RADIUS account's new password must not change
+    this one's staged record.
+    """
+    services = _listed(account.get("account_services"))
+    radius = _listed(account.get("radius_accounts"))
+    return {
+        "id": account.get("id"),
+        "archived_at": account.get("archived_at"),
+        "account_status": account.get("account_status"),
+        "account_services": [s for s in services if (s.get("service") or {}).get("type") == "DATA"],
+        "radius_accounts": [{"id": r.get("id")} for r in radius],
+    }
 
 
 INTERNET_ONLY = ("ip_assignments", "radius_accounts", "uninventoried_mac_addresses")
@@ -1131,7 +1165,7 @@ def needed(entity: str, wanted: set[str]) -> bool:
 def _extract_children(
     extractor: SonarExtractor, accounts: Page, deliver: PageSink, refs: ReferenceSet, wanted: set[str]
 ) -> None:
-    """One page of accounts' services, the equipment the accounts hold, and who holds it (its assignment)."""
+    """One page of accounts' services and RADIUS logins, the equipment the accounts hold, and who holds it."""
     if not (needed("account_service", wanted) or needed("inventory_assignment", wanted)):
         return
     service_ids: list[str] = []
@@ -1139,6 +1173,9 @@ def _extract_children(
         deliver(services)
         refs.add(services)
         service_ids.extend(services.ids)
+    if needed("radius_account", wanted):
+        for logins in extractor.fetch_where("radius_account", "account_id", accounts.ids):
+            deliver(logins)
     for entity in ("inventory_item", "inventory_assignment"):
         if needed(entity, wanted):
             for items in held_items(extractor, entity, accounts, service_ids):

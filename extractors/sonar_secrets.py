@@ -32,12 +32,17 @@ def seal(account: dict[str, Any]) -> dict[str, Any]:
     connection = account.get("radius_accounts")
     items = connection.get("entities") if isinstance(connection, dict) else connection
     for radius in items if isinstance(items, list) else []:
-        if not isinstance(radius, dict):
-            continue
-        password = radius.pop(PASSWORD, None)
-        if password:
-            radius[DIGEST] = password_digest(radius.get("id"), str(password))
+        if isinstance(radius, dict):
+            seal_one(radius)
     return account
 
 
-__all__ = ["DIGEST", "PASSWORD", "password_digest", "seal"]
+def seal_one(radius: dict[str, Any]) -> dict[str, Any]:
+    """One RADIUS account as it may be staged: its password replaced by its digest (in place, returned)."""
+    password = radius.pop(PASSWORD, None)
+    if password:
+        radius[DIGEST] = password_digest(radius.get("id"), str(password))
+    return radius
+
+
+__all__ = ["DIGEST", "PASSWORD", "password_digest", "seal", "seal_one"]

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +33,7 @@ from tests.fixtures.splynx import SignedClient
 from transformers.context import TransformContext
 from transformers.registry import transform_record
 from transformers.service_access import normal_mac
+from transformers.validation import SkipRecord
 
 ACTIVE = {"id": "1", "name": "Active", "activates_account": True}
 
@@ -70,7 +72,7 @@ def test_radius_accounts_and_macs_pair_with_the_data_services_in_id_order(transf
 
     assert (first["login"], first["password"], first["mac"]) == ("first", "pw-first", "AA:BB:CC:00:00:01")
     assert (second["login"], second["password"], second["mac"]) == ("second", "pw-second", "AA:BB:CC:00:00:02")
-    assert first["additional_attributes"]["sonar_radius_extra"] == ""
+    assert "sonar_radius_extra" not in first["additional_attributes"]  # extra logins get services of their own
 
 
 def test_service_without_a_radius_account_keeps_its_generated_login_and_gets_no_password(
@@ -82,7 +84,7 @@ def test_service_without_a_radius_account_keeps_its_generated_login_and_gets_no_
     assert "password" not in body and body["mac"] == ""
 
 
-def test_radius_accounts_and_macs_beyond_the_data_services_are_listed_on_the_last_one_without_passwords(
+def test_macs_beyond_the_data_services_are_listed_on_the_last_one_and_extra_logins_left_to_their_own(
     transform_ctx: TransformContext,
 ) -> None:
     radius = [{"id": str(n), "username": f"user{n}", "password": f"secret-{n}"} for n in (1, 2, 3)]
@@ -91,9 +93,43 @@ def test_radius_accounts_and_macs_beyond_the_data_services_are_listed_on_the_las
     body = _body(transform_ctx, "3", account)
 
     assert (body["login"], body["password"]) == ("user1", "secret-1")
-    assert body["additional_attributes"]["sonar_radius_extra"] == "user2, user3"
     assert body["additional_attributes"]["sonar_mac_extra"] == "02:00:00:00:00:02"
     assert "secret-2" not in json.dumps(body) and "secret-3" not in json.dumps(body)
+
+
+def _radius(rid: str, services: list[str], radius_ids: list[str]) -> dict[str, Any]:
+    """A staged RADIUS account with its account's pairing view (DATA services of plan 1, RADIUS ids)."""
+    view = {
+        "id": "1",
+        "account_status": ACTIVE,
+        "account_services": [{"id": s, "service": {"id": "1", "type": "DATA"}} for s in services],
+        "radius_accounts": [{"id": r} for r in radius_ids],
+    }
+    held = connection({"id": "9", "subnet": "198.18.0.77/32"})
+    return {"id": rid, "account_id": "1", "username": f"login{rid}", "password": f"pw-{rid}", "account": view,
+            "ip_assignments": held, "created_at": "2024-01-02"}  # fmt: skip
+
+
+def test_a_radius_account_beyond_the_data_services_is_an_internet_service_of_its_own_billed_nothing(
+    transform_ctx: TransformContext,
+) -> None:
+    extra = transform_record("radius_account", _radius("30", ["3"], ["20", "30"]), transform_ctx)
+
+    assert extra.target == "internet_service" and extra.parent == {"customer_id": "31"}
+    body = extra.body
+    assert (body["login"], body["password"], body["unit_price"]) == ("login30", "pw-30", "0.00")
+    assert body["tariff_id"] == "21" and (body["taking_ipv4"], body["ipv4"]) == (1, "198.18.0.77")
+    assert body["additional_attributes"]["sonar_id"] == "radius_account:30"
+
+
+@pytest.mark.parametrize(
+    ("services", "reason"), [(["3"], "login and password of its DATA service"), ([], "no DATA service")]
+)
+def test_a_radius_account_that_is_a_services_login_or_has_no_plan_is_skipped_with_the_reason(
+    transform_ctx: TransformContext, services: list[str], reason: str
+) -> None:
+    with pytest.raises(SkipRecord, match=reason):
+        transform_record("radius_account", _radius("20", services, ["20", "30"]), transform_ctx)
 
 
 def test_a_staged_radius_account_gives_the_login_and_no_password_until_one_is_injected(
@@ -257,14 +293,15 @@ def test_run_migrates_logins_passwords_and_macs_keeps_passwords_secret_and_follo
         assert row["login"] == first["username"]
         assert row["password"] == hash_secret(first["password"])  # the simulator stores it; GET never shows it
         assert row["mac"] == (normal_mac(macs_of[service["account_id"]][0]) if service["account_id"] in macs_of else "")
-        extra = ", ".join(r["username"] for r in radius_of[service["account_id"]][1:])
-        assert row["additional_attributes"].get("sonar_radius_extra", "") == extra
         checked += 1
     assert checked >= 10
     doubled = [a for a, rs in radius_of.items() if len(rs) > 1 and a != 8]
     assert doubled, "the generator must plant accounts with two RADIUS accounts"
-    warned = {s for e, s, d in _events(sandbox, 1) if e == "account_service" and "sonar_radius_extra" in d}
-    assert warned == {s for s in is_data if store.tables["account_services"][int(s)]["account_id"] in doubled}
+    for account_id in doubled:  # the second login authenticates too: a service of its own, billed nothing
+        for extra in radius_of[account_id][1:]:
+            own = services[f"radius_account:{extra['id']}"]
+            assert own["login"] == extra["username"] and own["password"] == hash_secret(extra["password"])
+            assert Decimal(own["unit_price"]) == 0
 
     # A changed password brings its one service back, and only that one.
     single = next(a for a, rs in radius_of.items() if len(rs) == 1 and a not in (4, 6, 8))

@@ -27,6 +27,7 @@ from tests.fixtures.sonar_records import (
     IpPoolFactory,
     ManufacturerFactory,
     PhoneFactory,
+    RadiusAccountFactory,
     ServiceFactory,
     SubnetFactory,
     SupernetFactory,
@@ -50,6 +51,7 @@ FACTORIES: dict[str, Any] = {
     "inventory_location": InventoryLocationFactory, "manufacturer": ManufacturerFactory,
     "inventory_model": InventoryModelFactory, "inventory_item": InventoryItemFactory, "account": AccountFactory,
     "account_service": AccountServiceFactory, "inventory_assignment": InventoryAssignmentFactory,
+    "radius_account": RadiusAccountFactory,
 }  # fmt: skip
 
 

@@ -43,7 +43,6 @@ ADDITIONAL_FIELDS: dict[str, list[dict[str, Any]]] = {
     "services_internet": [
         definition("sonar_price_override_reason", "Sonar price override reason"),
         definition("sonar_next_bill_date", "Sonar next bill date", "date"),
-        definition("sonar_radius_extra", "Sonar RADIUS accounts without a service"),
         definition("sonar_mac_extra", "Sonar MAC addresses without a service"),
         definition("sonar_ip_extra", "Sonar IPv4 addresses beyond the service's static IP"),
     ],
@@ -208,7 +207,6 @@ def _internet(record: Record, body: dict[str, Any], ctx: TransformContext, custo
         body,
         sonar_price_override_reason=clean_text(record.get("price_override_reason")),
         sonar_next_bill_date=splynx_date(record.get("next_bill_date")),
-        sonar_radius_extra=", ".join(access.extra_usernames),
         sonar_mac_extra=", ".join(access.extra_macs),
         sonar_ip_extra=", ".join(addresses[1:]),
     )

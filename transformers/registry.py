@@ -27,6 +27,7 @@ from transformers import (
     inventory_model,
     ip_pool,
     manufacturer,
+    radius_account,
     service,
     subnet,
     supernet,
@@ -86,6 +87,7 @@ _MODULES: tuple[ModuleType, ...] = (
     account,
     inventory_assignment,
     account_service,
+    radius_account,
 )
 TRANSFORMERS: dict[str, Transform] = {m.ENTITY: m.transform for m in _MODULES}
 """Ledger entity name -> transform function."""

@@ -4,9 +4,9 @@ Sonar keeps RADIUS accounts and uninventoried MAC addresses on the account, not 
 `Account.radius_accounts`, `Account.uninventoried_mac_addresses`; neither type names a service), while
 Splynx keeps `login`, `password` and `mac` on each internet service. The rule (docs/mapping.md): an
 account's RADIUS accounts in id order pair with its DATA services in id order, first with first; MACs
-likewise. What is left over (more RADIUS accounts or MACs than DATA services) is never dropped in
-silence: the account's last DATA service lists it (`sonar_radius_extra`, `sonar_mac_extra`; usernames
-only, never passwords) and the load stage records a warning event.
+likewise. A RADIUS account left over (more RADIUS accounts than DATA services) becomes an internet
+service of its own (transformers/radius_account.py); a MAC left over is never dropped in silence: the
+account's last DATA service lists it (`sonar_mac_extra`) and the load stage records a warning event.
 """
 
 from __future__ import annotations
@@ -27,7 +27,6 @@ class ServiceAccess:
 
     radius: Record | None
     mac: str | None
-    extra_usernames: tuple[str, ...] = ()
     extra_macs: tuple[str, ...] = ()
     held_ips: tuple[Record, ...] = ()
     """IP assignments Sonar gives the paired RADIUS account and MAC (IpassignmentableType RadiusAccount,
@@ -67,7 +66,6 @@ def service_access(record: Record) -> ServiceAccess:
     return ServiceAccess(
         radius=radius[rank] if rank < len(radius) else None,
         mac=macs[rank] if rank < len(macs) else None,
-        extra_usernames=tuple(str(r.get("username") or "") for r in radius[len(services) :]) if last else (),
         extra_macs=tuple(macs[len(services) :]) if last else (),
         held_ips=tuple(ip for holder in paired for ip in entities(holder.get("ip_assignments"))),
     )

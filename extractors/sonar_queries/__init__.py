@@ -52,6 +52,7 @@ ROOT_FIELDS: dict[str, str] = {
     "account": "accounts",
     "inventory_assignment": "inventory_items",
     "account_service": "account_services",
+    "radius_account": "radius_accounts",
 }
 """Ledger entity name (names.md) -> Sonar root query field, in phase order."""
 
