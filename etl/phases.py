@@ -27,8 +27,8 @@ class Phase(StrEnum):
 
 PHASE_ENTITIES: dict[Phase, tuple[str, ...]] = {
     Phase.FOUNDATION: ("company", "custom_field", "user", "service"),
-    Phase.NETWORK: ("supernet", "subnet", "ip_pool"),
-    Phase.INVENTORY: ("inventory_location", "manufacturer", "inventory_model", "inventory_item"),
+    Phase.NETWORK: ("supernet", "subnet", "ip_pool", "network_site"),
+    Phase.INVENTORY: ("inventory_location", "vendor", "manufacturer", "inventory_model", "inventory_item"),
     Phase.CUSTOMERS: ("account", "inventory_assignment", "account_service", "radius_account"),
 }
 
@@ -41,8 +41,9 @@ PARENTS: dict[str, tuple[str, ...]] = {
     "service": ("company",),
     "subnet": ("supernet",),
     "ip_pool": ("subnet",),
+    "network_site": ("company",),  # every migrated partner may use a site (partners_ids)
     "inventory_model": ("manufacturer",),
-    "inventory_item": ("inventory_model",),
+    "inventory_item": ("inventory_model", "inventory_location"),  # its stock, when a location holds it
     "account": ("company",),
     "inventory_assignment": ("inventory_item", "account"),
     "account_service": ("account", "service"),

@@ -59,9 +59,10 @@ _COLUMNS: dict[str, str] = {
     "supernet": "name subnet largest_cidr_available:int",
     "subnet": "name subnet supernet_id type largest_cidr_available:int polling_priority:int",
     "ip_pool": "name ip_range ips_available:int subnet_id",
+    "network_site": "name geopoint height_in_meters:float addresses:json ip_assignments:json",
     "inventory_location": "name default_shipping_location:bool geopoint addresses:json",
     "manufacturer": "name",
-    "vendor": "name archived:bool currency payment_terms",
+    "vendor": "name archived:bool currency payment_terms addresses:json contacts:json",
     "inventory_model_category": "name icon",
     "inventory_model": "name model_name manufacturer_id inventory_model_category_id default_vendor_id "
     "device_type enabled:bool generic:bool inventory_model_fields:json",

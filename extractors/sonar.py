@@ -714,18 +714,18 @@ class SonarExtractor:
         return sorted(found, key=int)
 
     def _held_ip_accounts(self, dates: Any) -> set[str]:
-        """Accounts whose RADIUS account, MAC or CPE holds an IP assignment changed in `dates`.
+        """Accounts whose RADIUS account, MAC or CPE holds an IP assignment (or a CPE a MAC field) changed in `dates`.
 
-        Such an assignment names its holder, not the account: each hop of `q.CHANGED_HELD` reads the
+        Such a record names its holder, not the account: each hop of `q.CHANGED_HELD` reads the
         holders by id and follows one column, until the account ids.
         """
         accounts: set[str] = set()
-        for name, hops in q.CHANGED_HELD.items():
+        for name, (_root, holder, hops) in q.CHANGED_HELD.items():
             ids = {
-                str(r["ipassignmentable_id"])
+                str(r[holder])
                 for records in self._walk(name, dates=dates, page_size=MAX_PAGE_SIZE)
                 for r in records
-                if r.get("ipassignmentable_id") is not None
+                if r.get(holder) is not None
             }
             for hop, column in hops:
                 ids = {
@@ -879,8 +879,8 @@ class SonarExtractor:
     def _with_account(self, records: list[Record]) -> list[Record]:
         """Fold each service's account (status, IPs, RADIUS accounts, MACs) into it; Sonar assigns them to accounts.
 
-        Of the service's inventory items only those holding an IP stay (their IPs are the service's): a CPE
-        swapped without an address would otherwise re-PUT the service for nothing.
+        Of the service's inventory items only their IPs and MAC fields stay (`_cpe_view`): they are the
+        service's.
 
         RADIUS passwords are sealed (replaced by a digest) here, before anything can stage them.
         """
@@ -896,7 +896,7 @@ class SonarExtractor:
             account = accounts.get(str(record["account_id"]), {})
             assignments = (account.get("ip_assignments") or {}).get("entities") or []
             view = _as_seen_by(account, record) if account else None
-            items = [i for i in _listed(record.get("inventory_items")) if _listed(i.get("ip_assignments"))]
+            items = [held for i in _listed(record.get("inventory_items")) if (held := _cpe_view(i))]
             if not _is_data(record):  # IPs, logins and MACs are the internet services' (docstring above)
                 assignments, items = [], []
             enriched.append({**record, "account": view, "ip_assignments": assignments, "inventory_items": items})
@@ -969,6 +969,22 @@ def _pairing_view(account: Record) -> Record:
 
 INTERNET_ONLY = ("ip_assignments", "radius_accounts", "uninventoried_mac_addresses")
 """Parts of an account's fold only its internet (DATA) services are made of."""
+
+
+def _cpe_view(item: Record) -> Record | None:
+    """What of a service's inventory item is the service's: the IPs it holds and its MAC fields (None: neither).
+
+    Why so little: a swapped CPE without an address, or an edited serial number, must not re-PUT the service.
+    """
+    macs = [
+        {"id": d.get("id"), "value": d.get("value")}
+        for d in _listed(item.get("inventory_model_field_data"))
+        if (d.get("inventory_model_field") or {}).get("type") == "MAC_ADDRESS" and d.get("value")
+    ]
+    ips = _listed(item.get("ip_assignments"))
+    if not (macs or ips):
+        return None
+    return {"id": item.get("id"), "ip_assignments": ips, "macs": macs}
 
 
 def _listed(value: Any) -> list[Record]:

@@ -32,6 +32,7 @@ from loaders.splynx_verify import differences
 from state.ledger import Ledger
 from state.states import ItemState
 from transformers.payload import SplynxPayload
+from transformers.records import marker_in_text
 from transformers.validation import is_secret
 
 S = ItemState
@@ -178,17 +179,32 @@ class SplynxLoader:
         tgt = target(payload.target)
         if tgt.put_only:
             return None
+        if tgt.marker_in is not None:
+            return self._find_by_text_marker(tgt, tgt.marker_in, payload)
         if tgt.module is None:
             return self._find_by_name(tgt, payload)
         rows = self.client.list(tgt.collection_path(payload.parent), additional={MARKER_FIELD: payload.marker})
         rows = [r for r in rows if (r.get("additional_attributes") or {}).get(MARKER_FIELD) == payload.marker]
         return min((r["id"] for r in rows), key=_id_order) if rows else None
 
+    def _find_by_text_marker(self, tgt: Target, field_name: str, payload: SplynxPayload) -> str | None:
+        """Records whose marker is in a text field (network sites): list them all, match the marker here.
+
+        Why not a LIKE search: whether Splynx filters on that field is unknown; the list is short (sites).
+        """
+        rows = self.client.list(tgt.collection_path(payload.parent))
+        found = [r["id"] for r in rows if marker_in_text(r.get(field_name), MARKER_FIELD) == payload.marker]
+        return min(found, key=_id_order) if found else None
+
     def _find_by_name(self, tgt: Target, payload: SplynxPayload) -> str | None:
-        """Records that carry no marker (additional-field definitions) are identified by their unique name."""
+        """Records that carry no marker (additional-field definitions, stocks) are identified by their name."""
         name = payload.body.get("name")
         if not name:
             return None
+        if tgt.listed_by_name:  # the server may ignore the filter: match the name here too
+            rows = self.client.list(tgt.collection_path(payload.parent), main={"name": name})
+            found = [r["id"] for r in rows if r.get("name") == name]
+            return min(found, key=_id_order) if found else None
         try:
             self.client.get(tgt.item_path(str(name), payload.parent))
         except NotFound:

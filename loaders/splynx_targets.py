@@ -50,6 +50,11 @@ class Target:
         ignore_on_verify: fields Splynx rewrites on its own (skipped by verification).
         undo: for a put-only target, the body that puts the record back as it was before we wrote it
             (rollback sends it); None: a put-only write is left in place (it goes with its parent).
+        listed_by_name: an unmarked record with a numeric id (an inventory stock: no additional-fields
+            module) is found by listing its collection for its name, not by GETting its name as its id.
+        marker_in: an unmarked record whose text field carries the marker as `[sonar_id=<marker>]` (a network
+            site: no additional-fields module, and a title an operator's own site may share) is found by
+            listing its collection for that marker, never by its name.
     """
 
     key: str
@@ -63,6 +68,8 @@ class Target:
     write_only: frozenset[str] = frozenset({"password"})
     ignore_on_verify: frozenset[str] = frozenset()
     undo: Mapping[str, Any] | None = None
+    listed_by_name: bool = False
+    marker_in: str | None = None
 
     @property
     def put_only(self) -> bool:
@@ -176,12 +183,37 @@ TARGETS: dict[str, Target] = {
             choices=_choices("ipv6_network", "network_type", "type_of_usage"),
             references={"location_id": "location"},
         ),
+        Target(  # no additional-fields module in the blueprint's list: the marker is in the description
+            "network_site",
+            "admin/networking/network-sites",
+            "admin/networking/network-sites/{id}",
+            None,
+            required=_required("network_site"),
+            references={"location_id": "location", "partners_ids": "partner"},
+            marker_in="description",
+        ),
         Target(
             "ipv4_ip",
             None,
             "admin/networking/ipv4-ip/{network_id}--{ip}",
             None,
             references={"customer_id": "customer"},
+        ),
+        Target(  # no additional-fields module in the blueprint's list: no marker, adopted by its name
+            "inventory_stock",
+            "admin/config/inventory-stocks",
+            "admin/config/inventory-stock/{id}",  # singular, as the blueprint's item path is
+            None,
+            required=_required("inventory_stock"),
+            listed_by_name=True,
+        ),
+        Target(
+            "inventory_supplier",
+            "admin/inventory/suppliers",
+            "admin/inventory/suppliers/{id}",
+            "inventory_suppliers",
+            required=_required("inventory_supplier"),
+            formats={"email": EMAIL},
         ),
         Target(
             "inventory_vendor",
@@ -206,12 +238,13 @@ TARGETS: dict[str, Target] = {
             required=_required("inventory_item"),
             references={"product_id": "inventory_product"},
         ),
-        Target(  # an item's status and mark, PUT right after its create (the APIB's create body has neither)
+        Target(  # an item's status, mark, stock, cost price: PUT right after its create (not in the APIB's create)
             "inventory_item_state",
             None,
             "admin/inventory/items/{item_id}",
             None,
             choices=_choices("inventory_item_state", "status", "mark"),
+            references={"stock_id": "inventory_stock"},
         ),
         Target(  # an item's customer, PUT in the customers phase (the APIB allows it on update only)
             "inventory_item_customer",

@@ -284,6 +284,14 @@ def test_run_migrates_logins_passwords_and_macs_keeps_passwords_secret_and_follo
     macs_of: dict[int, list[str]] = {}
     for mac in sorted(store.tables["uninventoried_mac_addresses"].values(), key=lambda r: r["id"]):
         macs_of.setdefault(mac["account_id"], []).append(mac["mac_address"])
+    mac_fields = {f["id"] for f in store.tables["inventory_model_fields"].values() if f["type"] == "MAC_ADDRESS"}
+    items = store.tables["inventory_items"]
+    cpe_macs: dict[int, list[str]] = {}
+    field_data = store.tables["inventory_model_field_data"].values()
+    for data in sorted(field_data, key=lambda d: (d["inventory_item_id"], d["id"])):
+        served = items[data["inventory_item_id"]].get("account_service_id")
+        if served and data["inventory_model_field_id"] in mac_fields:
+            cpe_macs.setdefault(served, []).append(normal_mac(data["value"]))
     checked = 0
     for sid, service in store.tables["account_services"].items():
         row = services.get(f"account_service:{sid}")
@@ -292,7 +300,8 @@ def test_run_migrates_logins_passwords_and_macs_keeps_passwords_secret_and_follo
         first = radius_of[service["account_id"]][0]  # one DATA service per generated account
         assert row["login"] == first["username"]
         assert row["password"] == hash_secret(first["password"])  # the simulator stores it; GET never shows it
-        assert row["mac"] == (normal_mac(macs_of[service["account_id"]][0]) if service["account_id"] in macs_of else "")
+        own = [normal_mac(macs_of[service["account_id"]][0])] if service["account_id"] in macs_of else []
+        assert row["mac"] == ", ".join(own + cpe_macs.get(sid, []))  # the subscriber's MAC, then its CPEs'
         checked += 1
     assert checked >= 10
     doubled = [a for a, rs in radius_of.items() if len(rs) > 1 and a != 8]

@@ -439,7 +439,7 @@ def test_everything_selection_extracts_every_entity(sonar_sim: SonarSimulator) -
     for entity, n in counts.items():
         seen[entity] = ex.count(entity, Selection() if entity == "account" else None)
         assert n == seen[entity], entity
-    assert len(counts) == 21
+    assert len(counts) == 22  # every ROOT_FIELDS entity (network_site is the 22nd)
 
 
 def test_selection_reads_only_what_leads_to_the_wanted_entities(sonar_sim: SonarSimulator) -> None:

@@ -160,6 +160,7 @@ def test_generated_shares_for_two_hundred_customers() -> None:
 def with_and_without() -> tuple[SonarStore, SonarStore]:
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(sonar_data, "_more_services", lambda tables, seed: None)
+        patch.setattr(sonar_data, "_network_sites", lambda tables, customers, seed: None)  # appends only too
         before = generate(200)
     return before, generate(200)
 

@@ -26,16 +26,20 @@ from tests.fixtures.sonar_records import (
     InventoryModelFactory,
     IpPoolFactory,
     ManufacturerFactory,
+    NetworkSiteFactory,
     PhoneFactory,
     RadiusAccountFactory,
     ServiceFactory,
     SubnetFactory,
     SupernetFactory,
     UserFactory,
+    VendorFactory,
     connection,
 )
 from transformers.context import TransformContext
+from transformers.records import marker_in_text
 from transformers.registry import (
+    ALL_TARGETS,
     NOT_MIGRATED,
     TARGETS,
     TRANSFORMERS,
@@ -47,11 +51,11 @@ from transformers.validation import SkipRecord, ValidationError
 
 FACTORIES: dict[str, Any] = {
     "company": CompanyFactory, "user": UserFactory, "custom_field": CustomFieldFactory, "service": ServiceFactory,
-    "supernet": SupernetFactory, "subnet": SubnetFactory, "ip_pool": IpPoolFactory,
+    "supernet": SupernetFactory, "subnet": SubnetFactory, "ip_pool": IpPoolFactory, "network_site": NetworkSiteFactory,
     "inventory_location": InventoryLocationFactory, "manufacturer": ManufacturerFactory,
     "inventory_model": InventoryModelFactory, "inventory_item": InventoryItemFactory, "account": AccountFactory,
     "account_service": AccountServiceFactory, "inventory_assignment": InventoryAssignmentFactory,
-    "radius_account": RadiusAccountFactory,
+    "radius_account": RadiusAccountFactory, "vendor": VendorFactory,
 }  # fmt: skip
 
 
@@ -108,7 +112,8 @@ def test_every_additional_attribute_written_has_a_definition(entity: str, transf
 
 def test_definitions_put_the_unique_marker_first_on_every_module_we_write() -> None:
     definitions = additional_field_definitions()
-    assert set(definitions) == set(MODULES.values())
+    written = {MODULES[t] for targets in ALL_TARGETS.values() for t in targets if t in MODULES}
+    assert set(definitions) == written  # locations: a reference only, since inventory locations became stocks
     for defs in definitions.values():
         assert defs[0]["name"] == "sonar_id" and defs[0]["is_unique"] is True
         assert len({d["name"] for d in defs}) == len(defs)
@@ -126,7 +131,9 @@ def test_local_field_rules_match_the_splynx_simulator() -> None:
         "partner": splynx_schema.PARTNERS, "location": splynx_schema.LOCATIONS,
         "administrator": splynx_schema.ADMINISTRATORS, "internet_tariff": splynx_schema.TARIFFS_INTERNET,
         "ipv4_network": splynx_schema.IPV4_NETWORKS, "ipv6_network": splynx_schema.IPV6_NETWORKS,
-        "inventory_vendor": splynx_schema.VENDORS,
+        "network_site": splynx_schema.NETWORK_SITES,
+        "inventory_vendor": splynx_schema.VENDORS, "inventory_stock": splynx_schema.STOCKS,
+        "inventory_supplier": splynx_schema.SUPPLIERS,
         "inventory_product": splynx_schema.PRODUCTS, "inventory_item": splynx_schema.ITEMS,
         "customer": splynx_schema.CUSTOMERS, "customer_info": splynx_schema.CUSTOMER_INFO,
         "customer_billing": splynx_schema.CUSTOMER_BILLING, "internet_service": splynx_schema.INTERNET_SERVICES,
@@ -392,12 +399,66 @@ def test_an_unexpected_transformer_exception_is_that_records_failure(transform_c
 # -- INVENTORY --------------------------------------------------------------------------------------
 
 
-def test_inventory_location_and_manufacturer_become_location_and_vendor(transform_ctx: TransformContext) -> None:
-    assert (
-        transform_record("inventory_location", InventoryLocationFactory(), transform_ctx).body["name"]
-        == "Main Warehouse"
+def test_inventory_location_becomes_a_stock_of_its_name_without_marker(transform_ctx: TransformContext) -> None:
+    payload = transform_record("inventory_location", InventoryLocationFactory(id="3"), transform_ctx)
+    assert (payload.target, payload.body, payload.marker) == (
+        "inventory_stock", {"name": "Main Warehouse"}, "inventory_location:3"
     )
+
+
+def test_manufacturer_becomes_a_splynx_vendor(transform_ctx: TransformContext) -> None:
     assert transform_record("manufacturer", ManufacturerFactory(), transform_ctx).target == "inventory_vendor"
+
+
+def test_vendor_becomes_a_supplier_with_address_and_primary_contact(transform_ctx: TransformContext) -> None:
+    payload = transform_record("vendor", VendorFactory(id="2"), transform_ctx)
+    assert payload.target == "inventory_supplier"
+    body = {k: v for k, v in payload.body.items() if k != "additional_attributes"}
+    assert body == {
+        "name": "Streakwave Wireless", "address": "1 Depot Road, Fresno, US_CA 93706, US",
+        "contact_name": "Dana Buyer", "email": "dana@example.com", "phone": "5595550100",
+    }  # fmt: skip
+    assert payload.body["additional_attributes"]["sonar_id"] == "vendor:2"
+
+
+def test_vendor_without_address_or_contacts_is_a_supplier_of_its_name(transform_ctx: TransformContext) -> None:
+    record = VendorFactory(addresses={"entities": []}, contacts={"entities": []})
+    body = transform_record("vendor", record, transform_ctx).body
+    assert set(body) == {"name", "additional_attributes"}
+
+
+def test_vendor_with_a_bad_contact_email_is_refused_on_the_email(transform_ctx: TransformContext) -> None:
+    record = VendorFactory(contacts={"entities": [{"id": "1", "name": "X", "primary": True, "email_address": "no"}]})
+    with pytest.raises(ValidationError) as excinfo:
+        transform_record("vendor", record, transform_ctx)
+    assert problem_of(excinfo) == ("invalid_email", "email")
+
+
+def test_inventory_model_category_is_not_migrated_for_want_of_an_endpoint(transform_ctx: TransformContext) -> None:
+    with pytest.raises(SkipRecord, match="no endpoint in the API"):
+        transform_record("inventory_model_category", {"id": "1", "name": "Radios"}, transform_ctx)
+
+
+def test_item_in_a_location_goes_to_its_stock_with_its_purchase_price(transform_ctx: TransformContext) -> None:
+    record = InventoryItemFactory(inventoryitemable_type="InventoryLocation", inventoryitemable_id="1",
+                                  purchase_price=12_999)  # fmt: skip
+    (state,) = transform_record("inventory_item", record, transform_ctx).extras
+    assert state.target == "inventory_item_state"
+    assert (state.body["stock_id"], state.body["cost_price"]) == ("71", "129.99")
+
+
+def test_item_at_an_address_keeps_splynx_stock_and_no_price_sends_no_cost(transform_ctx: TransformContext) -> None:
+    (state,) = transform_record("inventory_item", InventoryItemFactory(purchase_price=None), transform_ctx).extras
+    assert "stock_id" not in state.body and "cost_price" not in state.body
+    (state,) = transform_record("inventory_item", InventoryItemFactory(purchase_price=0), transform_ctx).extras
+    assert state.body["cost_price"] == "0.00"
+
+
+def test_item_in_an_unmigrated_location_is_a_missing_parent(transform_ctx: TransformContext) -> None:
+    record = InventoryItemFactory(inventoryitemable_type="InventoryLocation", inventoryitemable_id="9")
+    with pytest.raises(ValidationError) as excinfo:
+        transform_record("inventory_item", record, transform_ctx)
+    assert problem_of(excinfo) == ("missing_parent", "inventory_item_state.stock_id")
 
 
 def test_inventory_model_takes_its_manufacturer_as_vendor(transform_ctx: TransformContext) -> None:
@@ -447,7 +508,8 @@ def test_inventory_item_is_created_with_the_create_body_and_its_state_put_after(
     )
     assert not {"status", "mark", "customer_id"} & set(payload.body)  # the APIB's Item Create has none of them
     (state,) = payload.extras
-    assert state.target == "inventory_item_state" and set(state.body) == {"status", "mark"}
+    in_stock = {"stock_id"} if holder == "InventoryLocation" else set()  # the location's stock
+    assert state.target == "inventory_item_state" and set(state.body) == {"status", "mark", *in_stock}
     assert TARGETS_BY_KEY[state.target].item_path(None, {"item_id": "7"}) == "admin/inventory/items/7"
 
 
@@ -455,7 +517,7 @@ def test_inventory_item_in_stock_and_new_still_gets_its_state_written(transform_
     """The body must not depend on whether the item exists yet: an item back in stock is `stock` again."""
     record = InventoryItemFactory(status="FUNCTIONAL", inventoryitemable_type="InventoryLocation")
     (state,) = transform_record("inventory_item", record, transform_ctx).extras
-    assert state.body == {"status": "stock", "mark": "new"}
+    assert state.body == {"status": "stock", "mark": "new", "stock_id": "76"}
 
 
 def test_inventory_item_of_an_unmigrated_model_is_a_missing_parent(transform_ctx: TransformContext) -> None:
@@ -838,6 +900,7 @@ PATHS = {
     "ipv4_network": "admin/networking/ipv4", "location": "admin/administration/locations",
     "inventory_vendor": "admin/inventory/vendors", "inventory_product": "admin/inventory/products",
     "inventory_item": "admin/inventory/items", "customer": "admin/customers/customer",
+    "inventory_stock": "admin/config/inventory-stocks", "inventory_supplier": "admin/inventory/suppliers",
     "internet_service": "admin/customers/customer/{customer_id}/internet-services",
 }  # fmt: skip
 
@@ -875,9 +938,12 @@ def test_payloads_are_accepted_by_the_splynx_simulator(splynx_client: Any) -> No
         ("service", ServiceFactory(id="1")),
         ("custom_field", CustomFieldFactory(id="2", name="Paperless billing", type="BOOLEAN", unique=False)),
         ("inventory_location", InventoryLocationFactory(id="1")),
+        ("vendor", VendorFactory(id="1")),
         ("manufacturer", ManufacturerFactory(id="1")),
         ("inventory_model", InventoryModelFactory(id="1")),
         ("inventory_item", InventoryItemFactory(id="1")),
+        ("inventory_item", InventoryItemFactory(id="2", inventoryitemable_type="InventoryLocation",
+                                                inventoryitemable_id="1", purchase_price=4_550)),
         ("account", realistic_account() | {"company_id": "1"}),
         ("account_service", AccountServiceFactory(id="1")),
     ]
@@ -890,6 +956,10 @@ def test_payloads_are_accepted_by_the_splynx_simulator(splynx_client: Any) -> No
     assert str(billing["billing_date"]) == "5"
     item = splynx_client.get(f"admin/inventory/items/{ids[('inventory_item', '1')]}").json()
     assert (item["status"], item["mark"]) == ("assigned", "used")  # by the follow-up PUT
+    stocked = splynx_client.get(f"admin/inventory/items/{ids[('inventory_item', '2')]}").json()
+    assert (stocked["stock_id"], stocked["cost_price"]) == (ids[("inventory_location", "1")], "45.5000")
+    supplier = splynx_client.get(f"admin/inventory/suppliers/{ids[('vendor', '1')]}").json()
+    assert supplier["contact_name"] == "Dana Buyer"
 
 
 def test_network_payloads_and_a_static_ip_service_are_accepted_by_the_splynx_simulator(splynx_client: Any) -> None:
@@ -950,10 +1020,11 @@ def test_an_inventory_item_splynx_already_has_gets_its_state_even_back_in_stock(
     transform_ctx: TransformContext,
 ) -> None:
     record = InventoryItemFactory(status="FUNCTIONAL", inventoryitemable_type="InventoryLocation")
-    ids = {("inventory_item", str(record["id"])): "55", ("inventory_model", str(record["inventory_model_id"])): "3"}
+    ids = {("inventory_item", str(record["id"])): "55", ("inventory_model", str(record["inventory_model_id"])): "3",
+           ("inventory_location", str(record["inventoryitemable_id"])): "4"}  # fmt: skip
     known = TransformContext.from_id_map(ids)
     (state,) = transform_record("inventory_item", record, known).extras
-    assert state.body == {"status": "stock", "mark": "new"}  # an assigned item taken back is stock again
+    assert state.body == {"status": "stock", "mark": "new", "stock_id": "4"}  # taken back: stock again, in its stock
 
 
 def test_fixing_the_email_fixes_the_billing_email_it_was_copied_to(transform_ctx: TransformContext) -> None:
@@ -964,3 +1035,60 @@ def test_fixing_the_email_fixes_the_billing_email_it_was_copied_to(transform_ctx
         "account", record, transform_ctx, {"email": "someone@example.com", "billing_email": "bills@example.com"}
     )
     assert apart.body["billing_email"] == "bills@example.com"
+
+
+# -- network sites ----------------------------------------------------------------------------------
+
+
+def test_network_site_becomes_a_splynx_network_site_with_title_gps_address_and_partners(
+    transform_ctx: TransformContext,
+) -> None:
+    ctx = replace(transform_ctx, tariff_partner_ids=("1", "2"))
+    payload = transform_record("network_site", NetworkSiteFactory(id="7"), ctx)
+    assert payload.target == "network_site"
+    body = payload.body
+    assert body["title"] == "North Tower"
+    assert body["gps"] == "35.4676,-97.5164"
+    assert body["address"] == "1200 Tower Rd, Oklahoma City, OK 73102"
+    assert body["location_id"] == ctx.default_location_id
+    assert body["partners_ids"] == ["1", "2"]
+    assert "additional_attributes" not in body  # Splynx network sites have no additional-fields module
+
+
+def test_network_site_description_lists_its_ips_height_and_marker(transform_ctx: TransformContext) -> None:
+    description = transform_record("network_site", NetworkSiteFactory(id="7"), transform_ctx).body["description"]
+    lines = description.splitlines()
+    assert lines[0] == "Sonar IPs: 198.19.192.10/32, 198.19.192.16/29"
+    assert "Height: 45.5 m" in lines
+    assert lines[-1] == "[sonar_id=network_site:7]"
+    assert marker_in_text(description) == "network_site:7"
+
+
+def test_network_site_without_geopoint_takes_its_address_coordinates(transform_ctx: TransformContext) -> None:
+    record = NetworkSiteFactory(geopoint=None)
+    record["addresses"]["entities"][0].update(latitude=36.1, longitude=-95.9)
+    assert transform_record("network_site", record, transform_ctx).body["gps"] == "36.1,-95.9"
+
+
+def test_network_site_without_address_ips_or_coordinates_sends_blanks(transform_ctx: TransformContext) -> None:
+    record = NetworkSiteFactory(id="3", geopoint=None, addresses=connection(), ip_assignments=connection())
+    body = transform_record("network_site", record, transform_ctx).body
+    assert body["address"] == "" and body["gps"] == ""
+    assert body["description"].splitlines()[0] == "Sonar IPs: none"
+    assert marker_in_text(body["description"]) == "network_site:3"
+
+
+def test_network_site_blank_name_is_a_blank_title_but_a_blank_location_is_refused(
+    transform_ctx: TransformContext,
+) -> None:
+    assert transform_record("network_site", NetworkSiteFactory(name="  "), transform_ctx).body["title"] == ""
+    with pytest.raises(ValidationError) as excinfo:  # the blueprint requires location_id, not title
+        transform_record("network_site", NetworkSiteFactory(), transform_ctx, {"location_id": ""})
+    assert problem_of(excinfo) == ("required", "location_id")
+
+
+@pytest.mark.parametrize("text", ["[sonar_id=network_site:71]", "x [sonar_id=network_site:7] y", None, ""])
+def test_marker_in_text_reads_only_the_whole_marker(text: str | None) -> None:
+    found = marker_in_text(text)
+    assert found in (None, "network_site:71", "network_site:7")
+    assert (found is None) == (not text)

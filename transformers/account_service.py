@@ -33,7 +33,7 @@ from transformers.rules import (
     splynx_date,
 )
 from transformers.service import billing_months, monthly_price
-from transformers.service_access import service_access
+from transformers.service_access import normal_mac, service_access
 from transformers.validation import SkipRecord, Subject
 
 ENTITY = "account_service"
@@ -119,6 +119,17 @@ def static_ipv6(record: Record, held: Sequence[Record] = ()) -> str | None:
     return None
 
 
+def service_macs(record: Record, paired: str | None) -> list[str]:
+    """The service's MACs (Splynx `mac` takes a `, `-separated list): the paired one, then its CPEs', each once.
+
+    The paired uninventoried MAC is the subscriber's own device; a CPE's MAC field (model field of type
+    MAC_ADDRESS) is the ISP's device on this service: either may be what the network authenticates.
+    """
+    items = entities(record.get("inventory_items"))
+    cpe = [normal_mac(m.get("value")) for item in items for m in entities(item.get("macs"))]
+    return list(dict.fromkeys(m for m in [paired or "", *cpe] if m))
+
+
 def service_target(record: Record) -> str:
     """The Splynx service an account service becomes; SkipRecord with the reason for those that become none."""
     kind = str(nested(record, "service").get("type") or "DATA")  # a service without its plan read: DATA
@@ -193,7 +204,7 @@ def _internet(record: Record, body: dict[str, Any], ctx: TransformContext, custo
         body["login"] = str(access.radius.get("username") or body["login"])
         if access.radius.get("password"):
             body["password"] = str(access.radius["password"])
-    body["mac"] = access.mac or ""  # blank clears a MAC Sonar no longer has, as every migrated fact
+    body["mac"] = ", ".join(service_macs(record, access.mac))  # blank clears what Sonar no longer has
     if ip:
         body["ipv4"] = ip
     ipv6 = static_ipv6(record, access.held_ips)

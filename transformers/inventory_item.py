@@ -20,6 +20,11 @@ a follow-up PUT sets its status and mark (`inventory_item_state`), the way custo
 customer. Always, even for `stock`/`new` (what a new item has): the body must not depend on whether the
 item exists yet (change detection compares bodies across runs), and an item taken back to stock must
 become `stock` again.
+
+The same PUT carries the item's stock and cost price, which the create body lacks too (live OPTIONS
+lists `stock_id` "Stock location" and `cost_price` "Cost price", float): an item held by a Sonar
+inventory location goes to that location's stock (a missing parent until the location is migrated);
+an item elsewhere keeps Splynx's stock. Sonar's `purchase_price` (integer cents) is the cost price.
 """
 
 from __future__ import annotations
@@ -31,7 +36,7 @@ from transformers.additional_fields import definition
 from transformers.context import TransformContext
 from transformers.payload import SplynxPayload
 from transformers.records import Record, entities, marker, nested, parent, payload, source_id
-from transformers.rules import clean_text
+from transformers.rules import cents_to_decimal, clean_text
 from transformers.validation import Subject
 
 ENTITY = "inventory_item"
@@ -93,5 +98,17 @@ def transform(record: Record, ctx: TransformContext) -> SplynxPayload:
         sonar_account_service=record.get("account_service_id"),
         sonar_status=record.get("status"),
     )
-    state = SplynxPayload("inventory_item_state", {"status": status, "mark": mark}, marker(ENTITY, sid))
+    state = SplynxPayload("inventory_item_state", state_body(record, ctx, status, mark), marker(ENTITY, sid))
     return replace(main, extras=(state,))
+
+
+def state_body(record: Record, ctx: TransformContext, status: str, mark: str) -> dict[str, Any]:
+    """Status and mark; the stock of the holding inventory location; the purchase price as cost price."""
+    body: dict[str, Any] = {"status": status, "mark": mark}
+    if record.get("inventoryitemable_type") == IN_STOCK:
+        location = record.get("inventoryitemable_id")
+        subject = Subject(ENTITY, source_id(record))
+        body["stock_id"] = parent(ctx, subject, "inventory_item_state.stock_id", "inventory_location", location)
+    if record.get("purchase_price") is not None:
+        body["cost_price"] = cents_to_decimal(record["purchase_price"])
+    return body

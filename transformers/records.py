@@ -7,6 +7,7 @@ to a plain list, so `entities()` accepts both.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -45,6 +46,17 @@ def optional_id(value: Any) -> str | None:
 def marker(entity: str, record_id: str) -> str:
     """The migration marker stored in Splynx: ``<entity>:<sonar id>``."""
     return f"{entity}:{record_id}"
+
+
+def text_marker(marker_text: str, marker_field: str = "sonar_id") -> str:
+    """The marker as a record without additional fields carries it in a text field: ``[sonar_id=<marker>]``."""
+    return f"[{marker_field}={marker_text}]"
+
+
+def marker_in_text(text: object, marker_field: str = "sonar_id") -> str | None:
+    """The marker a text field carries (see `text_marker`), or None; the brackets keep `:7` apart from `:71`."""
+    found = re.search(rf"\[{re.escape(marker_field)}=([^\]\s]+)\]", str(text or ""))
+    return found[1] if found else None
 
 
 def attributes(ctx: TransformContext, entity: str, record_id: str, **facts: Any) -> dict[str, str]:

@@ -27,11 +27,13 @@ from transformers import (
     inventory_model,
     ip_pool,
     manufacturer,
+    network_site,
     radius_account,
     service,
     subnet,
     supernet,
     user,
+    vendor,
 )
 from transformers.additional_fields import marker_definition
 from transformers.context import TransformContext
@@ -80,7 +82,9 @@ _MODULES: tuple[ModuleType, ...] = (
     supernet,
     subnet,
     ip_pool,
+    network_site,
     inventory_location,
+    vendor,
     manufacturer,
     inventory_model,
     inventory_item,
@@ -106,8 +110,7 @@ NOT_MIGRATED: dict[str, str] = {
     "account_group": "account groups become Splynx customer labels (by title) and the sonar_groups attribute",
     "account_status": "account statuses are folded into customers through the status map",
     "account_type": "account types are folded into customers as their category",
-    "vendor": "Sonar vendors (suppliers) are not migrated in this version",
-    "inventory_model_category": "Splynx product categories are not migrated in this version",
+    "inventory_model_category": "Splynx product categories have no endpoint in the API (blueprint, endpoint list)",
 }
 """Ledger entities that are lookups or out of scope: transform_record skips them with this reason."""
 

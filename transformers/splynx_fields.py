@@ -144,7 +144,23 @@ FIELDS: dict[str, tuple[FieldRule, ...]] = {
         _f("network_type", ENUM, choices=("rootnet", "endnet")),
         _f("type_of_usage", ENUM, choices=("static", "management")),
     ),
+    "network_site": (  # blueprint "Network site Base" (location_id, partners_ids required); no capture: no lengths
+        _f("title"),
+        _f("description"),
+        _f("address"),
+        _f("gps"),
+        _f("location_id", INT, required=True),
+        _f("partners_ids", INTS, required=True),
+    ),
     "inventory_vendor": (_f("name", required=True, max_len=128),),
+    "inventory_stock": (_f("name", required=True),),  # blueprint "Stock Base"; no length captured
+    "inventory_supplier": (  # blueprint "Supplier Base"; no OPTIONS or column capture: lengths unknown
+        _f("name", required=True),
+        _f("address"),
+        _f("contact_name"),
+        _f("email", EMAIL),
+        _f("phone"),
+    ),
     "inventory_product": (_f("name", required=True, max_len=128), _f("vendor_id", INT)),
     "inventory_item": (
         _f("product_id", INT, required=True),
@@ -153,11 +169,14 @@ FIELDS: dict[str, tuple[FieldRule, ...]] = {
         _f("status", ENUM, choices=ITEM_STATUSES),
         _f("mark", ENUM, choices=ITEM_MARKS),
     ),
-    # The follow-up PUT of an item's status and mark: the APIB's create body has neither.
+    # The follow-up PUT of an item's status, mark, stock and cost price: the APIB's create body has none of
+    # them (Item Response and the live OPTIONS do: stock_id integer, cost_price float).
     "inventory_item_state": (
         _f("status", ENUM, choices=ITEM_STATUSES),
         _f("mark", ENUM, choices=ITEM_MARKS),
         _f("customer_id", INT),
+        _f("stock_id", INT),
+        _f("cost_price", DECIMAL),
     ),
     # An item's customer, PUT once the customer exists: the APIB's Item Update (Item Base) has customer_id,
     # Item Create does not. 0 is "no customer" (the rollback's undo).
@@ -247,6 +266,7 @@ MODULES: dict[str, str] = {
     "partner": "partners", "administrator": "admins", "location": "locations",
     "internet_tariff": "tariffs_internet", "ipv4_network": "ipv4_networks", "ipv6_network": "ipv6_networks",
     "inventory_vendor": "inventory_vendors", "inventory_product": "inventory_products",
+    "inventory_supplier": "inventory_suppliers",
     "inventory_item": "inventory_items", "customer": "customers", "internet_service": "services_internet",
     "recurring_tariff": "tariffs_custom", "one_time_tariff": "tariffs_one_time", "voice_tariff": "tariffs_voice",
     "recurring_service": "services_custom", "voice_service": "services_voice",

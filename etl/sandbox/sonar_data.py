@@ -555,6 +555,22 @@ def _next_free_ip(tables: dict[str, dict[int, Record]]) -> tuple[str, int, int] 
     return None
 
 
+PURCHASE_CENTS = {1: (8_900, 12_900), 2: (4_500, 7_900), 3: (1_999, 3_499)}  # model's vendor -> cents range
+
+
+def _purchase_prices(tables: dict[str, dict[int, Record]], seed: int) -> None:
+    """What each item cost (`purchase_price`, integer cents), from a random stream of its own.
+
+    Why its own stream, and last: only this field is added to existing items, so every other generated
+    value stays as it was (tests depend on the seeded data).
+    """
+    rng = random.Random(f"purchase-{seed}")
+    models = tables["inventory_models"]
+    for item in tables["inventory_items"].values():
+        low, high = PURCHASE_CENTS[models[item["inventory_model_id"]]["default_vendor_id"]]
+        item["purchase_price"] = rng.randrange(low, high + 1)
+
+
 def _more_services(tables: dict[str, dict[int, Record]], seed: int) -> None:
     """The other service types, their subscribers, DIDs and IPs held by things other than accounts.
 
@@ -648,6 +664,45 @@ def _held_ips(tables: dict[str, dict[int, Record]], rng: random.Random) -> None:
                  created_at=holder["created_at"], updated_at=holder["updated_at"])  # fmt: skip
 
 
+SITE_PLACES = ("North", "Prairie Hill", "Cedar Creek", "Red River", "Mesa", "Lakeside", "Granite", "Willow Bend")
+SITE_ROADS = ("Tower Rd", "County Rd 12", "Ridge Ln", "Water Tower Dr", "Range Rd 4")
+SITE_IP_DESCRIPTIONS = ("Tower router", "Sector AP management", "Backhaul")
+
+
+def _network_sites(tables: dict[str, dict[int, Record]], customers: int, seed: int) -> None:
+    """Towers: 3 + customers/100 network sites, their addresses and the IPs Sonar assigns to them.
+
+    Its own `random.Random`, only appended records and no pool touched (the IPs come from the "Core
+    infrastructure" subnet, which has no pool), so everything generated before stays as it was. Site 2
+    has no geopoint (its address's coordinates stand in), sites 3, 7, 11... have no address (Sonar asks
+    for one at creation, but it can be deleted later), the last site holds no IP.
+    """
+    rng = random.Random(f"sites-{seed}")
+    start = {"created_at": format_datetime(START), "updated_at": format_datetime(START)}
+    core = next((sid, s) for sid, s in tables["subnets"].items() if s.get("type") == "NETWORK")
+    hosts = ipaddress.IPv4Network(core[1]["subnet"]).network_address + 10
+    count = 3 + customers // 100
+    for n in range(count):
+        state = ("OK", "KS", "TX")[n % 3]
+        lat, lon = (round(c + rng.uniform(-1.5, 1.5), 6) for c in STATE_CENTRES[state])
+        place = SITE_PLACES[n % len(SITE_PLACES)]
+        site = _add(tables, "network_sites", name=f"{place} Tower {n + 1}",
+                    geopoint=None if n == 1 else f"({lat}, {lon})", height_in_meters=float(rng.randrange(20, 90)),
+                    **start)  # fmt: skip
+        if n % 4 != 2:
+            _add(tables, "addresses", addressable_type="NetworkSite", addressable_id=site, serviceable=False,
+                 line1=f"{rng.randrange(100, 9999)} {rng.choice(SITE_ROADS)}", city=place,
+                 subdivision=f"US_{state}", zip=f"{rng.randrange(66000, 79999)}", latitude=lat, longitude=lon,
+                 **start)  # fmt: skip
+        for k in range(0 if n == count - 1 else rng.randrange(1, 4)):
+            size = 29 if k == 2 else 32
+            first = hosts if size == 32 else ipaddress.IPv4Address((int(hosts) + 8) & ~7)
+            hosts = first + (1 if size == 32 else 8)
+            _add(tables, "ip_assignments", subnet=f"{first}/{size}", subnet_id=core[0], ip_pool_id=None,
+                 ipassignmentable_type="NetworkSite", ipassignmentable_id=site,
+                 description=SITE_IP_DESCRIPTIONS[k], **start)  # fmt: skip
+
+
 def _plant_problems(tables: dict[str, dict[int, Record]]) -> dict[str, int]:
     """Turn accounts 3-6 into the documented bad records and archive account 8 (see module docstring)."""
     accounts = tables["accounts"]
@@ -681,7 +736,9 @@ def generate(customers: int, seed: int = 42) -> SonarStore:
         b.tables["ip_pools"][pool_id]["ips_available"] -= used
     _access(b.tables, seed)
     _more_services(b.tables, seed)
+    _purchase_prices(b.tables, seed)
     problems = _plant_problems(b.tables)
+    _network_sites(b.tables, customers, seed)
     for table, rows in b.tables.items():
         for record in rows.values():
             if table != MEMBERSHIPS and "created_at" not in record:

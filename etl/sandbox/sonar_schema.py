@@ -49,7 +49,7 @@ ROOT_FIELDS: tuple[str, ...] = (
     "custom_field_data", "accounts", "contacts", "phone_numbers", "phone_number_types", "addresses",
     "account_services", "account_billing_parameters", "logs", "radius_accounts", "uninventoried_mac_addresses",
     "recurring_service_details", "voice_service_details", "expiring_service_details", "voice_providers", "dids",
-    "did_assignments",
+    "did_assignments", "network_sites",
 )  # fmt: skip
 """Root query fields the simulator serves (all return `<Type>Connection!`)."""
 
@@ -79,6 +79,8 @@ RELATIONS: dict[str, tuple[str, ...]] = {
     "IpPool": ("subnet", "ip_assignments"),
     "IpAssignment": ("ip_pool", "parent_subnet"),
     "InventoryLocation": ("addresses", "inventory_items"),
+    "Vendor": ("addresses", "contacts"),
+    "NetworkSite": ("addresses", "ip_assignments"),
     "InventoryModel": ("manufacturer", "inventory_model_category", "default_vendor", "inventory_model_fields"),
     "InventoryItem": ("inventory_model", "inventory_model_field_data", "ip_assignments"),
     "InventoryModelFieldData": ("inventory_model_field",),

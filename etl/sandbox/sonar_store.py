@@ -36,6 +36,7 @@ TYPE_TABLE: dict[str, str] = {
     "UninventoriedMacAddress": "uninventoried_mac_addresses", "RecurringServiceDetail": "recurring_service_details",
     "VoiceServiceDetail": "voice_service_details", "ExpiringServiceDetail": "expiring_service_details",
     "VoiceProvider": "voice_providers", "Did": "dids", "DidAssignment": "did_assignments",
+    "NetworkSite": "network_sites",
 }  # fmt: skip
 """GraphQL object type -> table (the root query field of the same name)."""
 
@@ -123,6 +124,12 @@ LINKS: dict[tuple[str, str], Link] = {
     ("InventoryLocation", "addresses"): _many("addresses", "addressable_id", ("addressable_type", "InventoryLocation")),
     ("InventoryLocation", "inventory_items"): _many(
         "inventory_items", "inventoryitemable_id", ("inventoryitemable_type", "InventoryLocation")
+    ),
+    ("Vendor", "addresses"): _many("addresses", "addressable_id", ("addressable_type", "Vendor")),
+    ("Vendor", "contacts"): _many("contacts", "contactable_id", ("contactable_type", "Vendor")),
+    ("NetworkSite", "addresses"): _many("addresses", "addressable_id", ("addressable_type", "NetworkSite")),
+    ("NetworkSite", "ip_assignments"): _many(
+        "ip_assignments", "ipassignmentable_id", ("ipassignmentable_type", "NetworkSite")
     ),
     ("InventoryModel", "manufacturer"): _one("manufacturers", "manufacturer_id"),
     ("InventoryModel", "inventory_model_category"): _one("inventory_model_categories", "inventory_model_category_id"),

@@ -17,7 +17,8 @@ Command line (serves until killed):
 Data choices (see splynx_api for the wire format): GET bodies carry every scalar as a string, as Splynx's
 PHP/MySQL stack does ("id": "3", "price": "12.3400"); POST-201 bodies carry the new id as an int; ids grow
 per entity and are never reused, across restarts too. A fresh install holds partner 1 "Main",
-location 1 "Central" and administrator 1 (the configured admin login), and no customers.
+location 1 "Central", stock 1 "Main stock" and administrator 1 (the configured admin login), and no
+customers.
 Modules: splynx_schema (entities), splynx_validation (422 rules), splynx_rules (cross-record rules,
 delete guards), splynx_query (search), splynx_auth (signatures, tokens), splynx_store (SQLite).
 """
@@ -129,6 +130,7 @@ class SplynxSimulator:
             self._seed("locations", {"name": "Central", "tax_for_tariff_bundle": 0, "tax_for_tariff_internet": 0,
                                      "tax_for_tariff_voice": 0, "tax_for_tariff_recurring": 0,
                                      "tax_for_tariff_onetime": 0, "tax_for_inventory_items": 0})
+            self._seed("stocks", {"name": "Main stock"})  # guess: an item's default stock_id is 1
             self._seed("administrators", {
                 "partner_id": 0, "role_name": "super-administrator", "login": self.admin_login,
                 "name": "Administrator", "email": "admin@example.com", "phone": "", "timeout": 1200,

@@ -56,6 +56,8 @@ from etl.sandbox.splynx_schema import (
     SERVICES,
     SERVICES_OF_TARIFF,
     STATES_PROVINCES,
+    STOCK_ITEM_PATH,
+    STOCKS,
     Entity,
 )
 from etl.sandbox.splynx_store import SplynxStore
@@ -111,9 +113,14 @@ ITEM = ("GET", "PUT", "DELETE")
 
 def resolve(path: str, store: SplynxStore) -> Target:
     """Map a path under /api/2.0/ to a Target, or raise 404."""
+    stock = re.fullmatch(re.escape(STOCK_ITEM_PATH) + r"/(\d+)", path)
+    if stock:  # the stocks' item path is singular; `inventory-stocks/{id}` is no path of Splynx's
+        return Target(STOCKS, int(stock.group(1)), {}, ITEM)
     for entity in PLAIN_ENTITIES:
         if path == entity.path:
             return Target(entity, None, {}, COLLECTION)
+        if entity is STOCKS:
+            continue
         if path.startswith(entity.path + "/") and re.fullmatch(r"\d+", path[len(entity.path) + 1:]):
             return Target(entity, int(path[len(entity.path) + 1:]), {}, ITEM)
     for entity in (CUSTOMER_INFO, CUSTOMER_BILLING, STATES_PROVINCES):

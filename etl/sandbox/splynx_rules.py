@@ -316,6 +316,7 @@ def guard_delete(entity_key: str, record_id: int, store: SplynxStore) -> None:
         "ipv4_networks": lambda: _network_in_use(store, record_id),
         "vendors": lambda: _used(store, record_id, ("products", "vendor_id")),
         "products": lambda: _used(store, record_id, ("items", "product_id")),
+        "stocks": lambda: _used(store, record_id, ("items", "stock_id")),
     }
     services = SERVICES_OF_TARIFF.get(entity_key)  # a tariff is in use while a service of its kind bills on it
     rule = reasons.get(entity_key)

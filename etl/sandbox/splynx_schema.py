@@ -248,6 +248,19 @@ IPV6_NETWORKS = Entity("ipv6_networks", "admin/networking/ipv6", "ipv6_networks"
     Field("used", INT, "Used", writable=False, default=0),
 ), "IPv6 network")
 
+# Network sites: attributes of the blueprint's "Network site Base" (location_id and partners_ids required,
+# gps "lat,lng"); no OPTIONS or column capture. Guesses: lengths (none enforced), blank defaults, and no
+# additional-fields module (the blueprint's module list has none, so `additional_attributes` are not kept).
+NETWORK_SITES = Entity("network_sites", "admin/networking/network-sites", None, (
+    ID,
+    Field("title", STR, "Title", default=""),
+    Field("description", STR, "Description", default=""),
+    Field("address", STR, "Address", default=""),
+    Field("gps", STR, "GPS", default=""),
+    Field("location_id", INT, "Location", required=True, ref="locations"),
+    Field("partners_ids", INTS, "Partners", required=True, ref="partners"),
+), "Network site")
+
 IPV4_IPS = Entity("ipv4_ips", "admin/networking/ipv4-ip", "ipv4_networks_ip", (
     ID,
     Field("ipv4_networks_id", INT, "Network", ref="ipv4_networks", writable=False),  # from the path
@@ -265,6 +278,24 @@ IPV4_IPS = Entity("ipv4_ips", "admin/networking/ipv4-ip", "ipv4_networks_ip", (
     Field("module", STR, default=""),
     Field("module_item_id", INT, default=0),
 ), "IPv4 IP")
+
+# Stocks: blueprint "Stock Base" (a name); not in the blueprint's additional-fields modules, so no module.
+# Its item path is singular (`admin/config/inventory-stock/{id}`): STOCK_ITEM_PATH, resolved in splynx_api.
+STOCKS = Entity("stocks", "admin/config/inventory-stocks", None, (
+    ID, Field("name", STR, "Name", required=True),
+), "Stock")
+STOCK_ITEM_PATH = "admin/config/inventory-stock"
+
+# Suppliers: blueprint "Supplier Base"; module `inventory_suppliers` in its additional-fields list.
+SUPPLIERS = Entity("suppliers", "admin/inventory/suppliers", "inventory_suppliers", (
+    ID,
+    Field("name", STR, "Name", required=True),
+    Field("address", STR, "Address", default=""),
+    Field("contact_name", STR, "Contact name", default=""),
+    Field("email", EMAIL, "E-mail", default=""),
+    Field("phone", STR, "Phone", default=""),
+    Field("tax_included", BOOL, "Tax included", default=False),
+), "Supplier")
 
 VENDORS = Entity("vendors", "admin/inventory/vendors", "inventory_vendors", (
     ID, Field("name", STR, "Name", required=True, max_len=128),
@@ -296,9 +327,9 @@ ITEMS = Entity("items", "admin/inventory/items", "inventory_items", (
     Field("service_id", INT, default=0),
     Field("invoice_id", INT, default=0),
     Field("supplier_invoices_item_id", INT, default=0),
-    Field("cost_price", DECIMAL, default="0.0000"),
+    Field("cost_price", DECIMAL, "Cost price", default="0.0000", update_only=True),
     Field("transaction_id", INT, default=0),
-    Field("stock_id", INT, default=1),
+    Field("stock_id", INT, "Stock location", default=1, ref="stocks", zero_ok=True, update_only=True),
     Field("task_id", INT, default=0),
 ), "Inventory item")
 
@@ -532,8 +563,9 @@ US_STATES: tuple[tuple[str, str], ...] = (
 
 # The generic CRUD entities, served at `<path>` and `<path>/{id}`.
 PLAIN_ENTITIES: tuple[Entity, ...] = (
-    PARTNERS, LOCATIONS, ADMINISTRATORS, TARIFFS_INTERNET, IPV4_NETWORKS, VENDORS, PRODUCTS, ITEMS, CUSTOMERS,
-    IPV6_NETWORKS, LABELS_CONFIG, TARIFFS_RECURRING, TARIFFS_ONE_TIME, TARIFFS_VOICE,
+    PARTNERS, LOCATIONS, ADMINISTRATORS, TARIFFS_INTERNET, IPV4_NETWORKS, STOCKS, SUPPLIERS, VENDORS, PRODUCTS, ITEMS,
+    CUSTOMERS,
+    IPV6_NETWORKS, LABELS_CONFIG, TARIFFS_RECURRING, TARIFFS_ONE_TIME, TARIFFS_VOICE, NETWORK_SITES,
 )
 ALL_ENTITIES: tuple[Entity, ...] = (
     *PLAIN_ENTITIES, IPV4_IPS, CUSTOMER_INFO, CUSTOMER_BILLING, INTERNET_SERVICES, RECURRING_SERVICES,

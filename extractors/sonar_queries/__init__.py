@@ -43,6 +43,7 @@ ROOT_FIELDS: dict[str, str] = {
     "supernet": "supernets",
     "subnet": "subnets",
     "ip_pool": "ip_pools",
+    "network_site": "network_sites",
     "inventory_location": "inventory_locations",
     "manufacturer": "manufacturers",
     "vendor": "vendors",
@@ -74,16 +75,18 @@ Why: Sonar bumps a child's own `updated_at` when it changes, not its account's (
 so an account whose contact or service changed is found through the child.
 """
 
-CHANGED_HELD: dict[str, tuple[tuple[str, str], ...]] = {
-    "changed_radius_held_ips": (("changed_radius_accounts", "account_id"),),
-    "changed_mac_held_ips": (("changed_uninventoried_mac_addresses", "account_id"),),
-    "changed_item_held_ips": (
-        ("changed_item_services", "account_service_id"),
-        ("changed_account_services", "account_id"),
+ITEM_TO_ACCOUNT = (("changed_item_services", "account_service_id"), ("changed_account_services", "account_id"))
+CHANGED_HELD: dict[str, tuple[str, str, tuple[tuple[str, str], ...]]] = {
+    "changed_radius_held_ips": ("ip_assignments", "ipassignmentable_id", (("changed_radius_accounts", "account_id"),)),
+    "changed_mac_held_ips": (
+        "ip_assignments", "ipassignmentable_id", (("changed_uninventoried_mac_addresses", "account_id"),)
     ),
-}
-"""Incremental runs: a query of IPs held by something else than the account (ipassignmentable_id is that
-holder's id) -> the hops from the holder to its account, each `(query read by id, column to follow)`."""
+    "changed_item_held_ips": ("ip_assignments", "ipassignmentable_id", ITEM_TO_ACCOUNT),
+    "changed_cpe_fields": ("inventory_model_field_data", "inventory_item_id", ITEM_TO_ACCOUNT),
+}  # fmt: skip
+"""Incremental runs: a query of what a service's RADIUS account, MAC or CPE holds (its IPs, a CPE's MAC
+field), changed since the watermark -> (root field, the column naming the holder, the hops from the holder
+to its account, each `(query read by id, column to follow)`)."""
 HOLDER_QUERIES: dict[str, str] = {"changed_item_services": "inventory_items"}
 """Auxiliary queries of a hop that are not changed-children queries themselves -> their root field."""
 
@@ -233,7 +236,7 @@ def root_field(entity: str) -> str:
     if entity in CHANGED_CHILDREN:
         return CHANGED_CHILDREN[entity][0]
     if entity in CHANGED_HELD:
-        return "ip_assignments"
+        return CHANGED_HELD[entity][0]
     if entity in HOLDER_QUERIES:
         return HOLDER_QUERIES[entity]
     if entity in LOGGED_CHANGES:
