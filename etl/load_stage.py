@@ -100,12 +100,14 @@ def transform_context(
     known_roles: frozenset[str] | None = None,
     subdivisions: Mapping[str, str] | None = None,
     customer_labels: Mapping[str, str] | None = None,
+    taxes: Mapping[str, str] | None = None,
 ) -> TransformContext:
     """The transformers' view of the id map and settings, as of now (`missing_id` stands in for unmapped parents).
 
     `known_roles` are the roles preflight read from Splynx (None: not read); `subdivisions` its
     states/provinces (`etl.preflight.read_subdivisions`); `customer_labels` its labels by title
-    (`etl.preflight.ensure_customer_labels`).
+    (`etl.preflight.ensure_customer_labels`); `taxes` its tax ids by rate (`etl.preflight.read_taxes`,
+    None: not read).
     """
     companies = tuple(sorted({dest for dest, _ in ledger.mapped("company").values()}))
     splynx = settings.raw.get("splynx", {})
@@ -121,6 +123,7 @@ def transform_context(
         known_roles=known_roles,
         subdivisions=dict(subdivisions or {}),
         customer_labels=dict(customer_labels or {}),
+        taxes=None if taxes is None else dict(taxes),
         default_partner_id=str(splynx.get("partner_id", "1")),
         default_location_id=str(splynx.get("location_id", "1")),
         tariff_partner_ids=companies,

@@ -30,6 +30,7 @@ from etl.preflight import (
     ensure_additional_fields,
     ensure_customer_labels,
     read_subdivisions,
+    read_taxes,
     require_settings,
     role_map,
 )
@@ -107,6 +108,7 @@ class Migration:
     known_roles: frozenset[str] | None = None  # the roles Splynx has, read at preflight
     subdivisions: dict[str, str] | None = None  # Splynx's states/provinces, read at preflight
     customer_labels: dict[str, str] | None = None  # a Splynx label per Sonar account group, made before loading
+    taxes: dict[str, str] | None = None  # Splynx's tax ids by rate, read at preflight (None: not read)
 
     # --- public entry points -------------------------------------------------------------------
 
@@ -193,6 +195,8 @@ class Migration:
             self.known_roles = check_roles(self.loader.client, role_map(self.settings.role_map))
         if "account" in self.entities(options):
             self.subdivisions = read_subdivisions(self.loader.client)
+        if "service" in self.entities(options):
+            self.taxes = read_taxes(self.loader.client)
 
     def watermark(self) -> Any:
         """Start of the last successful full run of the customers, less a safety overlap: the incremental `since`.
@@ -324,6 +328,7 @@ class Migration:
             known_roles=self.known_roles,
             subdivisions=self.subdivisions,
             customer_labels=self.customer_labels,
+            taxes=self.taxes,
         )
 
     def _deletes(self, run_id: int, selection: Selection, options: RunOptions) -> list[str]:

@@ -15,7 +15,7 @@ from etl.config import Settings
 from etl.errors import EtlError, RecordError
 from etl.load_stage import UNCHANGED, effective_hash, transform_context
 from etl.phases import PHASE_ENTITIES, Phase
-from etl.preflight import read_customer_labels, read_subdivisions
+from etl.preflight import read_customer_labels, read_subdivisions, read_taxes
 from etl.selection import Selection
 from etl.staging import source_hash
 from extractors.sonar import Page, SonarExtractor, extract
@@ -28,26 +28,36 @@ from transformers.validation import SkipRecord
 PLACEHOLDER_ID = "0"
 
 
-def splynx_lookups(settings: Settings) -> tuple[dict[str, str], dict[str, str]]:
-    """(states/provinces, customer labels) read from Splynx, so a plan transforms as a run would.
+SplynxLookups = tuple[dict[str, str], dict[str, str], dict[str, str] | None]
+
+
+def splynx_lookups(settings: Settings, entities: Sequence[str]) -> SplynxLookups:
+    """(states/provinces, customer labels, taxes) read from Splynx, so a plan transforms as a run would.
 
     Read only: a label a run would create is missing here, so its customers count as an update. Without
-    Splynx settings, or when Splynx cannot be read, both are empty (customers with a state or a group
-    then count as an update too).
+    Splynx settings, or when Splynx cannot be read, the first two are empty (customers with a state or a
+    group then count as an update too) and taxes None (tariffs are planned without tax_id). Each is read
+    only when the plan covers its entity (account, service).
     """
     if not (settings.splynx_url and settings.splynx_key and settings.splynx_secret):
-        return {}, {}
+        return {}, {}, None
     client = SplynxClient(settings.splynx_url, settings.splynx_key.reveal(), settings.splynx_secret.reveal())
     found: list[dict[str, str]] = []
+    taxes: dict[str, str] | None = None
     try:
-        for read in (read_subdivisions, read_customer_labels):
+        for read in (read_subdivisions, read_customer_labels) if "account" in entities else ():
             try:
                 found.append(read(client))
             except EtlError:
                 found.append({})
+        if "service" in entities:
+            try:
+                taxes = read_taxes(client)
+            except EtlError:
+                taxes = None
     finally:
         client.close()
-    return found[0], found[1]
+    return (found[0], found[1], taxes) if found else ({}, {}, taxes)
 
 
 @dataclass
@@ -63,9 +73,9 @@ def plan(settings: Settings, ledger: Ledger, selection: Selection, phases: Seque
     entities = [e for p in phases for e in PHASE_ENTITIES[p]]
     mapped = {e: ledger.mapped(e) for e in entities}
     overrides = {e: ledger.all_overrides(e) for e in entities}
-    subdivisions, labels = splynx_lookups(settings) if "account" in entities else ({}, {})
+    subdivisions, labels, taxes = splynx_lookups(settings, entities)
     context = transform_context(
-        ledger, settings, missing_id=PLACEHOLDER_ID, subdivisions=subdivisions, customer_labels=labels
+        ledger, settings, missing_id=PLACEHOLDER_ID, subdivisions=subdivisions, customer_labels=labels, taxes=taxes
     )
     result: dict[str, Counter[str]] = {e: Counter() for e in entities}
     reasons: dict[str, Counter[str]] = {}

@@ -18,6 +18,7 @@ from loaders.splynx_client import NotFound, SplynxClient, UncertainWrite, Valida
 from loaders.splynx_targets import target
 from transformers.context import DEFAULT_ROLE_MAP, FALLBACK_ROLE, SUPER_ADMIN_ROLE
 from transformers.registry import ALL_TARGETS
+from transformers.rules import tax_rate_key
 
 ROLES_PATH = "admin/administration/roles"  # *guess* (docs/fidelity.md): APIB has no roles resource
 
@@ -107,6 +108,29 @@ def read_subdivisions(client: SplynxClient) -> dict[str, str]:
     return found
 
 
+TAXES_PATH = "admin/config/taxes"
+
+
+def read_taxes(client: SplynxClient) -> dict[str, str] | None:
+    """Splynx's taxes as {rate in percent (`tax_rate_key`): id}, for the tariffs' `tax_id`.
+
+    Why read only and by rate: the API serves taxes with GET alone (they are made in Config > Finance >
+    Taxes), so a Sonar tax is matched to the Splynx tax of the same rate. Archived taxes are left out; of
+    several taxes of one rate the lowest id wins. A Splynx that does not serve them (404) gives None:
+    tariffs are then created without `tax_id`.
+    """
+    try:
+        rows = client.list(TAXES_PATH)
+    except NotFound:
+        logger.warning("Splynx does not list its taxes at {}; tariffs get no tax_id", TAXES_PATH)
+        return None
+    found: dict[str, str] = {}
+    for row in sorted(rows, key=lambda r: int(r["id"])):
+        if str(row.get("archived") or "0") in ("0", "False", "false"):
+            found.setdefault(tax_rate_key(row.get("rate")), str(row["id"]))
+    return found
+
+
 LABELS_PATH = "admin/config/labels"
 
 
@@ -174,6 +198,7 @@ __all__ = [
     "ensure_customer_labels",
     "read_customer_labels",
     "read_subdivisions",
+    "read_taxes",
     "require_settings",
     "role_map",
 ]

@@ -118,6 +118,11 @@ def test_every_subscription_is_the_splynx_service_of_its_kind_at_the_same_monthl
     services = {path: _by_marker(client, path) for path in set(SERVICE_PATHS.values())}
     tariffs = {path: _by_marker(client, path) for path in set(TARIFF_PATHS.values())}
     catalogue = tables["services"]
+    tax_rate = {str(t["id"]): Decimal(str(t["rate"])) for t in client.get("admin/config/taxes").json()}
+    sonar_rates: dict[int, Decimal] = {}
+    for row in tables["service_taxes"].values():
+        rate = Decimal(str(tables["taxes"][row["tax_id"]]["rate"]))
+        sonar_rates[row["service_id"]] = sonar_rates.get(row["service_id"], Decimal(0)) + rate
 
     for sid, service in catalogue.items():  # the catalogue: a tariff of each kind, at the monthly price
         if service["type"] not in TARIFF_PATHS:
@@ -125,6 +130,12 @@ def test_every_subscription_is_the_splynx_service_of_its_kind_at_the_same_monthl
             continue
         tariff = tariffs[TARIFF_PATHS[service["type"]]][f"service:{sid}"]
         assert Decimal(tariff["price"]) == _monthly(service["amount"], _months(tables, service)), service["name"]
+        if sid in sonar_rates:  # taxed in Sonar: the Splynx tax of the (summed) rate, on a net price
+            assert tax_rate[str(tariff["tax_id"])] == sonar_rates[sid], service["name"]
+            assert tariff["with_vat"] in ("0", 0, False), service["name"]
+        else:
+            assert str(tariff["tax_id"]) == "0", service["name"]
+    assert len(sonar_rates) == 2  # the sandbox taxes two services (one with two taxes)
 
     did_number = {d["id"]: d["number"] for d in tables["dids"].values()}
     checked: dict[str, int] = {}

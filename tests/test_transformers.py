@@ -332,6 +332,65 @@ def test_service_of_an_unmigrated_company_is_a_missing_parent(transform_ctx: Tra
     assert "FOUNDATION" in str(excinfo.value.fix)
 
 
+SPLYNX_TAXES = {"0": "1", "6.25": "2", "7.25": "3"}
+"""Splynx tax id by rate, as preflight reads them (`etl.preflight.read_taxes`)."""
+
+
+def _taxed(*taxes: tuple[str, float], **extra: Any) -> dict[str, Any]:
+    """A service whose Sonar service taxes name these (name, rate) taxes."""
+    rows = [{"id": str(n), "tax_id": str(n),
+             "tax": {"id": str(n), "name": name, "rate": rate, "application": "PERCENTAGE"}}
+            for n, (name, rate) in enumerate(taxes, 1)]  # fmt: skip
+    return ServiceFactory(service_taxes={"page_info": {"total_count": len(rows)}, "entities": rows}, **extra)
+
+
+@pytest.mark.parametrize(
+    ("kind", "detail"),
+    [("DATA", None), ("RECURRING", "recurring_service_detail"), ("VOICE", "voice_service_detail"), ("ONETIME", None)],
+)
+def test_a_taxed_service_gets_the_splynx_tax_of_its_rate_on_every_tariff_kind(
+    transform_ctx: TransformContext, kind: str, detail: str | None
+) -> None:
+    ctx = replace(transform_ctx, taxes=SPLYNX_TAXES)
+    details = {detail: {"id": "1", "billing_frequency": 1}} if detail else {}
+    other = {} if kind == "DATA" else {"data_service_detail": None}
+    body = transform_record("service", _taxed(("State sales tax", 6.25), type=kind, **other, **details), ctx).body
+    assert body["tax_id"] == "2"
+    assert body["with_vat"] is False  # Sonar prices are net: Splynx adds the tax on top
+
+
+def test_several_sonar_taxes_on_a_service_take_the_splynx_tax_of_their_summed_rate(
+    transform_ctx: TransformContext,
+) -> None:
+    ctx = replace(transform_ctx, taxes=SPLYNX_TAXES)
+    body = transform_record("service", _taxed(("State sales tax", 6.25), ("County tax", 1.0)), ctx).body
+    assert body["tax_id"] == "3"
+
+
+def test_a_tax_splynx_has_no_rate_for_fails_naming_it_and_an_override_fixes_it(
+    transform_ctx: TransformContext,
+) -> None:
+    ctx = replace(transform_ctx, taxes=SPLYNX_TAXES)
+    record = _taxed(("City tax", 2.5), id="8")
+    with pytest.raises(ValidationError) as excinfo:
+        transform_record("service", record, ctx)
+    assert problem_of(excinfo) == ("no_matching_tax", "tax_id")
+    assert "City tax" in str(excinfo.value.problem.message) and "2.5" in str(excinfo.value.problem.message)
+    fix = str(excinfo.value.fix)
+    assert "Config > Finance > Taxes" in fix and "`etl resume`" in fix and "`etl fix service 8 --set tax_id=" in fix
+    assert transform_record("service", record, ctx, {"tax_id": 2}).body["tax_id"] == 2
+
+
+def test_an_untaxed_service_sends_no_tax_id(transform_ctx: TransformContext) -> None:
+    ctx = replace(transform_ctx, taxes=SPLYNX_TAXES)
+    assert "tax_id" not in transform_record("service", ServiceFactory(), ctx).body
+    assert "tax_id" not in transform_record("service", _taxed(), ctx).body
+
+
+def test_a_taxed_service_sends_no_tax_id_when_splynx_taxes_were_not_read(transform_ctx: TransformContext) -> None:
+    assert "tax_id" not in transform_record("service", _taxed(("State sales tax", 6.25)), transform_ctx).body
+
+
 # -- NETWORK ----------------------------------------------------------------------------------------
 
 

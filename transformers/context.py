@@ -56,6 +56,9 @@ class TransformContext:
             from `admin/config/states-provinces` (empty when not read: customers then get no subdivision_id).
         customer_labels: upper-cased Splynx customer label title -> its id; the pipeline creates (or adopts)
             one label per Sonar account group before loading customers (empty: no `customer_labels` sent).
+        taxes: Splynx tax id by its rate in percent (`tax_rate_key`), read at preflight from
+            `admin/config/taxes`; None when not read (then tariffs get no tax_id), empty when Splynx has none
+            (then a taxed Sonar service fails, naming the rate to create).
         mapped_id: the id map as it is, without `dest_id`'s placeholder for unmapped parents (`etl plan`
             gives one so that a record whose parents are not migrated yet can still be transformed).
         delinquent_status: the Splynx status of a delinquent account whose status activates it
@@ -74,6 +77,7 @@ class TransformContext:
     password_factory: Callable[[], str] = random_password
     subdivisions: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
     customer_labels: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
+    taxes: Mapping[str, str] | None = None
     delinquent_status: str = DEFAULT_DELINQUENT_STATUS
     mapped_id: Callable[[str, str], str | None] | None = None
 

@@ -56,6 +56,8 @@ from transformers.splynx_fields import (
 from transformers.validation import (
     SkipRecord,
     Subject,
+    Unresolved,
+    ValidationError,
     check_date,
     check_email,
     check_enum,
@@ -174,6 +176,9 @@ def _transform_record(
     result = apply_overrides(transform(record, ctx), overrides or {})
     subject = Subject(entity, str(record.get("id")))
     for part in (result, *result.extras):
+        unresolved = next((v for v in part.body.values() if isinstance(v, Unresolved)), None)
+        if unresolved is not None:  # not set by an override either
+            raise ValidationError(unresolved.problem)
         validate_body(subject, part.target, part.body, "" if part is result else f"{part.target}.")
     return result
 

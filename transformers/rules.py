@@ -119,6 +119,16 @@ def gps_from_geopoint(geopoint: object) -> str | None:
 # -- money, speeds, dates -------------------------------------------------------------------------
 
 
+def tax_rate_key(rate: object) -> str:
+    """A tax rate in percent as a lookup key: 6.25, "6.2500" and 6.250000001 all read "6.25".
+
+    Why rounded to four places: Splynx keeps rates as decimals of four places, and a sum of Sonar's float
+    rates (6.25 + 1.0) must find the Splynx tax of 7.25.
+    """
+    key = Decimal(str(rate if rate not in (None, "") else 0)).quantize(Decimal("0.0001")).normalize()
+    return format(key, "f")
+
+
 def cents_to_decimal(cents: int) -> str:
     """Integer cents as a decimal string with two places ("12.34"); exact, never through float."""
     return str((Decimal(int(cents)) * CENT).quantize(CENT))

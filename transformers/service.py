@@ -11,6 +11,9 @@ Prices: Sonar's `amount` is the price of one billing period of `billing_frequenc
 recurring tariff's price every month. The tariff therefore gets the monthly price (amount / months, to
 Splynx's four decimals), never the period's price billed monthly; the period and its price are kept in
 the tariff's additional fields (`sonar_billing_months`, `sonar_period_price`).
+
+Taxes: Splynx's API cannot create taxes, so a taxed Sonar service takes the existing Splynx tax whose rate
+is the sum of its Sonar taxes' rates (`ctx.taxes`, read at preflight); prices stay net (`with_vat` false).
 """
 
 from __future__ import annotations
@@ -21,9 +24,9 @@ from typing import Any
 from transformers.additional_fields import definition
 from transformers.context import TransformContext
 from transformers.payload import SplynxPayload
-from transformers.records import Record, nested, partner_for, payload, source_id
-from transformers.rules import CENT, clean_text, speed_kbps
-from transformers.validation import SkipRecord, Subject
+from transformers.records import Record, entities, nested, partner_for, payload, source_id
+from transformers.rules import CENT, clean_text, speed_kbps, tax_rate_key
+from transformers.validation import SkipRecord, Subject, Unresolved, fail
 
 ENTITY = "service"
 TARGET = "internet_tariff"
@@ -120,6 +123,31 @@ def _common(record: Record, ctx: TransformContext, months: int) -> dict[str, Any
     }
 
 
+def tax_id(record: Record, ctx: TransformContext) -> str | Unresolved | None:
+    """The Splynx tax of the summed rate of the service's Sonar taxes; None when untaxed or taxes were not read.
+
+    Why by rate: a tax carries no migration marker and Splynx's API cannot create one, so the tax that
+    charges the same percentage is the one to use. No such tax is the record's problem (left Unresolved
+    so that `etl fix --set tax_id=N` can still settle it).
+    """
+    taxes = [nested(row, "tax") for row in entities(record.get("service_taxes"))]
+    if not taxes or ctx.taxes is None:
+        return None
+    rate = tax_rate_key(sum(Decimal(str(t.get("rate") or 0)) for t in taxes))
+    if rate in ctx.taxes:
+        return ctx.taxes[rate]
+    subject = Subject(ENTITY, source_id(record))
+    named = " + ".join(f"{t.get('name')!r} ({tax_rate_key(t.get('rate'))} %)" for t in taxes)
+    flat = " (a FLAT Sonar tax is an amount, read here as a percentage)" if any(
+        t.get("application") == "FLAT" for t in taxes) else ""  # fmt: skip
+    return Unresolved(fail(
+        subject, "no_matching_tax", "tax_id", rate,
+        f"Sonar tax {named} adds up to {rate} %, and Splynx has no tax of that rate{flat}",
+        f"create a tax of rate {rate} in Splynx (Config > Finance > Taxes) and `etl resume`, or "
+        f"`etl fix {subject.entity} {subject.source_id} --set tax_id=N` with the id of an existing Splynx tax",
+    ).problem)  # fmt: skip
+
+
 def _kind_fields(target: str, record: Record) -> dict[str, Any]:
     """The fields only one kind of tariff has."""
     if target == "internet_tariff":
@@ -140,7 +168,8 @@ def transform(record: Record, ctx: TransformContext) -> SplynxPayload:
     """Title, monthly price, speeds (internet) and availability of one catalogue service."""
     target = tariff_target(record)
     months = billing_months(record)
-    body = {k: v for k, v in {**_common(record, ctx, months), **_kind_fields(target, record)}.items() if v is not None}
+    fields = {**_common(record, ctx, months), "tax_id": tax_id(record, ctx), **_kind_fields(target, record)}
+    body = {k: v for k, v in fields.items() if v is not None}
     facts: dict[str, Any] = {}
     if target != "one_time_tariff":
         facts = {"sonar_billing_months": str(months), "sonar_period_price": _period_price(record)}

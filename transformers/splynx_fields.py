@@ -70,6 +70,7 @@ def _other_tariff(description: str, *, billing_types: bool, billing_required: bo
         _f("with_vat", BOOL),
         _f("hide_on_admin_portal", BOOL),
         _f("show_on_customer_portal", BOOL),
+        _f("tax_id", INT),  # blueprint: `tax_id` (number, optional), an id of admin/config/taxes
     )
     billing = _f("billing_types", ENUMS, required=billing_required, choices=BILLING_TYPES)
     return (*rules, billing) if billing_types else rules
@@ -114,6 +115,7 @@ FIELDS: dict[str, tuple[FieldRule, ...]] = {
         _f("with_vat", BOOL),
         _f("hide_on_admin_portal", BOOL),
         _f("show_on_customer_portal", BOOL),
+        _f("tax_id", INT),
     ),
     # Recurring, one-time and voice tariffs: the blueprint's "Recurring/One-time/Voice tariff Base" (title
     # required, unique), required flags as OPTIONS answered (one-time, voice: title, partners_ids,

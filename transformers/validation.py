@@ -48,6 +48,20 @@ class SkipRecord(Exception):
 
 
 @dataclass(frozen=True)
+class Unresolved:
+    """A body value the transformer could not find: its problem is raised unless an override sets the field.
+
+    Why not raise at once: the fix may be `etl fix ... --set field=N`, and overrides are applied to the
+    body the transformer returns (`transformers.registry.transform_record` raises what is left).
+    """
+
+    problem: RecordProblem
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> Unresolved:
+        return self
+
+
+@dataclass(frozen=True)
 class Subject:
     """Which record a problem is about: the ledger entity name and the Sonar id."""
 

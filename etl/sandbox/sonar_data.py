@@ -18,7 +18,8 @@ so the records above do not move): recurring details for the RECURRING services,
 ("Fiber 300 Annual", for ~3 % of accounts that had no service), a quarterly RECURRING service, a VOICE
 service with DIDs (~10 % of DATA accounts), OVERAGE, EXPIRING and ADJUSTMENT services without subscribers,
 and IPv4 assignments held by RADIUS accounts (~5 %), uninventoried MACs (~3 %) and a few DATA devices.
-Accounts 1-10 get none of it (tests poke at them).
+Accounts 1-10 get none of it (tests poke at them). Last (`_taxes`, its own random stream too): 2 taxes,
+one on "Router Rental", both on "Managed Wi-Fi (quarterly)".
 
 Deliberately bad records (only when there are at least 10 customers), in `store.problem_account_ids`:
     - ``primary_contact_without_email`` (account 3): the primary contact has no email address; Splynx
@@ -703,6 +704,28 @@ def _network_sites(tables: dict[str, dict[int, Record]], customers: int, seed: i
                  description=SITE_IP_DESCRIPTIONS[k], **start)  # fmt: skip
 
 
+TAXES = (("State sales tax", 6.25), ("County tax", 1.0))  # name, rate in percent (a guess: docs/fidelity.md)
+TAXED_SERVICES = {"Router Rental": ("State sales tax",), "Managed Wi-Fi (quarterly)": ("State sales tax", "County tax")}
+"""Which catalogue services carry which taxes: one service with one tax, one with two (their rates add up)."""
+
+
+def _taxes(tables: dict[str, dict[int, Record]], seed: int) -> None:
+    """Two percentage taxes and the service taxes that attach them to a couple of services.
+
+    Its own `random.Random` and only appended records, so everything generated before stays as it was;
+    the random stream only draws each service tax's (zero or small) exemption amount.
+    """
+    rng = random.Random(f"taxes-{seed}")
+    start = {"created_at": format_datetime(START), "updated_at": format_datetime(START)}
+    tax_ids = {name: _add(tables, "taxes", name=name, rate=rate, application="PERCENTAGE", type="GLOBAL", **start)
+               for name, rate in TAXES}  # fmt: skip
+    service_ids = {s["name"]: sid for sid, s in tables["services"].items()}
+    for service, names in TAXED_SERVICES.items():
+        for name in names if service in service_ids else ():  # a catalogue without it (tests) taxes nothing
+            _add(tables, "service_taxes", service_id=service_ids[service], tax_id=tax_ids[name],
+                 exemption_amount=rng.choice((0, 0, 100)), **start)  # fmt: skip
+
+
 def _plant_problems(tables: dict[str, dict[int, Record]]) -> dict[str, int]:
     """Turn accounts 3-6 into the documented bad records and archive account 8 (see module docstring)."""
     accounts = tables["accounts"]
@@ -739,6 +762,7 @@ def generate(customers: int, seed: int = 42) -> SonarStore:
     _purchase_prices(b.tables, seed)
     problems = _plant_problems(b.tables)
     _network_sites(b.tables, customers, seed)
+    _taxes(b.tables, seed)
     for table, rows in b.tables.items():
         for record in rows.values():
             if table != MEMBERSHIPS and "created_at" not in record:

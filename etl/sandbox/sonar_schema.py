@@ -49,7 +49,7 @@ ROOT_FIELDS: tuple[str, ...] = (
     "custom_field_data", "accounts", "contacts", "phone_numbers", "phone_number_types", "addresses",
     "account_services", "account_billing_parameters", "logs", "radius_accounts", "uninventoried_mac_addresses",
     "recurring_service_details", "voice_service_details", "expiring_service_details", "voice_providers", "dids",
-    "did_assignments", "network_sites",
+    "did_assignments", "network_sites", "taxes", "service_taxes",
 )  # fmt: skip
 """Root query fields the simulator serves (all return `<Type>Connection!`)."""
 
@@ -64,7 +64,9 @@ RELATIONS: dict[str, tuple[str, ...]] = {
     "PhoneNumber": ("phone_number_type",),
     "Address": ("inventory_items",),
     "AccountService": ("service", "inventory_items"),
-    "Service": ("recurring_service_detail", "expiring_service_detail", "data_service_detail", "voice_service_detail"),
+    "Service": ("recurring_service_detail", "expiring_service_detail", "data_service_detail", "voice_service_detail",
+                "service_taxes"),
+    "ServiceTax": ("tax",),
     "DataServiceDetail": ("service",),
     "RecurringServiceDetail": ("service",),
     "VoiceServiceDetail": ("service",),

@@ -36,7 +36,7 @@ TYPE_TABLE: dict[str, str] = {
     "UninventoriedMacAddress": "uninventoried_mac_addresses", "RecurringServiceDetail": "recurring_service_details",
     "VoiceServiceDetail": "voice_service_details", "ExpiringServiceDetail": "expiring_service_details",
     "VoiceProvider": "voice_providers", "Did": "dids", "DidAssignment": "did_assignments",
-    "NetworkSite": "network_sites",
+    "NetworkSite": "network_sites", "Tax": "taxes", "ServiceTax": "service_taxes",
 }  # fmt: skip
 """GraphQL object type -> table (the root query field of the same name)."""
 
@@ -97,6 +97,8 @@ LINKS: dict[tuple[str, str], Link] = {
     ("Service", "recurring_service_detail"): Link("recurring_service_details", "id", "service_id"),
     ("Service", "voice_service_detail"): Link("voice_service_details", "id", "service_id"),
     ("Service", "expiring_service_detail"): Link("expiring_service_details", "id", "service_id"),
+    ("Service", "service_taxes"): _many("service_taxes", "service_id"),
+    ("ServiceTax", "tax"): _one("taxes", "tax_id"),
     ("DataServiceDetail", "service"): _one("services", "service_id"),
     ("RecurringServiceDetail", "service"): _one("services", "service_id"),
     ("VoiceServiceDetail", "service"): _one("services", "service_id"),

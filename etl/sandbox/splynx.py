@@ -35,7 +35,7 @@ from typing import Any
 from etl.sandbox.server import Faults, RateLimiter, SandboxServer
 from etl.sandbox.splynx_api import SplynxApi
 from etl.sandbox.splynx_auth import ACCESS_TTL_S, REFRESH_TTL_S, Authenticator
-from etl.sandbox.splynx_schema import BY_KEY, BY_PATH, IPV4_IPS, SERVICES, US_STATES, Entity
+from etl.sandbox.splynx_schema import BY_KEY, BY_PATH, IPV4_IPS, SEEDED_TAXES, SERVICES, US_STATES, Entity
 from etl.sandbox.splynx_store import SplynxStore
 from etl.sandbox.splynx_validation import hash_secret
 
@@ -138,6 +138,9 @@ class SplynxSimulator:
                 "last_dt": None, "updated_at": None})
             for code, name in US_STATES:
                 self._seed("states_provinces", {"code": code, "name": name, "date_changed": None, "is_default": 0})
+            for name, rate in SEEDED_TAXES:
+                self._seed("taxes", {"name": name, "rate": rate, "type": "single", "archived": 0,
+                                     "accounting_tax_rates_id": 0, "einvoicing_tax_rates_id": 0})
 
     def _seed(self, entity: str, data: dict[str, Any]) -> None:
         record_id = self.store.next_id(entity)

@@ -58,6 +58,7 @@ from etl.sandbox.splynx_schema import (
     STATES_PROVINCES,
     STOCK_ITEM_PATH,
     STOCKS,
+    TAXES,
     Entity,
 )
 from etl.sandbox.splynx_store import SplynxStore
@@ -129,6 +130,11 @@ def resolve(path: str, store: SplynxStore) -> Target:
             return Target(entity, int(match.group(1)), {}, ("GET", "PUT"))
     if path == STATES_PROVINCES.path:
         return Target(STATES_PROVINCES, None, {}, SEARCH_ONLY)
+    if path == TAXES.path:  # read only: taxes are made in the web UI
+        return Target(TAXES, None, {}, SEARCH_ONLY)
+    taxed = re.fullmatch(re.escape(TAXES.path) + r"/(\d+)", path)
+    if taxed:
+        return Target(TAXES, int(taxed.group(1)), {}, ("GET",))
     return _resolve_nested(path, store)
 
 

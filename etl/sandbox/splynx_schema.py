@@ -149,7 +149,7 @@ TARIFFS_INTERNET = Entity("tariffs_internet", "admin/tariffs/internet", "tariffs
     Field("hide_on_admin_portal", BOOL, default=0),
     Field("show_on_customer_portal", BOOL, default=0),
     Field("priority", ENUM, default="normal", choices=("low", "normal", "high")),
-    Field("tax_id", INT, default=0),
+    Field("tax_id", INT, default=0, ref="taxes", zero_ok=True),
     Field("transaction_category_id", INT, default=0),
     Field("billing_days_count", INT, default=1),
     Field("custom_period", INT, default=0, choices=(0, 1)),
@@ -180,7 +180,7 @@ def _plan_fields(title_len: int, description: Field) -> tuple[Field, ...]:
               ref="locations"),
         Field("hide_on_admin_portal", BOOL, "Hide tariff on Admin portal", default=0),
         Field("show_on_customer_portal", BOOL, "Show tariff on Customer portal", default=0),
-        Field("tax_id", INT, "Tax name", default=0),
+        Field("tax_id", INT, "Tax name", default=0, ref="taxes", zero_ok=True),
         Field("transaction_category_id", INT, "Transaction category", default=0),
     )
 
@@ -546,6 +546,20 @@ STATES_PROVINCES = Entity("states_provinces", "admin/config/states-provinces", N
     Field("is_default", BOOL, "Is default", default=0),
 ), "State/province")
 
+# Read only (the APIB has GET only: `admin/config/taxes` and `/{id}`, *Tax Response*); a tax is made in the
+# web UI (Config / Finance / Taxes). Tax groups (`type` group, with `items`) are not simulated.
+TAXES = Entity("taxes", "admin/config/taxes", None, (
+    ID,
+    Field("name", STR, "Name", required=True, max_len=128),
+    Field("rate", DECIMAL, "Rate", default="0.0000"),  # a percentage (APIB example: 2)
+    Field("type", ENUM, "Type", default="single", choices=("single", "group")),
+    Field("archived", INT, "Archived", default=0, choices=(0, 1)),
+    Field("accounting_tax_rates_id", INT, default=0),
+    Field("einvoicing_tax_rates_id", INT, default=0),
+), "Tax")
+SEEDED_TAXES: tuple[tuple[str, str], ...] = (("No tax", "0"), ("Sales tax", "6.25"), ("Sales and county tax", "7.25"))
+"""What the simulated install has configured (name, rate %): the sandbox's Sonar taxes map to the last two."""
+
 # What a US installation lists (our guess at the codes' form: `TX`, see docs/fidelity.md).
 US_STATES: tuple[tuple[str, str], ...] = (
     ("AL", "Alabama"), ("AK", "Alaska"), ("AZ", "Arizona"), ("AR", "Arkansas"), ("CA", "California"),
@@ -569,7 +583,7 @@ PLAIN_ENTITIES: tuple[Entity, ...] = (
 )
 ALL_ENTITIES: tuple[Entity, ...] = (
     *PLAIN_ENTITIES, IPV4_IPS, CUSTOMER_INFO, CUSTOMER_BILLING, INTERNET_SERVICES, RECURRING_SERVICES,
-    VOICE_SERVICES, ADDITIONAL_FIELDS, STATES_PROVINCES,
+    VOICE_SERVICES, ADDITIONAL_FIELDS, STATES_PROVINCES, TAXES,
 )
 BY_KEY: dict[str, Entity] = {e.key: e for e in ALL_ENTITIES}
 BY_PATH: dict[str, Entity] = {e.path: e for e in ALL_ENTITIES}
