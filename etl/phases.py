@@ -5,7 +5,9 @@ Why a fixed order: Splynx refuses a record whose references do not exist yet, so
 point at them; rollback walks the same list backwards. An item's customer (`inventory_assignment`) is
 written in the customers phase, after the accounts: the item exists since the inventory phase, its
 customer only now, and Splynx sets an item's customer by updating the item. A RADIUS account beyond its
-account's DATA services (`radius_account`) becomes an internet service of its own, after the services.
+account's DATA services (`radius_account`) becomes an internet service of its own, after the services. A
+Sonar package becomes a bundle tariff after the tariffs it groups; a package on an account (`account_package`)
+a bundle service before the services that join it.
 """
 
 from __future__ import annotations
@@ -26,10 +28,10 @@ class Phase(StrEnum):
 
 
 PHASE_ENTITIES: dict[Phase, tuple[str, ...]] = {
-    Phase.FOUNDATION: ("company", "custom_field", "user", "service"),
+    Phase.FOUNDATION: ("company", "custom_field", "user", "service", "package"),
     Phase.NETWORK: ("supernet", "subnet", "ip_pool", "network_site"),
     Phase.INVENTORY: ("inventory_location", "vendor", "manufacturer", "inventory_model", "inventory_item"),
-    Phase.CUSTOMERS: ("account", "inventory_assignment", "account_service", "radius_account"),
+    Phase.CUSTOMERS: ("account", "inventory_assignment", "account_package", "account_service", "radius_account"),
 }
 
 ENTITY_PHASE: dict[str, Phase] = {e: p for p, entities in PHASE_ENTITIES.items() for e in entities}
@@ -39,6 +41,7 @@ ENTITY_ORDER: tuple[str, ...] = tuple(e for p in Phase for e in PHASE_ENTITIES[p
 PARENTS: dict[str, tuple[str, ...]] = {
     "user": (),
     "service": ("company",),
+    "package": ("company", "service"),  # a bundle names its partners and its services' tariffs
     "subnet": ("supernet",),
     "ip_pool": ("subnet",),
     "network_site": ("company",),  # every migrated partner may use a site (partners_ids)
@@ -46,7 +49,8 @@ PARENTS: dict[str, tuple[str, ...]] = {
     "inventory_item": ("inventory_model", "inventory_location"),  # its stock, when a location holds it
     "account": ("company",),
     "inventory_assignment": ("inventory_item", "account"),
-    "account_service": ("account", "service"),
+    "account_package": ("account", "package"),
+    "account_service": ("account", "service", "account_package"),  # a packaged service names its bundle service
     "radius_account": ("account", "service"),
 }
 

@@ -313,7 +313,7 @@ class Migration:
         )
         outcomes = []
         for entity in entities:
-            if entity in ("service", "account_service", "radius_account"):
+            if entity in ("service", "package", "account_service", "radius_account"):
                 stage.context = self.context()  # services and tariffs reference what was just loaded
             outcomes.append(stage.run(entity))
             if stage.stop.is_set():

@@ -56,6 +56,7 @@ _COLUMNS: dict[str, str] = {
     "custom_field": "name type entity_type required:bool unique:bool enum_options:json",
     "service": "name type application amount:int enabled:bool company_id display_if_zero:bool "
     "data_service_detail:json",
+    "package": "name enabled:bool company_id rollup_services:bool package_services:json",
     "supernet": "name subnet largest_cidr_available:int",
     "subnet": "name subnet supernet_id type largest_cidr_available:int polling_priority:int",
     "ip_pool": "name ip_range ips_available:int subnet_id",
@@ -74,6 +75,7 @@ _COLUMNS: dict[str, str] = {
     "addresses:json account_groups:json custom_field_data:json ip_assignments:json account_services:json",
     "inventory_assignment": "inventoryitemable_id inventoryitemable_type account_service_id inventoryitemable:json "
     "account_service:json",
+    "account_package": "account_id package_id unique_package_relationship_id package:json account:json members:json",
     "account_service": "account_id service_id package_id quantity:int name_override price_override:int "
     "next_bill_date:date service:json account:json ip_assignments:json",
     "radius_account": "account_id username account:json ip_assignments:json",

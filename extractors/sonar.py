@@ -447,6 +447,8 @@ REFERENCES: dict[str, tuple[tuple[str, str], ...]] = {
         ("ip_assignments.subnet_id", "subnet"),
         ("ip_assignments.ip_pool_id", "ip_pool"),
     ),
+    "account_package": (("package_id", "package"),),
+    "package": (("company_id", "company"), ("package_services.service_id", "service")),
     "inventory_item": (("inventory_model_id", "inventory_model"),),
     "inventory_model": (
         ("manufacturer_id", "manufacturer"),
@@ -462,7 +464,7 @@ REFERENCES: dict[str, tuple[tuple[str, str], ...]] = {
 
 PARENT_ORDER: tuple[str, ...] = (
     "inventory_model", "manufacturer", "inventory_model_category", "vendor",
-    "ip_pool", "subnet", "supernet", "service", "company",
+    "ip_pool", "subnet", "supernet", "package", "service", "company",
     "account_status", "account_type", "account_group", "custom_field", "user", "role",
 )  # fmt: skip
 """Parents fetched by id for a customer selection, children before their own parents."""
@@ -566,12 +568,15 @@ class SonarExtractor:
         size = page_size or self.page_size
         after: str | None = None
         remaining = limit
+        present = q.PRESENT.get(entity, ())
         while remaining is None or remaining > 0:
             per_page = min(size, remaining) if remaining is not None else size
             variables: dict[str, Any] = {
                 "paginator": {"page": 1, "records_per_page": per_page},
                 "sorter": [{"attribute": "id", "direction": "ASC"}],
-                "search": q.build_searches(matches=matches, status_ids=status_ids, dates=dates, after_id=after),
+                "search": q.build_searches(
+                    matches=matches, status_ids=status_ids, dates=dates, after_id=after, present=present
+                ),
             }
             if include_archived is not None and entity in q.ARCHIVABLE:
                 variables["include_archived"] = include_archived
@@ -656,6 +661,10 @@ class SonarExtractor:
                 records = self._with_account(records)
             elif entity == "radius_account":
                 records = self._with_own_account(records)
+            elif entity == "account_package":
+                records = self._with_members(records)
+                if not records:
+                    continue
             elif entity == "inventory_assignment":
                 records = self._with_holder(records)
             yield Page(entity, records, number)
@@ -820,7 +829,7 @@ class SonarExtractor:
         if entity == "account":
             return self.account_pages(selection or Selection())
         pages = self._pages(entity, self._walk(entity))
-        if entity in ("account_service", "radius_account") and not (selection or Selection()).include_archived:
+        if entity in ACCOUNT_CHILDREN and not (selection or Selection()).include_archived:
             return (kept for page in pages if (kept := _without_archived_accounts(page)).records)
         return pages
 
@@ -846,7 +855,10 @@ class SonarExtractor:
                 yield str(record["id"])
 
     def count(self, entity: str, selection: Selection | None = None) -> int:
-        """How many records a fetch would return (one `records_per_page: 1` request per id batch)."""
+        """How many records a fetch would return (one `records_per_page: 1` request per id batch).
+
+        For a `q.GROUPED` entity: how many of the root field's records it is made of, an upper bound.
+        """
         if entity != "account" or selection is None:
             return self._count(entity, include_archived=False if entity in q.ARCHIVABLE else None)
         status_ids = self.status_ids(selection.statuses) if selection.statuses else []
@@ -869,7 +881,7 @@ class SonarExtractor:
         archived = options.pop("include_archived", None)
         variables: dict[str, Any] = {
             "paginator": {"page": 1, "records_per_page": 1},
-            "search": q.build_searches(**options),
+            "search": q.build_searches(present=q.PRESENT.get(entity, ()), **options),
         }
         if archived is not None and entity in q.ARCHIVABLE:
             variables["include_archived"] = archived
@@ -884,13 +896,8 @@ class SonarExtractor:
 
         RADIUS passwords are sealed (replaced by a digest) here, before anything can stage them.
         """
-        account_ids = sorted({str(r["account_id"]) for r in records}, key=int)
-        accounts: dict[str, Record] = {}
-        for chunk in self._walk_matching(
-            "account_service_accounts", "id", account_ids,
-            doc=q.document("account_service_accounts"), include_archived=True, page_size=MAX_PAGE_SIZE,
-        ):  # fmt: skip
-            accounts.update((str(a["id"]), seal(a)) for a in chunk)
+        folded = self.by_account("account_service_accounts", (r["account_id"] for r in records))
+        accounts = {account_id: seal(account) for account_id, account in folded.items()}
         enriched = []
         for record in records:
             account = accounts.get(str(record["account_id"]), {})
@@ -899,8 +906,41 @@ class SonarExtractor:
             items = [held for i in _listed(record.get("inventory_items")) if (held := _cpe_view(i))]
             if not _is_data(record):  # IPs, logins and MACs are the internet services' (docstring above)
                 assignments, items = [], []
-            enriched.append({**record, "account": view, "ip_assignments": assignments, "inventory_items": items})
+            bundle = {"bundle_of": leader} if (leader := _package_leader(account, record)) else {}
+            enriched.append(
+                {**record, "account": view, "ip_assignments": assignments, "inventory_items": items, **bundle}
+            )
         return enriched
+
+    def _with_members(self, records: list[Record]) -> list[Record]:
+        """Account packages: of the account services in a package, the lowest-id one per relationship, with its members.
+
+        Sonar has no record for a package on an account; its services share a `unique_package_relationship_id`.
+        The lowest id among them names the package (stable while the package stays on the account); the
+        members carry what their bundle's price is made of (`account_package_accounts`).
+        """
+        packaged = [r for r in records if r.get("package_id") and r.get("unique_package_relationship_id")]
+        accounts = self.by_account("account_package_accounts", (r["account_id"] for r in packaged))
+        found = []
+        for record in packaged:
+            account = accounts.get(str(record["account_id"]), {})
+            if _package_leader(account, record) != str(record["id"]):
+                continue
+            members = _package_members(account, record)
+            view = {k: account.get(k) for k in ("id", "archived_at", "account_status")}
+            latest = max((str(m.get("updated_at") or "") for m in members), default="")
+            found.append({**record, "updated_at": latest or None, "account": view, "members": members})
+        return found
+
+    def by_account(self, fold: str, account_ids: Iterable[Any]) -> dict[str, Record]:
+        """An account fold by account id, archived accounts included (a service names its account by id)."""
+        wanted = sorted({str(i) for i in account_ids}, key=int)
+        accounts: dict[str, Record] = {}
+        for chunk in self._walk_matching(
+            fold, "id", wanted, doc=q.document(fold), include_archived=True, page_size=MAX_PAGE_SIZE
+        ):
+            accounts.update((str(a["id"]), a) for a in chunk)
+        return accounts
 
     def _with_own_account(self, records: list[Record]) -> list[Record]:
         """Seal each RADIUS account's password and fold in what of its account says whether it has a service.
@@ -908,13 +948,8 @@ class SonarExtractor:
         The account's status (a service's status follows it), its DATA services and its RADIUS accounts'
         ids: the pairing (transformers/service_access.py) gives the first ones to the DATA services.
         """
-        account_ids = sorted({str(r["account_id"]) for r in records}, key=int)
-        accounts: dict[str, Record] = {}
-        for chunk in self._walk_matching(
-            "account_service_accounts", "id", account_ids,
-            doc=q.document("account_service_accounts"), include_archived=True, page_size=MAX_PAGE_SIZE,
-        ):  # fmt: skip
-            accounts.update((str(a["id"]), _pairing_view(a)) for a in chunk)
+        folded = self.by_account("account_service_accounts", (r["account_id"] for r in records))
+        accounts = {account_id: _pairing_view(account) for account_id, account in folded.items()}
         return [{**seal_one(dict(r)), "account": accounts.get(str(r["account_id"]))} for r in records]
 
     def _with_holder(self, records: list[Record]) -> list[Record]:
@@ -950,6 +985,20 @@ class SonarExtractor:
         return found
 
 
+def _package_leader(account: Record, record: Record) -> str | None:
+    """The id of the account service that names the package `record` is in (its relationship's lowest id)."""
+    if not (record.get("package_id") and record.get("unique_package_relationship_id")):
+        return None
+    return str(min([*(int(s["id"]) for s in _package_members(account, record)), int(record["id"])]))
+
+
+def _package_members(account: Record, record: Record) -> list[Record]:
+    """The account's services in the same package relationship as `record` (as the account fold lists them)."""
+    relationship = record.get("unique_package_relationship_id")
+    services = _listed(account.get("account_services"))
+    return [s for s in services if s.get("unique_package_relationship_id") == relationship]
+
+
 def _pairing_view(account: Record) -> Record:
     """What of an account a RADIUS account's transform needs: status, archival, DATA services, RADIUS ids.
 
@@ -966,6 +1015,9 @@ def _pairing_view(account: Record) -> Record:
         "radius_accounts": [{"id": r.get("id")} for r in radius],
     }
 
+
+ACCOUNT_CHILDREN = ("account_service", "radius_account", "account_package")
+"""Entities read as children of accounts: an archived account's are left out unless archived ones are selected."""
 
 INTERNET_ONLY = ("ip_assignments", "radius_accounts", "uninventoried_mac_addresses")
 """Parts of an account's fold only its internet (DATA) services are made of."""
@@ -1182,16 +1234,18 @@ def _extract_children(
     extractor: SonarExtractor, accounts: Page, deliver: PageSink, refs: ReferenceSet, wanted: set[str]
 ) -> None:
     """One page of accounts' services and RADIUS logins, the equipment the accounts hold, and who holds it."""
-    if not (needed("account_service", wanted) or needed("inventory_assignment", wanted)):
+    if not any(needed(entity, wanted) for entity in ("account_service", "inventory_assignment", "account_package")):
         return
     service_ids: list[str] = []
     for services in extractor.fetch_where("account_service", "account_id", accounts.ids):
         deliver(services)
         refs.add(services)
         service_ids.extend(services.ids)
-    if needed("radius_account", wanted):
-        for logins in extractor.fetch_where("radius_account", "account_id", accounts.ids):
-            deliver(logins)
+    for entity in ("radius_account", "account_package"):
+        if needed(entity, wanted):
+            for page in extractor.fetch_where(entity, "account_id", accounts.ids):
+                deliver(page)
+                refs.add(page)
     for entity in ("inventory_item", "inventory_assignment"):
         if needed(entity, wanted):
             for items in held_items(extractor, entity, accounts, service_ids):
@@ -1242,7 +1296,9 @@ def expected_totals(
     """
     wanted = [e for e in q.entities() if entities is None or e in entities]
     if selection.is_everything:
-        return {e: extractor.count(e, selection if e == "account" else None) for e in wanted}
+        return {
+            e: None if e in q.GROUPED else extractor.count(e, selection if e == "account" else None) for e in wanted
+        }
     totals: dict[str, int | None] = dict.fromkeys(wanted)
     if "account" in totals:
         totals["account"] = extractor.count("account", selection)

@@ -165,6 +165,20 @@ TARGETS: dict[str, Target] = {
             )
         ),
         Target(
+            "bundle_tariff",
+            "admin/tariffs/bundle",
+            "admin/tariffs/bundle/{id}",
+            MODULES["bundle_tariff"],
+            required=_required("bundle_tariff"),
+            references={
+                "partners_ids": "partner",
+                "available_for_locations": "location",
+                "internet_tariffs": "internet_tariff",
+                "voice_tariffs": "voice_tariff",
+                "custom_tariffs": "recurring_tariff",
+            },
+        ),
+        Target(
             "ipv4_network",
             "admin/networking/ipv4",
             "admin/networking/ipv4/{id}",
@@ -293,6 +307,16 @@ TARGETS: dict[str, Target] = {
                 ("recurring_service", "recurring-services", "recurring_tariff"),
                 ("voice_service", "voice-services", "voice_tariff"),
             )
+        ),
+        Target(
+            "bundle_service",
+            "admin/customers/customer/{customer_id}/bundle-services",
+            "admin/customers/customer/{customer_id}/bundle-services--{id}",
+            MODULES["bundle_service"],
+            required=_required("bundle_service", "customer_id"),
+            formats={"start_date": DATE},
+            choices=_choices("bundle_service", "status"),
+            references={"bundle_id": "bundle_tariff"},
         ),
         Target(
             "additional_field",

@@ -22,7 +22,7 @@ from tests.fixtures.pipeline import (
 from transformers.inventory_item import status_and_mark
 
 ALL_CUSTOMERS = 500  # 1 000 took ~90 s here with both simulators in the test process; see docs/benchmarks.md
-FOUNDATION = {"company", "custom_field", "user", "service"}
+FOUNDATION = {"company", "custom_field", "user", "service", "package"}
 
 
 def fix_planted_problems(box: Sandbox) -> None:

@@ -13,7 +13,16 @@ from sqlalchemy import select
 
 from state.ledger import Ledger
 from state.states import ItemState, RunStatus
-from tests.fixtures.pipeline import CUSTOMERS, EVENT, Sandbox, marker_of, run_ids, splynx_markers
+from tests.fixtures.pipeline import (
+    CUSTOMERS,
+    EVENT,
+    Sandbox,
+    SandboxFactory,
+    entity_markers,
+    marker_of,
+    run_ids,
+    splynx_markers,
+)
 from tests.fixtures.splynx import signed_header
 
 INVENTORY_PRODUCTS = "admin/inventory/products"  # deleted after the items (which are un-assigned first)
@@ -73,6 +82,25 @@ def test_rollback_deletes_what_the_run_created_children_first_and_nothing_else(s
         order = rollback_order(ledger, 1)
         assert order.index("account_service") < order.index("account") < order.index("company")
         assert order.index("inventory_item") < order.index("inventory_model") < order.index("manufacturer")
+
+
+def test_rollback_deletes_bundle_services_after_the_services_that_belong_to_them(make_sandbox: SandboxFactory) -> None:
+    box = make_sandbox(customers=60)
+    services = box.sonar.store.tables["account_services"].values()
+    packaged = sorted({s["account_id"] for s in services if s.get("unique_package_relationship_id")})
+    assert len(packaged) >= 2, "the generator must put packages on some accounts"
+    box.etl("init")
+    box.etl("run", *(arg for account in packaged[:2] for arg in ("--customer", str(account))))
+    assert len(entity_markers(box.splynx, "account_package")) == 2 and entity_markers(box.splynx, "package")
+
+    box.etl("rollback", "1", "--yes")  # Splynx refuses to delete a bundle service its services still name
+
+    assert splynx_markers(box.splynx) == {}
+    with box.ledger() as ledger:
+        assert ledger.get_run(1).status == RunStatus.ROLLED_BACK
+        order = rollback_order(ledger, 1)
+        assert order.index("account_service") < order.index("account_package") < order.index("account")
+        assert order.index("package") < order.index("service")
 
 
 def test_rollback_of_a_run_that_only_updated_deletes_nothing(sandbox: Sandbox) -> None:

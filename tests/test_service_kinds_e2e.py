@@ -6,7 +6,9 @@ voice service of the right customer and tariff, at Sonar's price per month (a ye
 at its monthly share, never its period's price every month); a voice line has its DID; an IP Sonar gives
 a RADIUS account, a MAC or a CPE is on the service that account, MAC or CPE serves; the catalogue
 has a tariff of each kind; what no Splynx record takes is skipped with its reason, shown by `etl plan`,
-`etl failures` and the report. A second run changes nothing.
+`etl failures` and the report. A Sonar package is a bundle tariff grouping its services' tariffs at their
+summed monthly price; a package on an account is that customer's bundle service billed what Sonar bills
+for its services, which belong to it at a unit price of 0. A second run changes nothing.
 """
 
 from __future__ import annotations
@@ -25,6 +27,8 @@ SERVICE_PATHS = {
     "EXPIRING": "admin/customers/customer/0/recurring-services",
     "VOICE": "admin/customers/customer/0/voice-services",
 }
+BUNDLE_SERVICES = "admin/customers/customer/0/bundle-services"
+BUNDLE_LISTS = {"DATA": "internet_tariffs", "RECURRING": "custom_tariffs", "VOICE": "voice_tariffs"}
 TARIFF_PATHS = {
     "DATA": "admin/tariffs/internet",
     "RECURRING": "admin/tariffs/recurring",
@@ -86,6 +90,61 @@ def _held_ips_are_on_their_services(tables: dict[str, dict[int, Any]], internet:
     return checked
 
 
+def _subscription_price(tables: dict[str, dict[int, Any]], subscription: dict[str, Any]) -> Decimal:
+    """What Sonar bills an account service every month: its override, else its plan's price, per month."""
+    service = tables["services"][subscription["service_id"]]
+    cents = subscription.get("price_override")
+    cents = service["amount"] if cents is None else cents
+    return _monthly(cents, _months(tables, service)) * int(subscription.get("quantity") or 1)
+
+
+def _packages_are_bundles(tables: dict[str, dict[int, Any]], tariffs: dict[str, dict[str, dict[str, Any]]]) -> int:
+    """Each Sonar package is a bundle tariff listing its services' tariffs, at their summed monthly price."""
+    bundles = tariffs["admin/tariffs/bundle"]
+    for package_id, package in tables["packages"].items():
+        bundle = bundles[f"package:{package_id}"]
+        rows = [m for m in tables["package_services"].values() if m["package_id"] == package_id]
+        members = [(tables["services"][m["service_id"]], int(m["quantity"])) for m in rows]
+        for kind, listed in BUNDLE_LISTS.items():
+            plans = tariffs[TARIFF_PATHS[kind]]
+            ids = {str(plans[f"service:{m['id']}"]["id"]) for m, _ in members if m["type"] == kind}
+            assert {str(t) for t in bundle[listed]} == ids, (package["name"], listed)
+        monthly = [_monthly(m["amount"], _months(tables, m)) * q for m, q in members if m["type"] in BUNDLE_LISTS]
+        assert Decimal(bundle["price"]) == sum(monthly, Decimal(0)), package["name"]
+        assert str(bundle["available_for_services"]) in (("1", "True") if package["enabled"] else ("0", "False"))
+    return len(tables["packages"])
+
+
+def _account_packages_are_bundle_services(
+    tables: dict[str, dict[int, Any]],
+    customers: dict[str, dict[str, Any]],
+    services: dict[str, dict[str, dict[str, Any]]],
+    bundles: dict[str, dict[str, Any]],
+) -> int:
+    """Each package on a migrated account is its customer's bundle service, at what Sonar bills for its members.
+
+    Named by the lowest id of its account services; each member service belongs to it. Returns how many.
+    """
+    groups: dict[str, list[dict[str, Any]]] = {}
+    for asid, subscription in tables["account_services"].items():
+        if subscription.get("unique_package_relationship_id"):
+            groups.setdefault(subscription["unique_package_relationship_id"], []).append({**subscription, "id": asid})
+    checked = 0
+    for members in groups.values():
+        customer = customers.get(f"account:{members[0]['account_id']}")
+        if customer is None:  # archived account: not migrated
+            continue
+        bundle = bundles[f"account_package:{min(m['id'] for m in members)}"]
+        assert str(bundle["customer_id"]) == str(customer["id"]), bundle
+        assert Decimal(bundle["unit_price"]) == sum((_subscription_price(tables, m) for m in members), Decimal(0))
+        rows = [rows[f"account_service:{m['id']}"] for rows in services.values() for m in members
+                if f"account_service:{m['id']}" in rows]  # fmt: skip
+        assert len(rows) == len(members) and {str(r["bundle_service_id"]) for r in rows} == {str(bundle["id"])}
+        checked += 1
+    assert len(bundles) == checked, "a bundle service with no package on a migrated account"
+    return checked
+
+
 def _migrate(box: Sandbox) -> None:
     box.etl("init")
     box.etl("fix", "account", "4", "--set", "name=Northwest Regional Cooperative")  # the planted bad records
@@ -116,7 +175,7 @@ def test_every_subscription_is_the_splynx_service_of_its_kind_at_the_same_monthl
     client = SignedClient(box.splynx, box.pair.key, box.pair.secret)
     customers = _by_marker(client, "admin/customers/customer")
     services = {path: _by_marker(client, path) for path in set(SERVICE_PATHS.values())}
-    tariffs = {path: _by_marker(client, path) for path in set(TARIFF_PATHS.values())}
+    tariffs = {path: _by_marker(client, path) for path in {*TARIFF_PATHS.values(), "admin/tariffs/bundle"}}
     catalogue = tables["services"]
     tax_rate = {str(t["id"]): Decimal(str(t["rate"])) for t in client.get("admin/config/taxes").json()}
     sonar_rates: dict[int, Decimal] = {}
@@ -153,9 +212,11 @@ def test_every_subscription_is_the_splynx_service_of_its_kind_at_the_same_monthl
         assert len(found) == 1 and str(row["customer_id"]) == str(customer["id"]), asid
         tariff = tariffs[TARIFF_PATHS[kind]][f"service:{service['id']}"]
         assert str(row["tariff_id"]) == str(tariff["id"]), asid
-        cents = subscription.get("price_override")
-        cents = service["amount"] if cents is None else cents
-        assert Decimal(row["unit_price"]) == _monthly(cents, _months(tables, service)), (asid, service["name"])
+        if subscription.get("unique_package_relationship_id"):  # billed by its bundle service (checked below)
+            assert Decimal(row["unit_price"]) == 0 and int(row["bundle_service_id"]), asid
+        else:
+            assert Decimal(row["unit_price"]) == _subscription_price(tables, subscription), (asid, service["name"])
+            assert str(row.get("bundle_service_id", "0")) == "0", asid
         if kind == "VOICE":
             dids = sorted(
                 (d for d in tables["did_assignments"].values()
@@ -166,6 +227,8 @@ def test_every_subscription_is_the_splynx_service_of_its_kind_at_the_same_monthl
         checked[kind] = checked.get(kind, 0) + 1
     assert {"DATA", "RECURRING", "VOICE"} <= set(checked), checked
     assert _held_ips_are_on_their_services(tables, services[SERVICE_PATHS["DATA"]]) >= 3
+    assert _packages_are_bundles(tables, tariffs) == len(tables["packages"]) >= 3
+    assert _account_packages_are_bundle_services(tables, customers, services, _by_marker(client, BUNDLE_SERVICES)) >= 3
     yearly = [s for s in catalogue.values() if _months(tables, s) == 12]
     assert yearly and any(
         r["tariff_id"] == tariffs["admin/tariffs/internet"][f"service:{yearly[0]['id']}"]["id"]

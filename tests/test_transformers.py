@@ -15,6 +15,7 @@ from etl.sandbox import splynx_schema
 from loaders.splynx_targets import TARGETS as TARGETS_BY_KEY
 from tests.fixtures.sonar_records import (
     AccountFactory,
+    AccountPackageFactory,
     AccountServiceFactory,
     AddressFactory,
     CompanyFactory,
@@ -27,6 +28,7 @@ from tests.fixtures.sonar_records import (
     IpPoolFactory,
     ManufacturerFactory,
     NetworkSiteFactory,
+    PackageFactory,
     PhoneFactory,
     RadiusAccountFactory,
     ServiceFactory,
@@ -55,7 +57,8 @@ FACTORIES: dict[str, Any] = {
     "inventory_location": InventoryLocationFactory, "manufacturer": ManufacturerFactory,
     "inventory_model": InventoryModelFactory, "inventory_item": InventoryItemFactory, "account": AccountFactory,
     "account_service": AccountServiceFactory, "inventory_assignment": InventoryAssignmentFactory,
-    "radius_account": RadiusAccountFactory, "vendor": VendorFactory,
+    "radius_account": RadiusAccountFactory, "vendor": VendorFactory, "package": PackageFactory,
+    "account_package": AccountPackageFactory,
 }  # fmt: skip
 
 
@@ -141,6 +144,7 @@ def test_local_field_rules_match_the_splynx_simulator() -> None:
         "inventory_item_customer": splynx_schema.ITEMS, "recurring_tariff": splynx_schema.TARIFFS_RECURRING,
         "one_time_tariff": splynx_schema.TARIFFS_ONE_TIME, "voice_tariff": splynx_schema.TARIFFS_VOICE,
         "recurring_service": splynx_schema.RECURRING_SERVICES, "voice_service": splynx_schema.VOICE_SERVICES,
+        "bundle_tariff": splynx_schema.TARIFFS_BUNDLE, "bundle_service": splynx_schema.BUNDLE_SERVICES,
     }  # fmt: skip
     assert set(entity_of) == set(FIELDS)
     for target, rules in FIELDS.items():
@@ -1151,3 +1155,50 @@ def test_marker_in_text_reads_only_the_whole_marker(text: str | None) -> None:
     found = marker_in_text(text)
     assert found in (None, "network_site:71", "network_site:7")
     assert (found is None) == (not text)
+
+
+# -- packages and bundles ---------------------------------------------------------------------------
+
+
+def test_a_package_becomes_a_bundle_of_its_tariffs_at_the_monthly_sum_of_its_services(
+    transform_ctx: TransformContext,
+) -> None:
+    payload = transform_record("package", PackageFactory(id="1"), transform_ctx)
+    body = payload.body
+    assert payload.target == "bundle_tariff"
+    assert body["internet_tariffs"] == ["21"] and body["custom_tariffs"] == ["22"] and body["voice_tariffs"] == []
+    assert Decimal(body["price"]) == Decimal("49.99") + 2 * Decimal("5.00")  # 599.88 a year, 2 router rentals
+    assert Decimal(body["activation_fee"]) == Decimal("99.00")  # the ONETIME install fee
+    assert body["billing_types"] == ["recurring"] and body["title"].startswith("Home bundle")
+
+
+def test_a_package_whose_service_is_not_migrated_fails_naming_the_service(transform_ctx: TransformContext) -> None:
+    record = PackageFactory(id="1")
+    record["package_services"]["entities"][1]["service_id"] = "99"
+    with pytest.raises(ValidationError) as excinfo:
+        transform_record("package", record, transform_ctx)
+    assert problem_of(excinfo) == ("missing_parent", "custom_tariffs")
+
+
+def test_a_package_on_an_account_is_a_bundle_service_billed_what_sonar_bills_for_its_services(
+    transform_ctx: TransformContext,
+) -> None:
+    payload = transform_record("account_package", AccountPackageFactory(id="7"), transform_ctx)
+    body = payload.body
+    assert payload.target == "bundle_service" and payload.parent == {"customer_id": "31"}
+    assert body["bundle_id"] == "81" and body["status"] == "active" and body["description"] == "Home bundle"
+    assert Decimal(body["unit_price"]) == Decimal("49.99") + 2 * Decimal("4.50")  # the override of the rental
+    assert Decimal(body["activation_fee"]) == 0 and body["end_date"] == "0000-00-00"
+
+
+def test_a_packaged_service_joins_its_bundle_service_at_no_price_of_its_own(transform_ctx: TransformContext) -> None:
+    alone = transform_record("account_service", AccountServiceFactory(id="7"), transform_ctx).body
+    packaged = transform_record("account_service", AccountServiceFactory(id="7", bundle_of="7"), transform_ctx).body
+    assert "bundle_service_id" not in alone and Decimal(alone["unit_price"]) == Decimal("49.99")
+    assert packaged["bundle_service_id"] == "91" and Decimal(packaged["unit_price"]) == 0
+
+
+def test_a_packaged_service_whose_bundle_service_is_not_loaded_waits_for_it(transform_ctx: TransformContext) -> None:
+    with pytest.raises(ValidationError) as excinfo:
+        transform_record("account_service", AccountServiceFactory(id="8", bundle_of="8"), transform_ctx)
+    assert problem_of(excinfo) == ("missing_parent", "bundle_service_id")

@@ -18,6 +18,7 @@ from typing import Any
 from etl.errors import RecordError, RecordProblem
 from transformers import (
     account,
+    account_package,
     account_service,
     company,
     custom_field,
@@ -28,6 +29,7 @@ from transformers import (
     ip_pool,
     manufacturer,
     network_site,
+    package,
     radius_account,
     service,
     subnet,
@@ -81,6 +83,7 @@ _MODULES: tuple[ModuleType, ...] = (
     user,
     custom_field,
     service,
+    package,
     supernet,
     subnet,
     ip_pool,
@@ -92,6 +95,7 @@ _MODULES: tuple[ModuleType, ...] = (
     inventory_item,
     account,
     inventory_assignment,
+    account_package,
     account_service,
     radius_account,
 )

@@ -78,8 +78,13 @@ def monthly_price(cents: int, months: int) -> str:
     Why four decimals are enough: over a period of up to 99 months the rounding error stays below half a
     cent, so the period's total rounded to the cent is Sonar's.
     """
-    monthly = (Decimal(int(cents)) * CENT / months).quantize(PRICE_PLACES, rounding=ROUND_HALF_EVEN)
-    return str(monthly.quantize(CENT) if monthly == monthly.quantize(CENT) else monthly)
+    return price_text(Decimal(int(cents)) * CENT / months)
+
+
+def price_text(value: Decimal) -> str:
+    """A price as Splynx keeps it (four decimals), written with two when it is whole cents."""
+    price = value.quantize(PRICE_PLACES, rounding=ROUND_HALF_EVEN)
+    return str(price.quantize(CENT) if price == price.quantize(CENT) else price)
 
 
 def tariff_target(record: Record) -> str:

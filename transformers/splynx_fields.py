@@ -128,6 +128,36 @@ FIELDS: dict[str, tuple[FieldRule, ...]] = {
         *_other_tariff("service_name", billing_types=True, billing_required=True),
         _f("type", ENUM, required=True, choices=("voip", "mobile", "fix")),  # tariffs_voice.type enum
     ),
+    # Bundles: the blueprint's "Bundle tariff Base" (title, partners_ids required) and OPTIONS (billing_types
+    # required); no column capture of the bundle table: title and service_description at most 64 as the other
+    # tariffs' (a guess, docs/fidelity.md). "Customer Bundle service Base" for the
+    # customer's bundle: customer_id, bundle_id, status, description, start_date, end_date required;
+    # services_bundle.description is varchar(512) live.
+    "bundle_tariff": (
+        _f("title", required=True, max_len=64),  # guess: as the voice tariff table's
+        _f("service_description", max_len=64),  # guess: as the voice tariff table's
+        _f("partners_ids", INTS, required=True),
+        _f("price", DECIMAL),
+        _f("activation_fee", DECIMAL),
+        _f("with_vat", BOOL),
+        _f("billing_types", ENUMS, required=True, choices=BILLING_TYPES),
+        _f("customer_categories", ENUMS, required=True, choices=("person", "company")),  # OPTIONS: required
+        _f("available_for_locations", INTS, required=True),  # OPTIONS: required
+        _f("internet_tariffs", INTS),
+        _f("voice_tariffs", INTS),
+        _f("custom_tariffs", INTS),
+        _f("available_for_services", BOOL),
+    ),
+    "bundle_service": (
+        _f("customer_id", INT, required=True),
+        _f("bundle_id", INT, required=True),
+        _f("status", ENUM, required=True, choices=SERVICE_STATUSES),
+        _f("description", required=True, max_len=512),
+        _f("unit_price", DECIMAL),
+        _f("start_date", DATE, required=True),
+        _f("end_date", DATE, required=True, zero=True),
+        _f("activation_fee", DECIMAL),
+    ),
     "ipv4_network": (
         _f("network", IPV4, required=True),
         _f("mask", INT, required=True),
@@ -272,4 +302,5 @@ MODULES: dict[str, str] = {
     "inventory_item": "inventory_items", "customer": "customers", "internet_service": "services_internet",
     "recurring_tariff": "tariffs_custom", "one_time_tariff": "tariffs_one_time", "voice_tariff": "tariffs_voice",
     "recurring_service": "services_custom", "voice_service": "services_voice",
+    "bundle_tariff": "bundle", "bundle_service": "services_bundle",
 }  # fmt: skip

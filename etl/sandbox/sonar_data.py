@@ -19,7 +19,9 @@ so the records above do not move): recurring details for the RECURRING services,
 service with DIDs (~10 % of DATA accounts), OVERAGE, EXPIRING and ADJUSTMENT services without subscribers,
 and IPv4 assignments held by RADIUS accounts (~5 %), uninventoried MACs (~3 %) and a few DATA devices.
 Accounts 1-10 get none of it (tests poke at them). Last (`_taxes`, its own random stream too): 2 taxes,
-one on "Router Rental", both on "Managed Wi-Fi (quarterly)".
+one on "Router Rental", both on "Managed Wi-Fi (quarterly)". After them (`_packages`, its own stream):
+up to 3 packages from the most common DATA + RECURRING combinations (one disabled) plus one nobody took;
+a third of the accounts holding such a combination have those account services tagged with the package.
 
 Deliberately bad records (only when there are at least 10 customers), in `store.problem_account_ids`:
     - ``primary_contact_without_email`` (account 3): the primary contact has no email address; Splynx
@@ -34,6 +36,8 @@ from __future__ import annotations
 
 import ipaddress
 import random
+import uuid
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
@@ -726,6 +730,76 @@ def _taxes(tables: dict[str, dict[int, Record]], seed: int) -> None:
                  exemption_amount=rng.choice((0, 0, 100)), **start)  # fmt: skip
 
 
+PACKAGES = (  # name, enabled, rollup_services: given in turn to the most common combinations
+    ("Home bundle", True, True),
+    ("Family bundle", True, False),
+    ("Gigabit bundle", False, False),  # disabled: no new subscriber, the existing ones keep it
+)
+UNSUBSCRIBED_PACKAGE = ("Business bundle", ("Business Fiber 500", "Static IP Address", "Router Rental"))
+"""A package nobody has taken (Sonar lists it all the same)."""
+PACKAGE_SHARE = 1 / 3
+"""Of the accounts whose DATA and RECURRING services are exactly a package's, this share took the package."""
+PACKAGED_TYPES = ("DATA", "RECURRING")
+
+
+def _combinations(tables: dict[str, dict[int, Record]]) -> dict[tuple[int, ...], list[int]]:
+    """Per combination of one DATA and 1+ RECURRING service ids: the accounts that hold exactly those.
+
+    Other types (VOICE, ONETIME...) are ignored: an account with a phone line besides its bundle still
+    has the bundle. So are the services `_more_services` adds (add-ons bought later, such as the quarterly
+    Wi-Fi): the packages and their subscribers then do not depend on that stream, so a store generated
+    without it tags the same records. Accounts 1-10 are left out (tests poke at them).
+    """
+    kinds = {sid: s["type"] for sid, s in tables["services"].items() if sid < FIRST_MORE_SERVICE}
+    held: dict[int, list[int]] = {}
+    for subscription in tables["account_services"].values():
+        if kinds.get(subscription["service_id"]) in PACKAGED_TYPES:
+            held.setdefault(subscription["account_id"], []).append(subscription["service_id"])
+    found: dict[tuple[int, ...], list[int]] = {}
+    for account_id, service_ids in sorted(held.items()):
+        types = Counter(kinds[sid] for sid in service_ids)
+        if account_id > UNTOUCHED_ACCOUNTS and types["DATA"] == 1 and types["RECURRING"] >= 1:
+            found.setdefault(tuple(sorted(service_ids)), []).append(account_id)
+    return found
+
+
+def _add_package(tables: dict[str, dict[int, Record]], name: str, enabled: bool, rollup: bool,
+                 service_ids: tuple[int, ...], stamps: Record) -> int:  # fmt: skip
+    """One package and its package services (quantity 1 each), in the services' company."""
+    company = tables["services"][service_ids[0]].get("company_id", 1)
+    package_id = _add(tables, "packages", name=name, enabled=enabled, rollup_services=rollup, company_id=company,
+                      **stamps)  # fmt: skip
+    for service_id in service_ids:
+        _add(tables, "package_services", package_id=package_id, service_id=service_id, quantity=1, **stamps)
+    return package_id
+
+
+def _packages(tables: dict[str, dict[int, Record]], seed: int) -> None:
+    """Packages made of the most common DATA + RECURRING combinations, and the accounts that took them.
+
+    Its own `random.Random`; no account service is added or removed: a third of the accounts holding a
+    combination get `package_id` and one shared `unique_package_relationship_id` on those services, as
+    Sonar's AddPackageToAccount leaves them (one account service per package service, one relationship).
+    """
+    rng = random.Random(f"packages-{seed}")
+    start = {"created_at": format_datetime(START), "updated_at": format_datetime(START)}
+    combinations = sorted(_combinations(tables).items(), key=lambda c: (-len(c[1]), c[0]))
+    by_account: dict[int, list[Record]] = {}
+    for subscription in tables["account_services"].values():
+        by_account.setdefault(subscription["account_id"], []).append(subscription)
+    for (name, enabled, rollup), (service_ids, accounts) in zip(PACKAGES, combinations, strict=False):
+        package_id = _add_package(tables, name, enabled, rollup, service_ids, start)
+        for account_id in sorted(_sample(rng, accounts, PACKAGE_SHARE)):
+            relationship = str(uuid.UUID(int=rng.getrandbits(128), version=4))
+            for subscription in by_account[account_id]:
+                if subscription["service_id"] in service_ids:
+                    subscription.update(package_id=package_id, unique_package_relationship_id=relationship)
+    names, members = UNSUBSCRIBED_PACKAGE
+    ids = {s["name"]: sid for sid, s in tables["services"].items()}
+    if all(m in ids for m in members):
+        _add_package(tables, names, True, True, tuple(ids[m] for m in members), start)
+
+
 def _plant_problems(tables: dict[str, dict[int, Record]]) -> dict[str, int]:
     """Turn accounts 3-6 into the documented bad records and archive account 8 (see module docstring)."""
     accounts = tables["accounts"]
@@ -763,6 +837,7 @@ def generate(customers: int, seed: int = 42) -> SonarStore:
     problems = _plant_problems(b.tables)
     _network_sites(b.tables, customers, seed)
     _taxes(b.tables, seed)
+    _packages(b.tables, seed)
     for table, rows in b.tables.items():
         for record in rows.values():
             if table != MEMBERSHIPS and "created_at" not in record:

@@ -49,7 +49,7 @@ ROOT_FIELDS: tuple[str, ...] = (
     "custom_field_data", "accounts", "contacts", "phone_numbers", "phone_number_types", "addresses",
     "account_services", "account_billing_parameters", "logs", "radius_accounts", "uninventoried_mac_addresses",
     "recurring_service_details", "voice_service_details", "expiring_service_details", "voice_providers", "dids",
-    "did_assignments", "network_sites", "taxes", "service_taxes",
+    "did_assignments", "network_sites", "taxes", "service_taxes", "packages", "package_services",
 )  # fmt: skip
 """Root query fields the simulator serves (all return `<Type>Connection!`)."""
 
@@ -63,7 +63,9 @@ RELATIONS: dict[str, tuple[str, ...]] = {
     "Contact": ("phone_numbers",),
     "PhoneNumber": ("phone_number_type",),
     "Address": ("inventory_items",),
-    "AccountService": ("service", "inventory_items"),
+    "AccountService": ("service", "inventory_items", "package"),
+    "Package": ("package_services",),
+    "PackageService": ("package", "service"),
     "Service": ("recurring_service_detail", "expiring_service_detail", "data_service_detail", "voice_service_detail",
                 "service_taxes"),
     "ServiceTax": ("tax",),
@@ -91,8 +93,11 @@ RELATIONS: dict[str, tuple[str, ...]] = {
 }  # fmt: skip
 """Object-valued fields kept per type (every scalar/enum field of a kept type is kept)."""
 
-DROPPED_ARGUMENTS = frozenset({"aggregation", "general_search_mode"})
-"""Real arguments the simulator does not implement: dropped rather than silently ignored."""
+DROPPED_ARGUMENTS = frozenset({"aggregation", "general_search_mode", "valid_for_account_id"})
+"""Real arguments the simulator does not implement: dropped rather than silently ignored.
+
+`valid_for_account_id` (on `packages` and `package`) is Sonar's "packages this account may take", a rule
+the real schema does not spell out."""
 
 DROPPED_FIELDS = {"Search": frozenset({"ip_address_fields", "geopoint_fields"})}
 """Input fields not implemented (connections lose `aggregations` in `_prune_object`)."""

@@ -36,7 +36,8 @@ TYPE_TABLE: dict[str, str] = {
     "UninventoriedMacAddress": "uninventoried_mac_addresses", "RecurringServiceDetail": "recurring_service_details",
     "VoiceServiceDetail": "voice_service_details", "ExpiringServiceDetail": "expiring_service_details",
     "VoiceProvider": "voice_providers", "Did": "dids", "DidAssignment": "did_assignments",
-    "NetworkSite": "network_sites", "Tax": "taxes", "ServiceTax": "service_taxes",
+    "NetworkSite": "network_sites", "Tax": "taxes", "ServiceTax": "service_taxes", "Package": "packages",
+    "PackageService": "package_services",
 }  # fmt: skip
 """GraphQL object type -> table (the root query field of the same name)."""
 
@@ -93,6 +94,10 @@ LINKS: dict[tuple[str, str], Link] = {
     ),
     ("AccountService", "service"): _one("services", "service_id"),
     ("AccountService", "inventory_items"): _many("inventory_items", "account_service_id"),
+    ("AccountService", "package"): _one("packages", "package_id"),
+    ("Package", "package_services"): _many("package_services", "package_id"),
+    ("PackageService", "package"): _one("packages", "package_id"),
+    ("PackageService", "service"): _one("services", "service_id"),
     ("Service", "data_service_detail"): Link("data_service_details", "id", "service_id"),
     ("Service", "recurring_service_detail"): Link("recurring_service_details", "id", "service_id"),
     ("Service", "voice_service_detail"): Link("voice_service_details", "id", "service_id"),

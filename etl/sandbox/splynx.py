@@ -35,7 +35,7 @@ from typing import Any
 from etl.sandbox.server import Faults, RateLimiter, SandboxServer
 from etl.sandbox.splynx_api import SplynxApi
 from etl.sandbox.splynx_auth import ACCESS_TTL_S, REFRESH_TTL_S, Authenticator
-from etl.sandbox.splynx_schema import BY_KEY, BY_PATH, IPV4_IPS, SEEDED_TAXES, SERVICES, US_STATES, Entity
+from etl.sandbox.splynx_schema import BY_KEY, BY_PATH, CUSTOMER_SERVICES, IPV4_IPS, SEEDED_TAXES, US_STATES, Entity
 from etl.sandbox.splynx_store import SplynxStore
 from etl.sandbox.splynx_validation import hash_secret
 
@@ -169,7 +169,7 @@ def _entity_for(path: str) -> tuple[Entity, dict[str, Any]]:
     if path in BY_KEY:
         return BY_KEY[path], {}
     parts = path.split("/")
-    for service in SERVICES:
+    for service in CUSTOMER_SERVICES:
         if path.startswith("admin/customers/customer/") and path.endswith("/" + service.path.split("/")[-1]):
             cid = int(parts[3])
             return service, ({"customer_id": cid} if cid else {})

@@ -13,7 +13,8 @@ Wire conventions (see /work/shared/api/splynx.md; our choices where the real API
   address (ids from one global sequence); `ipv4-ip/{network}--{ip}` accepts the IP's id or its dotted
   address; an unknown network in that path is 404. A service with taking_ipv4=1 marks its IP used.
 * Errors: `{"error":{"message","code","internal_code"}}` (compact JSON); validation: 422 with
-  `[{"field","message"}]`; a still-referenced record: 400 ENTITY_CANNOT_BE_DELETED.
+  `[{"field","message"}]`; a still-referenced record: 400 ENTITY_CANNOT_BE_DELETED (except a bundle
+  service that services still belong to: 422 on `id`, a guess, docs/fidelity.md).
 * Faults (`etl.sandbox.server.Faults`), in this order: latency, rate limiter (429 + Retry-After in
   seconds, may be fractional), `burst_429`, `error_rate` (500 SERVER_ERROR), `html_next` (a 200 HTML
   maintenance page, nothing executed), then drops: a dropped read is never answered, a dropped write is
@@ -45,6 +46,7 @@ from etl.sandbox.splynx_schema import (
     BOOL,
     CUSTOMER_BILLING,
     CUSTOMER_INFO,
+    CUSTOMER_SERVICES,
     DECIMAL,
     ENUM,
     INT,
@@ -53,8 +55,7 @@ from etl.sandbox.splynx_schema import (
     LABELS,
     OPTIONS_TYPE,
     PLAIN_ENTITIES,
-    SERVICES,
-    SERVICES_OF_TARIFF,
+    PLAN_USES,
     STATES_PROVINCES,
     STOCK_ITEM_PATH,
     STOCKS,
@@ -138,8 +139,8 @@ def resolve(path: str, store: SplynxStore) -> Target:
     return _resolve_nested(path, store)
 
 
-# A customer's services by the last segment of their path: internet-services, recurring-services, voice-services.
-SERVICE_KINDS: dict[str, Entity] = {s.path.rsplit("/", 1)[1]: s for s in SERVICES}
+# A customer's services by the last segment of their path: internet-, recurring-, voice- and bundle-services.
+SERVICE_KINDS: dict[str, Entity] = {s.path.rsplit("/", 1)[1]: s for s in CUSTOMER_SERVICES}
 
 
 def _resolve_service(path: str) -> Target | None:
@@ -214,9 +215,10 @@ def render(entity: Entity, record: dict[str, Any], store: SplynxStore) -> dict[s
         stored = record.get("additional_attributes") or {}
         body["additional_attributes"] = {d["name"]: stored.get(d["name"], "")
                                          for d in af_definitions(store, entity.module)}
-    services = SERVICES_OF_TARIFF.get(entity.key)
-    if services is not None:  # APIB *... tariff Response*: `services`, the number of services on the tariff
-        body["services"] = str(store.count(services, "json_extract(data, '$.tariff_id') = ?", [record["id"]]))
+    uses = PLAN_USES.get(entity.key)
+    if uses is not None:  # APIB *... tariff Response*: `services`, the number of services on the tariff
+        services, plan_field = uses
+        body["services"] = str(store.count(services, f"json_extract(data, '$.{plan_field}') = ?", [record["id"]]))
     return body
 
 

@@ -8,8 +8,10 @@ still referenced may be deleted.
 Delete guards (our choice, modelled on Splynx's refusals): deleting a record that others still use is
 answered 400 with internal_code ENTITY_CANNOT_BE_DELETED and a message naming what uses it:
 partner (customers, administrators, tariffs of any kind; partner 1 never), location (customers, IPv4 networks),
-administrator 1 (never), tariff (the services of its kind), customer (any service or inventory items),
-IPv4 network (used IPs, services taking a pool from it), vendor (products), product (items).
+administrator 1 (never), tariff (the services of its kind; a bundle tariff: its bundle services), customer
+(any service, bundle services included, or inventory items), IPv4 network (used IPs, services taking a pool
+from it), vendor (products), product (items). A bundle service that internet, voice or recurring services
+still name in `bundle_service_id` is refused with a 422 on `id` instead (a stricter guess, docs/fidelity.md).
 """
 
 from __future__ import annotations
@@ -20,17 +22,16 @@ from typing import Any
 
 from etl.sandbox.splynx_schema import (
     ALL_ENTITIES,
-    BY_KEY,
     CUSTOMER_BILLING,
     CUSTOMER_INFO,
+    CUSTOMER_SERVICES,
     IPV4_IPS,
+    PLAN_USES,
     SERVICES,
-    SERVICES_OF_TARIFF,
     TARIFFS,
-    tariff_of,
 )
 from etl.sandbox.splynx_store import SplynxStore
-from etl.sandbox.splynx_validation import Problems, blank, default_for, taken
+from etl.sandbox.splynx_validation import Invalid, Problems, blank, default_for, taken
 
 # An endnet at least this small gets one ipv4-ip record per address when created.
 MATERIALIZE_MIN_MASK = 16
@@ -119,12 +120,17 @@ def _check_ip(record: dict[str, Any], store: SplynxStore, problems: Problems, cr
         problems.add("ip", f"IP {record['ip']} is outside network {network['network']}/{network['mask']}.")
 
 
+PLAN_OF: dict[str, tuple[str, str]] = {service: (plan, fld) for plan, (service, fld) in PLAN_USES.items()}
+"""Service kind -> (the tariff kind it bills on, the field naming the tariff): tariff_id, or a bundle's bundle_id."""
+
+
 def _check_plan(service_key: str, record: dict[str, Any], store: SplynxStore,
                 problems: Problems) -> dict[str, Any] | None:
     """Rules every service kind shares: its customer exists and its tariff is offered to the customer's partner.
 
     That the tariff is of the service's own kind is tariff_id's reference (check_references): each kind has
-    its own tariff table and id sequence, as in Splynx. An omitted unit price takes the tariff's.
+    its own tariff table and id sequence, as in Splynx. An omitted unit price takes the tariff's. A service
+    inside a bundle names a bundle service of its own customer.
 
     Returns:
         The customer, or None when it does not exist.
@@ -133,12 +139,34 @@ def _check_plan(service_key: str, record: dict[str, Any], store: SplynxStore,
     if customer is None:
         problems.add("customer_id", f"Customer is invalid: Customer {record.get('customer_id')} not found.")
         return None
-    tariff = store.get(tariff_of(BY_KEY[service_key]), record.get("tariff_id") or 0)
+    plan_key, plan_field = PLAN_OF[service_key]
+    tariff = store.get(plan_key, record.get(plan_field) or 0)
     if tariff is not None and customer["partner_id"] not in tariff["partners_ids"]:
-        problems.add("tariff_id", f"Tariff {tariff['id']} is not available for partner {customer['partner_id']}.")
+        problems.add(plan_field, f"Tariff {tariff['id']} is not available for partner {customer['partner_id']}.")
     if tariff is not None and blank(record.get("unit_price")):
         record["unit_price"] = tariff["price"]
+    _check_bundle_membership(record, store, problems)
     return customer
+
+
+def _check_bundle_membership(record: dict[str, Any], store: SplynxStore, problems: Problems) -> None:
+    """A non-zero `bundle_service_id` must be a bundle service of the same customer (0 = in no bundle).
+
+    Why the same customer: a bundle bills one customer; another customer's bundle would move the charge
+    to someone else's invoice (the rule is a guess: the blueprint only says "ID of bundle service").
+    """
+    bundle_service_id = record.get("bundle_service_id")
+    if not bundle_service_id or problems.has("bundle_service_id"):
+        return
+    bundle = store.get("bundle_services", bundle_service_id)
+    if bundle is None or bundle["customer_id"] != record.get("customer_id"):
+        problems.add("bundle_service_id", f"Bundle service is invalid: Bundle service {bundle_service_id} "
+                                          f"not found for customer {record.get('customer_id')}.")
+
+
+def _check_bundle_service(record: dict[str, Any], store: SplynxStore, problems: Problems, creating: bool,
+                          body: dict[str, Any]) -> None:
+    _check_plan("bundle_services", record, store, problems)
 
 
 def _check_recurring_service(record: dict[str, Any], store: SplynxStore, problems: Problems, creating: bool,
@@ -218,7 +246,8 @@ def _check_service_ipv4(record: dict[str, Any], store: SplynxStore, problems: Pr
 _CHECKS = {
     "administrators": _check_admin, "ipv4_networks": _check_network, "ipv6_networks": _check_network6,
     "ipv4_ips": _check_ip, "internet_services": _check_service, "recurring_services": _check_recurring_service,
-    "voice_services": _check_voice_service, **{t.key: _check_tariff for t in TARIFFS},
+    "voice_services": _check_voice_service, "bundle_services": _check_bundle_service,
+    **{t.key: _check_tariff for t in TARIFFS},
 }
 
 
@@ -311,18 +340,31 @@ def guard_delete(entity_key: str, record_id: int, store: SplynxStore) -> None:
         "locations": lambda: _used(store, record_id, ("customers", "location_id"),
                                    ("ipv4_networks", "location_id")),
         "administrators": lambda: "it is the main administrator" if record_id == 1 else None,
-        "customers": lambda: _used(store, record_id, *((s.key, "customer_id") for s in SERVICES),
+        "customers": lambda: _used(store, record_id, *((s.key, "customer_id") for s in CUSTOMER_SERVICES),
                                    ("items", "customer_id")),
         "ipv4_networks": lambda: _network_in_use(store, record_id),
         "vendors": lambda: _used(store, record_id, ("products", "vendor_id")),
         "products": lambda: _used(store, record_id, ("items", "product_id")),
         "stocks": lambda: _used(store, record_id, ("items", "stock_id")),
     }
-    services = SERVICES_OF_TARIFF.get(entity_key)  # a tariff is in use while a service of its kind bills on it
+    uses = PLAN_USES.get(entity_key)  # a tariff is in use while a service of its kind bills on it
     rule = reasons.get(entity_key)
-    reason = _used(store, record_id, (services, "tariff_id")) if services else rule() if rule else None
+    reason = _used(store, record_id, uses) if uses else rule() if rule else None
     if reason:
         raise CannotDelete(f"Entity cannot be deleted: {reason}")
+    if entity_key == "bundle_services":
+        _guard_bundle_service(record_id, store)
+
+
+def _guard_bundle_service(record_id: int, store: SplynxStore) -> None:
+    """Refuse (422 on `id`) deleting a bundle service that services still belong to.
+
+    Why refuse rather than cascade: whether Splynx deletes, detaches or keeps the member services is not
+    documented; refusing makes a client that deletes in the wrong order fail loudly (docs/fidelity.md).
+    """
+    reason = _used(store, record_id, *((s.key, "bundle_service_id") for s in SERVICES))
+    if reason:
+        raise Invalid([{"field": "id", "message": f"Bundle service {record_id} cannot be deleted: {reason}."}])
 
 
 def _used(store: SplynxStore, record_id: int, *uses: tuple[str, str]) -> str | None:

@@ -217,6 +217,35 @@ TARIFFS_VOICE = Entity("tariffs_voice", "admin/tariffs/voice", "tariffs_voice", 
       for t in ("calls", "messages", "data")),
 ), "Voice tariff")
 
+# Bundle tariffs: attributes of the blueprint's *Bundle tariff Base* (apib ~1413); required flags what a live
+# OPTIONS answered for admin/tariffs/bundle (options-attributes.tsv: title, partners_ids, billing_types,
+# customer_categories, available_for_locations). billing_types has no default here (required=True in the
+# capture, "optional" in the blueprint: the capture wins). internet/voice/custom_tariffs are ids of tariffs of
+# that kind (live tables bundle_to_tariffs_internet / bundle_to_tariffs_custom); lengths: as voice (# guess).
+FEES = ("activation_fee", "cancellation_fee", "prior_cancellation_fee")
+FEE_WHEN = ("create_service", "first_service_billing")
+
+TARIFFS_BUNDLE = Entity("tariffs_bundle", "admin/tariffs/bundle", "bundle", (
+    *_plan_fields(64, Field("service_description", STR, "Service description", max_len=64)),
+    Field("billing_types", ENUMS, "Types of billing", required=True,
+          choices=("recurring", "prepaid", "prepaid_monthly")),
+    *(f for f in _billing_fields() if f.name != "billing_types"),
+    *(Field(fee, DECIMAL, fee.replace("_", " ").capitalize(), default="0.0000") for fee in FEES),
+    Field("change_to_other_bundle_fee", DECIMAL, "Change to other bundle fee", default="0.0000"),
+    Field("issue_invoice_while_service_creation", BOOL, "Issue an invoice", default=0),
+    Field("get_activation_fee_when", ENUM, "Get activation fee when", default="create_service", choices=FEE_WHEN),
+    Field("contract_duration", INT, "Contract duration", default=0),
+    Field("automatic_renewal", BOOL, "Automatic renewal", default=0),
+    Field("auto_reactivate", BOOL, "Auto reactivate", default=0),
+    Field("discount_period", INT, "Discount period", default=0),
+    Field("discount_type", ENUM, "Discount type", default="percent", choices=("percent", "fixed")),
+    Field("discount_value", DECIMAL, "Discount value", default="0.0000"),
+    Field("internet_tariffs", INTS, "Internet tariffs plans", default=[], ref="tariffs_internet"),
+    Field("voice_tariffs", INTS, "Voice tariffs plans", default=[], ref="tariffs_voice"),
+    Field("custom_tariffs", INTS, "Recurring tariffs plans", default=[], ref="tariffs_recurring"),
+    Field("customer_labels", LABELS, "Labels", default=[], ref="labels"),
+), "Bundle tariff")
+
 IPV4_NETWORKS = Entity("ipv4_networks", "admin/networking/ipv4", "ipv4_networks", (
     ID,
     Field("network", IPV4, "Network", required=True),
@@ -484,10 +513,47 @@ VOICE_SERVICES = Entity("voice_services", "admin/customers/customer/{customer_id
     Field("type", STR, writable=False, default="voice"),
 ), "Voice service")
 
+# Bundle services: the blueprint's *Customer Bundle service Base* (apib ~4000); lengths, enums and defaults
+# from the live `services_bundle` columns (description and discount_text varchar(512), period enum('-1'..'99'),
+# automatic_renewal/auto_reactivate/discount/on_approve enum('1','0') default 0). The live `status` is a
+# varchar(64); the blueprint lists its values, which the simulator enforces as for the other services.
+# An internet, voice or recurring service belongs to one through its `bundle_service_id` (0 = none).
+BUNDLE_SERVICES = Entity("bundle_services", "admin/customers/customer/{customer_id}/bundle-services",
+                         "services_bundle", (
+    ID,
+    Field("customer_id", INT, "Customer", writable=False),
+    Field("bundle_id", INT, "Bundle", required=True, ref="tariffs_bundle"),
+    Field("status", ENUM, "Status", required=True, choices=SERVICE_STATUSES),
+    Field("description", STR, "Description", required=True, max_len=512),
+    Field("unit_price", DECIMAL, "Unit price"),
+    Field("start_date", DATE, "Start date", required=True),
+    Field("end_date", DATE, "End date", required=True, allow_zero_date=True),
+    Field("discount", BOOL, default=0),
+    Field("discount_type", ENUM, default="percent", choices=("percent", "fixed")),
+    Field("discount_value", DECIMAL, default="0.0000"),
+    Field("discount_start_date", DATE, default="0000-00-00", allow_zero_date=True),
+    Field("discount_end_date", DATE, default="0000-00-00", allow_zero_date=True),
+    Field("discount_text", STR, default="", max_len=512),
+    Field("automatic_renewal", BOOL, "Automatic renewal", default=0),
+    Field("auto_reactivate", BOOL, "Auto reactivate", default=0),
+    *(Field(fee, DECIMAL, fee.replace("_", " ").capitalize(), default="0.0000") for fee in FEES),
+    Field("get_activation_fee_when", ENUM, "Get activation fee when", default="create_service", choices=FEE_WHEN),
+    Field("issue_invoice_while_service_creation", BOOL, "Issue an invoice", default=0),
+    Field("activation_fee_transaction_id", INT, default=0),
+    Field("cancellation_fee_transaction_id", INT),
+    Field("prior_cancellation_fee_transaction_id", INT, default=0),
+    Field("parent_id", INT, default=0),
+    Field("period", INT, default=-1, choices=SERVICE_PERIODS),
+    Field("on_approve", BOOL, default=0),
+    Field("type", STR, writable=False, default="bundle"),
+), "Bundle service")
+
 # A customer's services, served at `admin/customers/customer/{cid}/<kind>-services(--{id})`.
 SERVICES: tuple[Entity, ...] = (INTERNET_SERVICES, RECURRING_SERVICES, VOICE_SERVICES)
+# Every kind of service a customer holds: the tariff-billed ones and bundle services (which bill on `bundle_id`).
+CUSTOMER_SERVICES: tuple[Entity, ...] = (*SERVICES, BUNDLE_SERVICES)
 # Every tariff kind; and the service table that uses each tariff kind (one-time tariffs: none simulated).
-TARIFFS: tuple[Entity, ...] = (TARIFFS_INTERNET, TARIFFS_RECURRING, TARIFFS_ONE_TIME, TARIFFS_VOICE)
+TARIFFS: tuple[Entity, ...] = (TARIFFS_INTERNET, TARIFFS_RECURRING, TARIFFS_ONE_TIME, TARIFFS_VOICE, TARIFFS_BUNDLE)
 
 
 def tariff_of(service: Entity) -> str:
@@ -499,13 +565,18 @@ def tariff_of(service: Entity) -> str:
 
 
 SERVICES_OF_TARIFF: dict[str, str] = {tariff_of(s): s.key for s in SERVICES}
+PLAN_USES: dict[str, tuple[str, str]] = {
+    **{tariff: (service, "tariff_id") for tariff, service in SERVICES_OF_TARIFF.items()},
+    TARIFFS_BUNDLE.key: (BUNDLE_SERVICES.key, "bundle_id"),
+}
+"""Tariff kind -> (the service kind that bills on it, the service's field naming it): in use, `services` count."""
 
 AF_TYPES = ("string", "integer", "decimal", "numeric", "date", "datetime", "boolean", "select",
             "select_multiple", "password", "file", "relation", "relation_multiple")
 AF_MODULES = ("customers", "services_internet", "tariffs_internet", "partners", "locations", "admins",
               "ipv4_networks", "ipv4_networks_ip", "inventory_items", "inventory_products", "inventory_vendors",
               "inventory_suppliers", "routers", "ipv6_networks", "tariffs_custom", "tariffs_one_time", "tariffs_voice",
-              "services_custom", "services_voice")
+              "services_custom", "services_voice", "bundle", "services_bundle")
 
 ADDITIONAL_FIELDS = Entity("additional_fields", "admin/config/additional-fields/{module}", None, (
     Field("module", STR, "Module", writable=False),
@@ -579,11 +650,11 @@ US_STATES: tuple[tuple[str, str], ...] = (
 PLAIN_ENTITIES: tuple[Entity, ...] = (
     PARTNERS, LOCATIONS, ADMINISTRATORS, TARIFFS_INTERNET, IPV4_NETWORKS, STOCKS, SUPPLIERS, VENDORS, PRODUCTS, ITEMS,
     CUSTOMERS,
-    IPV6_NETWORKS, LABELS_CONFIG, TARIFFS_RECURRING, TARIFFS_ONE_TIME, TARIFFS_VOICE, NETWORK_SITES,
+    IPV6_NETWORKS, LABELS_CONFIG, TARIFFS_RECURRING, TARIFFS_ONE_TIME, TARIFFS_VOICE, NETWORK_SITES, TARIFFS_BUNDLE,
 )
 ALL_ENTITIES: tuple[Entity, ...] = (
     *PLAIN_ENTITIES, IPV4_IPS, CUSTOMER_INFO, CUSTOMER_BILLING, INTERNET_SERVICES, RECURRING_SERVICES,
-    VOICE_SERVICES, ADDITIONAL_FIELDS, STATES_PROVINCES, TAXES,
+    VOICE_SERVICES, BUNDLE_SERVICES, ADDITIONAL_FIELDS, STATES_PROVINCES, TAXES,
 )
 BY_KEY: dict[str, Entity] = {e.key: e for e in ALL_ENTITIES}
 BY_PATH: dict[str, Entity] = {e.path: e for e in ALL_ENTITIES}

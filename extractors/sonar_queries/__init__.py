@@ -40,6 +40,7 @@ ROOT_FIELDS: dict[str, str] = {
     "account_type": "account_types",
     "custom_field": "custom_fields",
     "service": "services",
+    "package": "packages",
     "supernet": "supernets",
     "subnet": "subnets",
     "ip_pool": "ip_pools",
@@ -52,6 +53,7 @@ ROOT_FIELDS: dict[str, str] = {
     "inventory_item": "inventory_items",
     "account": "accounts",
     "inventory_assignment": "inventory_items",
+    "account_package": "account_services",
     "account_service": "account_services",
     "radius_account": "radius_accounts",
 }
@@ -108,19 +110,30 @@ LOG_CONTACT_CLASS = "Contact"
 
 FOLDS: dict[str, str] = {
     "account_service_accounts": "accounts",
+    "account_package_accounts": "accounts",
     "inventory_assignment_addresses": "addresses",
     "inventory_assignment_services": "account_services",
     "radius_account_passwords": "radius_accounts",
 }
 """Queries that enrich an entity rather than define one -> their root field: an account service's account
-status, IPs, RADIUS accounts and MACs, the address or service that names an inventory item's account, and
-(at load time) the RADIUS passwords staging never holds."""
+status, IPs, RADIUS accounts and MACs, an account package's members, the address or service that names an
+inventory item's account, and (at load time) the RADIUS passwords staging never holds."""
 
 AUXILIARY_QUERIES = (*FOLDS, *CHANGED_CHILDREN, *CHANGED_HELD, *HOLDER_QUERIES, *LOGGED_CHANGES)
 """Queries that enrich an entity (FOLDS) or find accounts whose children changed or went (incremental runs)."""
 
-ARCHIVABLE = frozenset({"account", "account_service_accounts"})
+ARCHIVABLE = frozenset({"account", "account_service_accounts", "account_package_accounts"})
 """Entities whose root field takes `include_archived`."""
+
+PRESENT: dict[str, tuple[str, ...]] = {"account_package": ("unique_package_relationship_id",)}
+"""Entities read from a root field that holds more: the attributes their records have set (Search `exists`).
+
+Why: an account package is read from `account_services` (account_package.graphql); without the filter every
+account service would be fetched to keep the few in a package.
+"""
+
+GROUPED = frozenset({"account_package"})
+"""Entities whose records are groups of the root field's: Sonar's count says how many members, not groups."""
 
 MAX_SEARCHES = 240
 """How many `Search` objects (OR'ed) one request carries at most; id lists are batched below this."""
@@ -304,6 +317,7 @@ def build_searches(
     status_ids: Sequence[str] = (),
     dates: Sequence[Sequence[dict[str, Any]]] = ((),),
     after_id: str | None = None,
+    present: Sequence[str] = (),
 ) -> list[dict[str, Any]] | None:
     """Sonar `search` variable: the cross product of the alternatives, each one `Search` object.
 
@@ -315,6 +329,7 @@ def build_searches(
         status_ids: account status id alternatives.
         dates: datetime condition alternatives (from `date_window`).
         after_id: keyset position: only records with a larger id (added to every alternative).
+        present: attributes the records must have set (`exists`, added to every alternative).
     """
     match_alts = [[_eq(column, value)] for column, value in matches] or [[]]
     status_alts = [[_eq("account_status_id", s)] for s in status_ids] or [[]]
@@ -327,6 +342,8 @@ def build_searches(
             search["integer_fields"] = integers
         if when:
             search["datetime_fields"] = list(when)
+        if present:
+            search["exists"] = list(present)
         if search:
             searches.append(search)
     return searches or None
