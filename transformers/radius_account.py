@@ -14,11 +14,11 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Any
 
-from transformers.account_service import service_status
+from transformers.account_service import service_status, static_ip, static_ipv6
 from transformers.context import TransformContext
 from transformers.payload import SplynxPayload
-from transformers.records import Record, entities, nested, parent, payload, source_id
-from transformers.rules import clean_text, host_address, split_cidr, splynx_date
+from transformers.records import Record, entities, in_id_order, nested, parent, payload, source_id
+from transformers.rules import clean_text, splynx_date
 from transformers.validation import SkipRecord, Subject
 
 ENTITY = "radius_account"
@@ -27,17 +27,13 @@ ADDITIONAL_FIELDS: dict[str, list[dict[str, Any]]] = {}
 NO_DATA_SERVICE = "the account has no DATA service: no plan for an internet service to log in to"
 
 
-def _by_id(items: list[Record]) -> list[Record]:
-    return sorted(items, key=lambda r: int(str(r.get("id") or 0)))
-
-
 def last_data_service(record: Record) -> Record:
     """The account's DATA service whose plan the extra login's service takes; SkipRecord when it pairs with one."""
     account = nested(record, "account")
-    services = _by_id(entities(account.get("account_services")))
+    services = in_id_order(entities(account.get("account_services")))
     if not services:
         raise SkipRecord(NO_DATA_SERVICE)
-    ids = [str(r.get("id")) for r in _by_id(entities(account.get("radius_accounts")))] or [source_id(record)]
+    ids = [str(r.get("id")) for r in in_id_order(entities(account.get("radius_accounts")))] or [source_id(record)]
     rank = ids.index(source_id(record)) if source_id(record) in ids else len(ids)
     if rank < len(services):
         raise SkipRecord("the login and password of its DATA service (paired in id order)")
@@ -45,16 +41,17 @@ def last_data_service(record: Record) -> Record:
 
 
 def _addresses(record: Record) -> dict[str, Any]:
-    """The IPs Sonar gives this RADIUS account: the service's static IPv4 and IPv6 network."""
-    subnets = [str(a.get("subnet") or "") for a in _by_id(entities(record.get("ip_assignments")))]
-    v4 = [host_address(s) for s in subnets if s and ":" not in s]
-    v6 = [s for s in subnets if ":" in s]
+    """The IPs Sonar gives this RADIUS account, in id order: the service's static IPv4 and IPv6 network.
+
+    Read as an internet service's own (transformers/account_service.py): the same rules pick the first.
+    """
+    own = {"id": record.get("id"), "ip_assignments": in_id_order(entities(record.get("ip_assignments")))}
+    v4, v6 = static_ip(own), static_ipv6(own)
     body: dict[str, Any] = {"taking_ipv4": 1 if v4 else 0}
     if v4:
-        body["ipv4"] = v4[0]
+        body["ipv4"] = v4
     if v6:
-        network, prefix = split_cidr(v6[0])
-        body["taking_ipv6"], body["ipv6"] = 1, f"{network}/{prefix}"
+        body["taking_ipv6"], body["ipv6"] = 1, v6
     return body
 
 

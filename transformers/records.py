@@ -27,6 +27,11 @@ def entities(value: Any) -> list[Record]:
     return [item for item in value if isinstance(item, Mapping)]
 
 
+def in_id_order(records: list[Record]) -> list[Record]:
+    """Records sorted by their numeric id: the order Sonar's pairing rules count in (missing id first)."""
+    return sorted(records, key=lambda r: int(str(r.get("id") or 0)))
+
+
 def nested(record: Record, key: str) -> Record:
     """A to-one relation, or an empty mapping when Sonar returned null or the query did not ask for it."""
     value = record.get(key)

@@ -12,10 +12,9 @@ account's last DATA service lists it (`sonar_mac_extra`) and the load stage reco
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
 from dataclasses import dataclass
 
-from transformers.records import Record, entities, nested
+from transformers.records import Record, entities, in_id_order, nested
 
 MAC_HEX = re.compile(r"[0-9A-Fa-f]{12}")
 MAC_SEPARATORS = re.compile(r"[\s:.\-]")
@@ -31,10 +30,6 @@ class ServiceAccess:
     held_ips: tuple[Record, ...] = ()
     """IP assignments Sonar gives the paired RADIUS account and MAC (IpassignmentableType RadiusAccount,
     UninventoriedMacAddress): the subscriber's addresses, so this service's."""
-
-
-def _by_id(items: Sequence[Record]) -> list[Record]:
-    return sorted(items, key=lambda r: int(str(r.get("id") or 0)))
 
 
 def data_service_ids(record: Record) -> list[str]:
@@ -58,8 +53,8 @@ def service_access(record: Record) -> ServiceAccess:
     account = nested(record, "account")
     services = data_service_ids(record)
     rank = services.index(str(record["id"]))
-    radius = _by_id(entities(account.get("radius_accounts")))
-    mac_records = _by_id(entities(account.get("uninventoried_mac_addresses")))
+    radius = in_id_order(entities(account.get("radius_accounts")))
+    mac_records = in_id_order(entities(account.get("uninventoried_mac_addresses")))
     macs = [normal_mac(m.get("mac_address")) for m in mac_records]
     last = rank == len(services) - 1
     paired = [found[rank] for found in (radius, mac_records) if rank < len(found)]
