@@ -7,7 +7,8 @@ written in the customers phase, after the accounts: the item exists since the in
 customer only now, and Splynx sets an item's customer by updating the item. A RADIUS account beyond its
 account's DATA services (`radius_account`) becomes an internet service of its own, after the services. A
 Sonar package becomes a bundle tariff after the tariffs it groups; a package on an account (`account_package`)
-a bundle service before the services that join it.
+a bundle service before the services that join it. Last, an IP no service takes (`ip_assignment`) is marked
+used on its network's IP record, for its customer.
 """
 
 from __future__ import annotations
@@ -31,7 +32,9 @@ PHASE_ENTITIES: dict[Phase, tuple[str, ...]] = {
     Phase.FOUNDATION: ("company", "custom_field", "user", "service", "package"),
     Phase.NETWORK: ("supernet", "subnet", "ip_pool", "network_site"),
     Phase.INVENTORY: ("inventory_location", "vendor", "manufacturer", "inventory_model", "inventory_item"),
-    Phase.CUSTOMERS: ("account", "inventory_assignment", "account_package", "account_service", "radius_account"),
+    Phase.CUSTOMERS: (
+        "account", "inventory_assignment", "account_package", "account_service", "radius_account", "ip_assignment"
+    ),
 }
 
 ENTITY_PHASE: dict[str, Phase] = {e: p for p, entities in PHASE_ENTITIES.items() for e in entities}
@@ -52,6 +55,7 @@ PARENTS: dict[str, tuple[str, ...]] = {
     "account_package": ("account", "package"),
     "account_service": ("account", "service", "account_package"),  # a packaged service names its bundle service
     "radius_account": ("account", "service"),
+    "ip_assignment": ("account", "subnet", "ip_pool"),  # the customer, and the network holding the IP record
 }
 
 

@@ -4,7 +4,8 @@ Why only what it created: a run also updates records that existed before it, and
 merely skipped; deleting those would destroy data the run did not bring. The ledger's `action`
 of each item (create, adopt, update, skip) says which is which. A put-only write (an item's customer)
 has no record of its own to delete: when its target declares an `undo` body, it is PUT back to that
-(the item unassigned) in the same reverse order, so the customer it pointed at can then be deleted.
+(the item unassigned, an IP record free again; each follow-up write of the same target too) in the same
+reverse order, so the customer it pointed at can then be deleted.
 Each delete is checkpointed (item → `rolled_back` and its id map entry removed, in one transaction),
 so an interrupted or killed rollback resumes where it stopped: a record deleted just before the kill
 answers 404 the second time.
@@ -194,6 +195,9 @@ def _undo_entity(walk: _Walk, entity: str) -> tuple[int, int]:
     def put_back(item: Item, payload: SplynxPayload | None) -> tuple[bool, str | None, str]:
         parent = dict(payload.parent) if payload else _parent_of(tgt.params(), item.dest_id)
         undone = parent is not None and walk.loader.undo(tgt.key, parent)
+        for extra in payload.extras if payload else ():  # the other addresses of an IP block
+            if target(extra.target).undo is not None:
+                walk.loader.undo(extra.target, dict(extra.parent))
         return undone, item.dest_id, f"Splynx {tgt.key} {item.dest_id} put back" if undone else "nothing left in Splynx"
 
     return walk.each(entity, undoable_items(walk.ledger, walk.run_id, entity), "undo", put_back)

@@ -79,6 +79,8 @@ _COLUMNS: dict[str, str] = {
     "account_service": "account_id service_id package_id quantity:int name_override price_override:int "
     "next_bill_date:date service:json account:json ip_assignments:json",
     "radius_account": "account_id username account:json ip_assignments:json",
+    "ip_assignment": "subnet subnet_id ip_pool_id description ipassignmentable_id ipassignmentable_type "
+    "holder:json account:json",
 }
 
 _PART = re.compile(r"part-(\d+)\.parquet$")

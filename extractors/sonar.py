@@ -448,6 +448,7 @@ REFERENCES: dict[str, tuple[tuple[str, str], ...]] = {
         ("ip_assignments.ip_pool_id", "ip_pool"),
     ),
     "account_package": (("package_id", "package"),),
+    "ip_assignment": (("subnet_id", "subnet"), ("ip_pool_id", "ip_pool")),
     "package": (("company_id", "company"), ("package_services.service_id", "service")),
     "inventory_item": (("inventory_model_id", "inventory_model"),),
     "inventory_model": (
@@ -667,6 +668,8 @@ class SonarExtractor:
                     continue
             elif entity == "inventory_assignment":
                 records = self._with_holder(records)
+            elif entity == "ip_assignment":
+                records = self._with_ip_holder(records)
             yield Page(entity, records, number)
 
     # --- account statuses and the selection ----------------------------------------------------
@@ -960,20 +963,36 @@ class SonarExtractor:
         `account_services` root fields in id batches, as a service's account is: the simulator serves no
         interface types, and the transformer then reads one shape whichever way it came.
         """
-
-        def address_id(record: Record) -> str | None:
-            held = record.get("inventoryitemable_type") == "Address"
-            return str(record["inventoryitemable_id"]) if held else None
-
-        addresses = self.by_id("inventory_assignment_addresses", map(address_id, records))
+        addresses = self.by_id("inventory_assignment_addresses", map(_item_address_id, records))
         services = self.by_id("inventory_assignment_services", (r.get("account_service_id") for r in records))
         return [
             {
                 **record,
-                "inventoryitemable": addresses.get(address_id(record) or ""),
+                "inventoryitemable": addresses.get(_item_address_id(record) or ""),
                 "account_service": services.get(str(record.get("account_service_id"))),
             }
             for record in records
+        ]
+
+    def _with_ip_holder(self, records: list[Record]) -> list[Record]:
+        """Fold into each IP assignment what holds it (`holder`) and the Sonar account that holder belongs to.
+
+        Read through the root fields in id batches, as an item's holder is (the simulator serves no interface
+        types): a RADIUS account's or MAC's `account_id`; a CPE's service and place, whose account is the
+        service's or the address's; an account holds its own. `account` then says whether a service takes the
+        IP (transformers/ip_assignment.py).
+        """
+
+        def held_by(kind: str) -> list[Any]:
+            return [r["ipassignmentable_id"] for r in records if ip_holder_type(r) == kind]
+
+        folds = {kind: self.by_id(fold, held_by(kind)) for kind, fold in IP_HOLDER_FOLDS.items()}
+        folds["InventoryItem"] = {str(i["id"]): i for i in self._with_holder(list(folds["InventoryItem"].values()))}
+        holders = [_ip_holder(r, folds) for r in records]
+        accounts = self.by_account("ip_assignment_accounts", (h["account_id"] for h in holders if h.get("account_id")))
+        return [
+            {**r, "holder": h, "account": accounts.get(str(h.get("account_id")))}
+            for r, h in zip(records, holders, strict=True)
         ]
 
     def by_id(self, fold: str, ids: Iterable[Any]) -> dict[str, Record]:
@@ -983,6 +1002,41 @@ class SonarExtractor:
         for chunk in self._walk_matching(fold, "id", wanted, doc=q.document(fold), page_size=MAX_PAGE_SIZE):
             found.update((str(r["id"]), r) for r in chunk)
         return found
+
+
+IP_HOLDER_FOLDS = {
+    "RadiusAccount": "ip_assignment_radius",
+    "UninventoriedMacAddress": "ip_assignment_macs",
+    "InventoryItem": "ip_assignment_items",
+}
+"""Holder type of an IP assignment -> the fold that reads those holders by id (accounts hold their own)."""
+
+
+def ip_holder_type(record: Record) -> str:
+    """Sonar's `ipassignmentable_type` of an IP assignment (an account's own when unset)."""
+    return str(record.get("ipassignmentable_type") or "Account")
+
+
+def _item_address_id(item: Record) -> str | None:
+    held = item.get("inventoryitemable_type") == "Address"
+    return str(item["inventoryitemable_id"]) if held else None
+
+
+def _ip_holder(record: Record, folds: dict[str, dict[str, Record]]) -> Record:
+    """What holds one IP assignment: its type and id, and the id of the Sonar account it belongs to (or None)."""
+    kind, holder_id = ip_holder_type(record), str(record.get("ipassignmentable_id"))
+    found = dict(folds.get(kind, {}).get(holder_id) or {})
+    account_id: Any = holder_id if kind == "Account" else found.get("account_id")
+    if kind == "InventoryItem":
+        address, service = found.get("inventoryitemable") or {}, found.get("account_service") or {}
+        at_account = address.get("addressable_type") == "Account"
+        account_id = address.get("addressable_id") if at_account else service.get("account_id")
+    return {
+        "type": kind,
+        "id": holder_id,
+        "account_id": None if account_id is None else str(account_id),
+        "account_service_id": found.get("account_service_id"),
+    }
 
 
 def _package_leader(account: Record, record: Record) -> str | None:
@@ -1234,23 +1288,44 @@ def _extract_children(
     extractor: SonarExtractor, accounts: Page, deliver: PageSink, refs: ReferenceSet, wanted: set[str]
 ) -> None:
     """One page of accounts' services and RADIUS logins, the equipment the accounts hold, and who holds it."""
-    if not any(needed(entity, wanted) for entity in ("account_service", "inventory_assignment", "account_package")):
+    children = ("account_service", "inventory_assignment", "account_package", "ip_assignment")
+    if not any(needed(entity, wanted) for entity in children):
         return
     service_ids: list[str] = []
     for services in extractor.fetch_where("account_service", "account_id", accounts.ids):
         deliver(services)
         refs.add(services)
         service_ids.extend(services.ids)
+    holders = {("Account", i) for i in accounts.ids}
     for entity in ("radius_account", "account_package"):
-        if needed(entity, wanted):
+        if needed(entity, wanted) or (entity == "radius_account" and needed("ip_assignment", wanted)):
             for page in extractor.fetch_where(entity, "account_id", accounts.ids):
-                deliver(page)
-                refs.add(page)
+                holders.update(("RadiusAccount", i) for i in page.ids if entity == "radius_account")
+                if needed(entity, wanted):
+                    deliver(page)
+                    refs.add(page)
+    if needed("ip_assignment", wanted):
+        for page in held_ips(extractor, holders):
+            deliver(page)
+            refs.add(page)
     for entity in ("inventory_item", "inventory_assignment"):
         if needed(entity, wanted):
             for items in held_items(extractor, entity, accounts, service_ids):
                 deliver(items)
                 refs.add(items)
+
+
+def held_ips(extractor: SonarExtractor, holders: set[tuple[str, str]]) -> Iterator[Page]:
+    """Pages of the IP assignments of a selection's accounts: their own and their RADIUS accounts'.
+
+    Why not the others (MACs', CPEs', network sites'): a selection reads its accounts' own records; `--all`
+    reads every IP assignment. Sonar's ids are per type, so the (type, id) pairs are matched after the read.
+    """
+    ids = sorted({holder_id for _kind, holder_id in holders}, key=int)
+    for page in extractor.fetch_where("ip_assignment", "ipassignmentable_id", ids):
+        kept = [r for r in page.records if (ip_holder_type(r), str(r["ipassignmentable_id"])) in holders]
+        if kept:
+            yield Page(page.entity, kept, page.number)
 
 
 def held_items(extractor: SonarExtractor, entity: str, accounts: Page, service_ids: Sequence[str]) -> Iterator[Page]:

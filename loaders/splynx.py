@@ -132,6 +132,7 @@ class SplynxLoader:
         self._known: set[tuple[str, str]] = set()
         self._snapshot: dict[tuple[str, int, str, str], Any] = {}
         self._known_lock = threading.Lock()
+        self._looked_up: dict[tuple[str, tuple[tuple[str, str], ...]], str] = {}
 
     # -- setup and rollback ------------------------------------------------------------------------
 
@@ -169,10 +170,33 @@ class SplynxLoader:
         """PUT a put-only record back to its target's undo body for rollback; False if Splynx has no such record."""
         tgt = target(target_key)
         try:
-            self.client.update(tgt.item_path(None, parent), dict(tgt.undo or {}))
-        except NotFound:
+            self.client.update(self.put_only_path(tgt, parent), dict(tgt.undo or {}))
+        except (NotFound, RecordError):  # the record, or the one its path names, is gone
             return False
         return True
+
+    def put_only_path(self, tgt: Target, parent: Mapping[str, str]) -> str:
+        """The path of a put-only record, with an id Splynx wants and we know by value looked up first."""
+        lookup = tgt.lookup
+        if lookup is None:
+            return tgt.item_path(None, parent)
+        key = (tgt.key, tuple(sorted(parent.items())))
+        found = self._looked_up.get(key)
+        if found is None:
+            wanted = {attribute: str(parent[name]) for attribute, name in lookup.match.items()}
+            rows = self.client.list(lookup.collection, main=wanted)  # matched here too: a filter may be ignored
+            ids = [r["id"] for r in rows if all(str(r.get(a)) == v for a, v in wanted.items())]
+            if not ids:
+                where = ", ".join(f"{a} {v}" for a, v in wanted.items())
+                raise _invalid(
+                    "lookup_missing",
+                    f"Splynx has no {tgt.key} record with {where}",
+                    lookup.param,
+                    parent.get(lookup.param),
+                    "check that network in Splynx (an endnet holds a record per address), then resume",
+                )
+            found = self._looked_up[key] = min(ids, key=_id_order)
+        return tgt.item_path(None, {**parent, lookup.param: found})
 
     def find_by_marker(self, payload: SplynxPayload) -> str | None:
         """The id of the record carrying this payload's marker, or None."""
@@ -367,8 +391,9 @@ class SplynxLoader:
         """Send the POST or PUT; returns (Splynx id, action: create, update or adopt)."""
         payload = item.payload
         if tgt.put_only:
-            self.client.update(tgt.item_path(None, payload.parent), self._body(payload))
-            return _last_segment(tgt.item_path(None, payload.parent)), "update"
+            path = self.put_only_path(tgt, payload.parent)
+            self.client.update(path, self._body(payload))
+            return _last_segment(path), "update"
         if existing:
             self.client.update(tgt.item_path(existing, payload.parent), self._body(payload))
             return existing, "update"
@@ -410,7 +435,7 @@ class SplynxLoader:
     def _extra_path(self, extra: SplynxPayload, dest_id: str) -> str:
         tgt = target(extra.target)
         parent = {**{name: dest_id for name in tgt.params()}, **extra.parent}
-        return tgt.item_path(None, parent)
+        return self.put_only_path(tgt, parent)
 
     # -- verification ------------------------------------------------------------------------------
 
@@ -426,7 +451,7 @@ class SplynxLoader:
     def check_record(self, payload: SplynxPayload, dest_id: str) -> RecordProblem | None:
         """Read a record (and its follow-ups) back; the first field that differs from what we wrote."""
         tgt = target(payload.target)
-        path = tgt.item_path(None if tgt.put_only else dest_id, payload.parent)
+        path = self.put_only_path(tgt, payload.parent) if tgt.put_only else tgt.item_path(dest_id, payload.parent)
         checks = [(tgt, path, self._body(payload))]
         checks += [(target(e.target), self._extra_path(e, dest_id), e.body) for e in payload.extras]
         for check_target, check_path, body in checks:

@@ -34,6 +34,21 @@ FORMAT_CHECKS: dict[str, Callable[[str], bool]] = {
 
 
 @dataclass(frozen=True)
+class PathLookup:
+    """A path parameter Splynx wants as an id that we know by value (an IP record's id, known by its address).
+
+    Attributes:
+        param: the path parameter to replace (`ip`).
+        collection: the collection searched for the record (`admin/networking/ipv4-ip`).
+        match: search attribute -> the path parameter holding its value (`ipv4_networks_id` -> `network_id`).
+    """
+
+    param: str
+    collection: str
+    match: Mapping[str, str]
+
+
+@dataclass(frozen=True)
 class Target:
     """One kind of Splynx record the loader can write.
 
@@ -55,6 +70,8 @@ class Target:
         marker_in: an unmarked record whose text field carries the marker as `[sonar_id=<marker>]` (a network
             site: no additional-fields module, and a title an operator's own site may share) is found by
             listing its collection for that marker, never by its name.
+        lookup: for a put-only target whose path names a record by an id we do not know (an IP record), how
+            the loader finds that id from what we know (its network and address).
     """
 
     key: str
@@ -70,6 +87,7 @@ class Target:
     undo: Mapping[str, Any] | None = None
     listed_by_name: bool = False
     marker_in: str | None = None
+    lookup: PathLookup | None = None
 
     @property
     def put_only(self) -> bool:
@@ -206,12 +224,15 @@ TARGETS: dict[str, Target] = {
             references={"location_id": "location", "partners_ids": "partner"},
             marker_in="description",
         ),
-        Target(
+        Target(  # an IPv4 address of a network: exists with its network (no POST in the blueprint), PUT only
             "ipv4_ip",
             None,
             "admin/networking/ipv4-ip/{network_id}--{ip}",
             None,
+            required=_required("ipv4_ip"),
             references={"customer_id": "customer"},
+            undo={"is_used": 0, "customer_id": 0, "title": "", "comment": ""},  # a free address, as Splynx made it
+            lookup=PathLookup("ip", "admin/networking/ipv4-ip", {"ipv4_networks_id": "network_id", "ip": "ip"}),
         ),
         Target(  # no additional-fields module in the blueprint's list: no marker, adopted by its name
             "inventory_stock",

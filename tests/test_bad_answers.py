@@ -27,13 +27,6 @@ POST_CUSTOMER = r"^POST admin/customers/customer$"  # a simulator fault subject
 POST_CUSTOMER_PATH = r"/admin/customers/customer$"  # a fault proxy path
 
 
-def fix_planted_problems(box: Sandbox) -> None:
-    """The overrides a user records for the sandbox's bad accounts (4: long name, 6: duplicate login)."""
-    box.etl("init")
-    box.etl("fix", "account", "4", "--set", "name=Northwest Regional Cooperative")
-    box.etl("fix", "account", "6", "--set", "login=sonar-6")
-
-
 def error_line(result: Result) -> str:
     """The command's only output line, which must be an `error:` line."""
     lines = [line for line in result.output.splitlines() if line.strip()]
@@ -118,7 +111,7 @@ def test_a_run_with_bad_answers_sprinkled_over_both_systems_migrates_everything_
     make_proxied_sandbox: ProxiedSandboxFactory,
 ) -> None:
     box = make_proxied_sandbox(customers=SMALL)
-    fix_planted_problems(box)
+    box.fix_planted_problems()
     # Reads and PUTs: one in ten answered with HTML (before or after serving it) or cut JSON.
     box.splynx.faults.only = r"^(GET|HEAD|PUT) "
     box.splynx.faults.garble_rate = 0.1
@@ -195,7 +188,7 @@ def test_a_query_sonar_keeps_failing_fails_the_run_in_one_line_and_resume_finish
     make_sandbox: SandboxFactory,
 ) -> None:
     box = make_sandbox(customers=SMALL)
-    fix_planted_problems(box)
+    box.fix_planted_problems()
     box.sonar.faults.only = r"^account$"  # counts and every other entity still answer
     box.sonar.faults.graphql_error_next = 1000
     line = error_line(box.etl("run", "--all", code=4))

@@ -85,9 +85,7 @@ def test_sigkill_at_random_moments_then_resume_leaves_every_record_exactly_once(
     box = make_sandbox(customers=CRASH_CUSTOMERS)
     # Every Splynx answer takes a little while, so the run outlasts the kills however fast the machine is.
     box.splynx.faults.latency_s = SPLYNX_LATENCY_S
-    box.etl("init")
-    box.etl("fix", "account", "4", "--set", "name=Northwest Regional Cooperative")
-    box.etl("fix", "account", "6", "--set", "login=sonar-6")
+    box.fix_planted_problems()
     kills = 0
     began = time.monotonic()
     for seed in SEEDS:

@@ -174,9 +174,7 @@ def test_a_run_killed_right_after_splynx_committed_a_customer_resumes_with_each_
     make_proxied_sandbox: ProxiedSandboxFactory,
 ) -> None:
     box = make_proxied_sandbox(customers=12)
-    box.etl("init")
-    box.etl("fix", "account", "4", "--set", "name=Northwest Regional Cooperative")
-    box.etl("fix", "account", "6", "--set", "login=sonar-6")
+    box.fix_planted_problems()
     child = box.spawn("run", "--all")
     rule = box.proxy.add("POST", POST_CUSTOMER, kill(child.pid, when="after"), nth=5)
     assert child.wait(timeout=90) == -signal.SIGKILL, child.stderr.read().decode() if child.stderr else ""

@@ -45,10 +45,7 @@ def by_marker(box: Sandbox) -> dict[str, dict[str, Any]]:
 
 def migrated_once(box: Sandbox) -> dict[str, dict[str, Any]]:
     """A successful first `--all` (the planted bad records fixed by overrides first)."""
-    box.etl("init")
-    box.etl("fix", "account", "4", "--set", "name=Northwest Regional Cooperative")
-    box.etl("fix", "account", "6", "--set", "login=sonar-6")
-    box.etl("run", "--all", "--workers", "8")
+    box.migrate_everything(workers=8)
     return by_marker(box)
 
 
@@ -135,9 +132,7 @@ def _tariffs(box: Sandbox) -> list[dict[str, Any]]:
 def test_a_pilot_customer_run_does_not_poison_the_later_full_run(sandbox: Sandbox) -> None:
     store = sandbox.sonar.store
     pilot = pilot_sharing_a_plan_across_companies(store)
-    sandbox.etl("init")
-    sandbox.etl("fix", "account", "4", "--set", "name=Northwest Regional Cooperative")
-    sandbox.etl("fix", "account", "6", "--set", "login=sonar-6")
+    sandbox.fix_planted_problems()
     sandbox.etl("run", "--customer", str(pilot))
     tariffs = _tariffs(sandbox)  # the pilot's plan and add-ons: tariffs of every kind
     assert tariffs and all(len(t["partners_ids"]) == 1 for t in tariffs)  # only the pilot's partner so far

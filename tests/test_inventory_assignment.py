@@ -20,7 +20,6 @@ from loaders.splynx_targets import target
 from state.states import ItemState, RunStatus
 from tests.fixtures.pipeline import EVENT, Sandbox, marker_of, states
 from tests.fixtures.splynx import SignedClient
-from tests.test_migrate_e2e import fix_planted_problems
 from tests.test_splynx_simulator import _prepare, errors_of
 from transformers import inventory_assignment
 from transformers.context import TransformContext
@@ -168,7 +167,7 @@ def assert_items_follow_their_accounts(box: Sandbox, only: set[str] | None = Non
 def test_all_gives_every_held_item_its_customer_and_items_in_stock_none(sandbox: Sandbox) -> None:
     store = sandbox.sonar.store
     at_address, on_service = plant_held_items(store)
-    fix_planted_problems(sandbox)
+    sandbox.fix_planted_problems()
     sandbox.etl("run", "--all")
 
     held = customers_of_items(sandbox)
@@ -207,7 +206,7 @@ def test_one_customer_run_assigns_that_customers_items(sandbox: Sandbox) -> None
 def test_an_item_moved_to_another_account_in_sonar_is_reassigned_by_the_next_run(sandbox: Sandbox) -> None:
     store = sandbox.sonar.store
     at_address, _ = plant_held_items(store)
-    fix_planted_problems(sandbox)
+    sandbox.fix_planted_problems()
     sandbox.etl("run", "--all")
     store.update("inventory_items", at_address, inventoryitemable_id=address_of(store, 9))
     sandbox.etl("run", "--all")
@@ -225,7 +224,7 @@ def test_an_item_moved_to_another_account_in_sonar_is_reassigned_by_the_next_run
 def test_an_item_taken_back_to_stock_loses_its_customer_on_the_next_run(sandbox: Sandbox) -> None:
     store = sandbox.sonar.store
     at_address, _ = plant_held_items(store)
-    fix_planted_problems(sandbox)
+    sandbox.fix_planted_problems()
     sandbox.etl("run", "--all")
     assert customers_of_items(sandbox)[str(at_address)] != 0
     store.update("inventory_items", at_address, inventoryitemable_type="InventoryLocation", inventoryitemable_id=1)
@@ -243,7 +242,7 @@ def test_rollback_unassigns_the_items_before_deleting_their_customers_and_leaves
     sandbox: Sandbox,
 ) -> None:
     plant_held_items(sandbox.sonar.store)
-    fix_planted_problems(sandbox)
+    sandbox.fix_planted_problems()
     sandbox.etl("run", "--all")
     with sandbox.ledger() as ledger:
         assert undoable_items(ledger, 1, "inventory_assignment")

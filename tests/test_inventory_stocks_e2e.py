@@ -9,26 +9,11 @@ second run writes nothing again.
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import Any
 
-from tests.fixtures.pipeline import Sandbox, SandboxFactory, actions, marker_of
+from tests.fixtures.pipeline import SandboxFactory, actions, marker_of
 from tests.fixtures.splynx import SignedClient
 
 CUSTOMERS = 40
-
-
-def _rows(client: SignedClient, path: str) -> list[dict[str, Any]]:
-    response = client.get(path)
-    assert response.status_code == 200, (path, response.text)
-    rows: list[dict[str, Any]] = response.json()
-    return rows
-
-
-def _migrate(box: Sandbox) -> None:
-    box.etl("init")
-    box.etl("fix", "account", "4", "--set", "name=Northwest Regional Cooperative")  # the planted bad records
-    box.etl("fix", "account", "6", "--set", "login=sonar-6")
-    box.etl("run", "--all", "--workers", "4")
 
 
 def test_locations_are_stocks_vendors_suppliers_and_items_sit_in_their_stock_at_their_cost(
@@ -36,25 +21,25 @@ def test_locations_are_stocks_vendors_suppliers_and_items_sit_in_their_stock_at_
 ) -> None:
     box = make_sandbox(customers=CUSTOMERS)
     tables = box.sonar.store.tables
-    _migrate(box)
+    box.migrate_everything()
     box.etl("run", "--all")  # nothing changed in Sonar: nothing is written again
     with box.ledger() as ledger:
         for entity in ("inventory_location", "vendor", "inventory_item"):
             assert actions(ledger, 2, entity, ["create", "update"]) == {}, entity
 
     client = SignedClient(box.splynx, box.pair.key, box.pair.secret)
-    stocks = {row["name"]: row["id"] for row in _rows(client, "admin/config/inventory-stocks")}
+    stocks = {row["name"]: row["id"] for row in client.rows("admin/config/inventory-stocks")}
     locations = tables["inventory_locations"]
     assert {loc["name"] for loc in locations.values()} <= set(stocks)
     stock_of = {lid: stocks[loc["name"]] for lid, loc in locations.items()}
     assert len(set(stock_of.values())) == len(locations)  # one stock each, none of them Splynx's own
 
-    suppliers = {marker_of(row): row for row in _rows(client, "admin/inventory/suppliers")}
+    suppliers = {marker_of(row): row for row in client.rows("admin/inventory/suppliers")}
     assert {f"vendor:{vid}": v["name"] for vid, v in tables["vendors"].items()} == {
         m: row["name"] for m, row in suppliers.items()
     }
 
-    items = {marker_of(row): row for row in _rows(client, "admin/inventory/items")}
+    items = {marker_of(row): row for row in client.rows("admin/inventory/items")}
     in_stock = 0
     for item_id, item in tables["inventory_items"].items():
         row = items.get(f"inventory_item:{item_id}")

@@ -10,7 +10,6 @@ from typing import Any
 
 from state.states import ItemState
 from tests.fixtures.pipeline import Sandbox, marker_of
-from tests.test_migrate_e2e import fix_planted_problems
 
 IPV6 = "admin/networking/ipv6"
 
@@ -48,7 +47,7 @@ def test_ipv6_networks_are_migrated_in_the_network_phase_and_rolled_back(sandbox
     pools = sonar_ipv6(sandbox, "ip_pools", "ip_range")
     assert supernets and subnets and pools
     service = assign_ipv6(sandbox, "2001:db8:1:5::/64")
-    fix_planted_problems(sandbox)
+    sandbox.fix_planted_problems()
 
     sandbox.etl("run", "--all")
 

@@ -49,9 +49,7 @@ def test_a_second_workspace_on_the_same_ledger_is_refused_while_the_first_runs(
     make_sandbox: SandboxFactory, shared_ledger: str
 ) -> None:
     first = make_sandbox(customers=20, ledger_url=shared_ledger)
-    first.etl("init")
-    first.etl("fix", "account", "4", "--set", "name=Northwest Regional Cooperative")
-    first.etl("fix", "account", "6", "--set", "login=sonar-6")
+    first.fix_planted_problems()
     other = second_workspace(first)
     first.splynx.faults.latency_s = LATENCY_S
     running = first.spawn("run", "--all", "--workers", "2")

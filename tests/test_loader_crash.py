@@ -116,12 +116,20 @@ def _torture(sim: SplynxSimulator, tmp_path: Path, seed: int, drop_rate: float) 
     rng.shuffle(windows)
     for window in windows:
         _kill_in_window(sim, url, run_id, window, rng)
-        assert len(set(markers(sim))) == len(markers(sim)), f"duplicate after a kill in {window}"
+        twice = {m: n for m, n in collections.Counter(markers(sim)).items() if n > 1}
+        assert not twice, f"duplicate after a kill in {window}: {twice}, ledger {_ledger_view(ledger, run_id, twice)}"
     final = Worker(sim, url, run_id)
     assert final.proc.wait(timeout=120) == 0
     sim.faults.reset()
     _assert_exactly_once(sim, ledger, run_id)
     ledger.close()
+
+
+def _ledger_view(ledger: Ledger, run_id: int, twice: dict[str, int]) -> list[tuple[str, str, int, str | None]]:
+    """What the ledger says of the duplicated items: id, state, attempts, action (a failure's evidence)."""
+    ids = {m.split(":", 1)[1] for m in twice}
+    return [(i.source_id, str(i.state), i.attempts, i.action) for i in ledger.items(run_id, entity="account")
+            if i.source_id in ids]  # fmt: skip
 
 
 def _assert_exactly_once(sim: SplynxSimulator, ledger: Ledger, run_id: int) -> None:

@@ -35,9 +35,7 @@ def prepared(
 ) -> Sandbox:
     """A sandbox whose planted bad records are fixed by overrides, so a clean run succeeds."""
     box = make_sandbox(customers=customers, ledger_url=ledger_url)
-    box.etl("init")
-    box.etl("fix", "account", "4", "--set", "name=Northwest Regional Cooperative")
-    box.etl("fix", "account", "6", "--set", "login=sonar-6")
+    box.fix_planted_problems()
     return box
 
 

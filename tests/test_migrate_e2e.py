@@ -25,13 +25,6 @@ ALL_CUSTOMERS = 500  # 1 000 took ~90 s here with both simulators in the test pr
 FOUNDATION = {"company", "custom_field", "user", "service", "package"}
 
 
-def fix_planted_problems(box: Sandbox) -> None:
-    """Record the overrides a user would for the sandbox's bad accounts (4: long name, 6: duplicate login)."""
-    box.etl("init")
-    box.etl("fix", "account", "4", "--set", "name=Northwest Regional Cooperative")
-    box.etl("fix", "account", "6", "--set", "login=sonar-6")
-
-
 def visible_accounts(store: SonarStore) -> dict[str, dict[str, object]]:
     """Sonar accounts an `--all` selection sees (archived ones are hidden by default)."""
     return {str(i): a for i, a in store.tables["accounts"].items() if a.get("archived_at") is None}
@@ -78,7 +71,7 @@ def test_one_customer_migrates_the_customer_and_only_the_parents_it_references(s
 
 def test_limit_migrates_a_hundred_customers_active_first(make_sandbox: SandboxFactory) -> None:
     box = make_sandbox(customers=130)
-    fix_planted_problems(box)
+    box.fix_planted_problems()
     box.etl("run", "--limit", "100", "--workers", "8")
 
     accounts = item_ids(box, 1, "account")
@@ -96,7 +89,7 @@ def test_limit_migrates_a_hundred_customers_active_first(make_sandbox: SandboxFa
 
 def test_all_migrates_every_visible_customer_exactly_once(make_sandbox: SandboxFactory) -> None:
     box = make_sandbox(customers=ALL_CUSTOMERS)
-    fix_planted_problems(box)
+    box.fix_planted_problems()
     box.etl("run", "--all", "--workers", "8")
 
     store = box.sonar.store
@@ -149,7 +142,7 @@ def test_phases_foundation_first_then_the_rest(sandbox: Sandbox) -> None:
     assert sandbox.customers() == []
     assert entity_markers(sandbox.splynx, "service")
 
-    fix_planted_problems(sandbox)
+    sandbox.fix_planted_problems()
     sandbox.etl("run", "--all", "--phases", "network,inventory,customers")
     with sandbox.ledger() as ledger:
         assert not set(ledger.counts(2)) & FOUNDATION
@@ -183,7 +176,7 @@ def test_child_account_loads_after_its_parent_and_points_at_it(sandbox: Sandbox)
     accounts = sandbox.sonar.store.tables["accounts"]
     accounts[2]["parent_account_id"] = 3  # the child is read before its parent
     accounts[3]["parent_account_id"] = 5  # and the parent has a parent of its own
-    fix_planted_problems(sandbox)
+    sandbox.fix_planted_problems()
     sandbox.etl("run", "--all")
 
     child, parent, grandparent = (splynx_customer_of(sandbox, a) for a in ("2", "3", "5"))
@@ -195,7 +188,7 @@ def test_child_account_loads_after_its_parent_and_points_at_it(sandbox: Sandbox)
 
 def test_child_account_whose_parent_is_not_migrated_fails_with_missing_parent(sandbox: Sandbox) -> None:
     sandbox.sonar.store.tables["accounts"][2]["parent_account_id"] = 8  # archived: not in an --all selection
-    fix_planted_problems(sandbox)
+    sandbox.fix_planted_problems()
     sandbox.etl("run", "--all", "--continue-on-error", code=None)
 
     with sandbox.ledger() as ledger:
@@ -275,7 +268,7 @@ def test_delinquency_becomes_a_blocked_customer_and_the_status_switch_its_deacti
     params = next(p for p in tables["account_billing_parameters"].values() if str(p["account_id"]) == served)
     params.update(switch_status_after_delinquency=True, days_of_delinquency_for_status_switch=30,
                   delinquency_account_status_id=3)  # Suspended: does not activate the account
-    fix_planted_problems(sandbox)
+    sandbox.fix_planted_problems()
     sandbox.etl("run", "--all")
 
     customer = splynx_customer_of(sandbox, served)

@@ -21,13 +21,6 @@ CUSTOMERS = 120  # 4 sites: one without geopoint, one without address, one witho
 SITES = "admin/networking/network-sites"
 
 
-def _migrate(box: Sandbox) -> None:
-    box.etl("init")
-    box.etl("fix", "account", "4", "--set", "name=Northwest Regional Cooperative")  # the planted bad records
-    box.etl("fix", "account", "6", "--set", "login=sonar-6")
-    box.etl("run", "--all", "--workers", "4")
-
-
 def _site_made_by_hand(box: Sandbox, title: str) -> int:
     """A site an operator made before the migration (its nonce a past clock reading, as in test_rollback)."""
     response = requests.post(
@@ -51,7 +44,7 @@ def test_every_network_site_is_a_splynx_network_site_with_its_name_gps_and_ips(m
     box = make_sandbox(customers=CUSTOMERS)
     tables = box.sonar.store.tables
     made_by_hand = _site_made_by_hand(box, "North Tower 1")  # the title of Sonar's site 1
-    _migrate(box)
+    box.migrate_everything()
     box.etl("run", "--all")  # nothing changed in Sonar: no site is written again
     with box.ledger() as ledger:
         assert actions(ledger, 2, "network_site", ["create", "update"]) == {}

@@ -118,9 +118,7 @@ def test_continue_on_error_records_every_failure_and_migrates_the_rest(sandbox: 
 
 
 def test_resume_of_a_succeeded_run_writes_nothing(sandbox: Sandbox) -> None:
-    sandbox.etl("init")
-    sandbox.etl("fix", "account", "4", "--set", "name=Northwest Regional Cooperative")
-    sandbox.etl("fix", "account", "6", "--set", "login=sonar-6")
+    sandbox.fix_planted_problems()
     sandbox.etl("run", "--limit", "12")
     rows = sandbox.splynx.rows(CUSTOMERS)
     with sandbox.ledger() as ledger:

@@ -48,9 +48,7 @@ def create_customer_by_hand(box: Sandbox) -> int:
 
 def migrate(box: Sandbox, limit: int = 5) -> None:
     """`etl run --limit N` that succeeds (the planted bad accounts fixed by overrides first)."""
-    box.etl("init")
-    box.etl("fix", "account", "4", "--set", "name=Northwest Regional Cooperative")
-    box.etl("fix", "account", "6", "--set", "login=sonar-6")
+    box.fix_planted_problems()
     box.etl("run", "--limit", str(limit))
 
 

@@ -270,9 +270,7 @@ def test_run_migrates_logins_passwords_and_macs_keeps_passwords_secret_and_follo
 ) -> None:
     store = sandbox.sonar.store
     secrets = {str(r["password"]) for r in store.tables["radius_accounts"].values()} | {"Changed-Secret-42"}
-    sandbox.etl("init")
-    sandbox.etl("fix", "account", "4", "--set", "name=Northwest Regional Cooperative")  # the planted bad records
-    sandbox.etl("fix", "account", "6", "--set", "login=sonar-6")
+    sandbox.fix_planted_problems()
     outputs = [sandbox.etl("--debug", "run", "--all", "--workers", "8").output]
     outputs += [sandbox.etl("status", "1").output, sandbox.etl("report", "1").output]
     is_data = {str(s) for s, v in store.tables["account_services"].items() if v["service_id"] in DATA_SERVICE_IDS}

@@ -16,7 +16,7 @@ from __future__ import annotations
 from decimal import ROUND_HALF_EVEN, Decimal
 from typing import Any
 
-from tests.fixtures.pipeline import Sandbox, SandboxFactory, actions, marker_of
+from tests.fixtures.pipeline import SandboxFactory, actions, marker_of
 from tests.fixtures.splynx import SignedClient
 from transformers.service_access import normal_mac
 
@@ -45,9 +45,7 @@ DETAILS = {
 
 
 def _by_marker(client: SignedClient, path: str) -> dict[str, dict[str, Any]]:
-    response = client.get(path)
-    assert response.status_code == 200, (path, response.text)
-    return {m: row for row in response.json() if (m := marker_of(row))}
+    return {m: row for row in client.rows(path) if (m := marker_of(row))}
 
 
 def _months(tables: dict[str, dict[int, Any]], service: dict[str, Any]) -> int:
@@ -145,19 +143,12 @@ def _account_packages_are_bundle_services(
     return checked
 
 
-def _migrate(box: Sandbox) -> None:
-    box.etl("init")
-    box.etl("fix", "account", "4", "--set", "name=Northwest Regional Cooperative")  # the planted bad records
-    box.etl("fix", "account", "6", "--set", "login=sonar-6")
-    box.etl("run", "--all", "--workers", "4")
-
-
 def test_every_subscription_is_the_splynx_service_of_its_kind_at_the_same_monthly_price(
     make_sandbox: SandboxFactory,
 ) -> None:
     box = make_sandbox(customers=CUSTOMERS)
     tables = box.sonar.store.tables
-    _migrate(box)
+    box.migrate_everything()
     with box.ledger() as ledger:
         reasons = ledger.skip_reasons(1)
     assert any("ONETIME" in reason for reason in reasons["account_service"]), reasons

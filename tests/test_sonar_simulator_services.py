@@ -161,6 +161,7 @@ def with_and_without() -> tuple[SonarStore, SonarStore]:
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(sonar_data, "_more_services", lambda tables, seed: None)
         patch.setattr(sonar_data, "_network_sites", lambda tables, customers, seed: None)  # appends only too
+        patch.setattr(sonar_data, "_loose_ips", lambda tables: None)  # as do these
         before = generate(200)
     return before, generate(200)
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from state.states import ItemState, RunStatus
 from tests.fixtures.pipeline import Sandbox, entity_markers
-from tests.test_migrate_e2e import fix_planted_problems
 
 
 def plant_odd_supernet(box: Sandbox) -> int:
@@ -19,7 +18,7 @@ def plant_odd_supernet(box: Sandbox) -> int:
 
 def test_a_transformer_exception_fails_only_that_record_and_the_run_goes_on(sandbox: Sandbox) -> None:
     odd = plant_odd_supernet(sandbox)
-    fix_planted_problems(sandbox)
+    sandbox.fix_planted_problems()
 
     result = sandbox.etl("run", "--all", "--continue-on-error", code=1)
 
@@ -38,7 +37,7 @@ def test_a_transformer_exception_fails_only_that_record_and_the_run_goes_on(sand
 
 def test_a_transformer_exception_with_stop_on_error_stops_the_run_cleanly(sandbox: Sandbox) -> None:
     odd = plant_odd_supernet(sandbox)
-    fix_planted_problems(sandbox)
+    sandbox.fix_planted_problems()
 
     result = sandbox.etl("run", "--all", code=1)
 

@@ -25,6 +25,7 @@ from tests.fixtures.sonar_records import (
     InventoryItemFactory,
     InventoryLocationFactory,
     InventoryModelFactory,
+    IpAssignmentFactory,
     IpPoolFactory,
     ManufacturerFactory,
     NetworkSiteFactory,
@@ -58,7 +59,7 @@ FACTORIES: dict[str, Any] = {
     "inventory_model": InventoryModelFactory, "inventory_item": InventoryItemFactory, "account": AccountFactory,
     "account_service": AccountServiceFactory, "inventory_assignment": InventoryAssignmentFactory,
     "radius_account": RadiusAccountFactory, "vendor": VendorFactory, "package": PackageFactory,
-    "account_package": AccountPackageFactory,
+    "account_package": AccountPackageFactory, "ip_assignment": IpAssignmentFactory,
 }  # fmt: skip
 
 
@@ -145,6 +146,7 @@ def test_local_field_rules_match_the_splynx_simulator() -> None:
         "one_time_tariff": splynx_schema.TARIFFS_ONE_TIME, "voice_tariff": splynx_schema.TARIFFS_VOICE,
         "recurring_service": splynx_schema.RECURRING_SERVICES, "voice_service": splynx_schema.VOICE_SERVICES,
         "bundle_tariff": splynx_schema.TARIFFS_BUNDLE, "bundle_service": splynx_schema.BUNDLE_SERVICES,
+        "ipv4_ip": splynx_schema.IPV4_IPS,
     }  # fmt: skip
     assert set(entity_of) == set(FIELDS)
     for target, rules in FIELDS.items():
@@ -156,7 +158,7 @@ def test_local_field_rules_match_the_splynx_simulator() -> None:
                 assert rule.required, (target, rule.name)
             if theirs.choices and rule.choices:
                 assert {str(c) for c in theirs.choices} == set(rule.choices), (target, rule.name)
-        if target in ("inventory_item_state", "inventory_item_customer"):  # PUTs on an existing item
+        if target in ("inventory_item_state", "inventory_item_customer", "ipv4_ip"):  # PUTs on an existing record
             continue
         required = {f.name for f in entity_of[target].fields if f.required and f.writable}
         assert required <= {r.name for r in rules if r.required}, target

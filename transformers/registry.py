@@ -26,6 +26,7 @@ from transformers import (
     inventory_item,
     inventory_location,
     inventory_model,
+    ip_assignment,
     ip_pool,
     manufacturer,
     network_site,
@@ -98,6 +99,7 @@ _MODULES: tuple[ModuleType, ...] = (
     account_package,
     account_service,
     radius_account,
+    ip_assignment,
 )
 TRANSFORMERS: dict[str, Transform] = {m.ENTITY: m.transform for m in _MODULES}
 """Ledger entity name -> transform function."""

@@ -213,6 +213,15 @@ FIELDS: dict[str, tuple[FieldRule, ...]] = {
     # An item's customer, PUT once the customer exists: the APIB's Item Update (Item Base) has customer_id,
     # Item Create does not. 0 is "no customer" (the rollback's undo).
     "inventory_item_customer": (_f("customer_id", INT, required=True),),
+    # An IPv4 address's record in its network: the blueprint's "IPv4 IP Base" and its PUT example (title,
+    # host_category, customer_id, is_used); no live capture of ipv4_networks_ip: title at most 128 as the
+    # IPv4 network's title (a guess, docs/fidelity.md), is_used 1 or 0 as the blueprint says.
+    "ipv4_ip": (
+        _f("is_used", BOOL, required=True),
+        _f("customer_id", INT),
+        _f("title", max_len=128),
+        _f("comment"),
+    ),
     "customer": (
         _f("login", max_len=128),
         _f("status", ENUM, choices=CUSTOMER_STATUSES),

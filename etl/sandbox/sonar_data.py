@@ -22,6 +22,8 @@ Accounts 1-10 get none of it (tests poke at them). Last (`_taxes`, its own rando
 one on "Router Rental", both on "Managed Wi-Fi (quarterly)". After them (`_packages`, its own stream):
 up to 3 packages from the most common DATA + RECURRING combinations (one disabled) plus one nobody took;
 a third of the accounts holding such a combination have those account services tagged with the package.
+Then (`_loose_ips`, no randomness) the first 2 accounts (after 1-10) without a DATA service get one static
+IP each from the "Core infrastructure" subnet, after the sites' addresses: IPs no service takes.
 
 Deliberately bad records (only when there are at least 10 customers), in `store.problem_account_ids`:
     - ``primary_contact_without_email`` (account 3): the primary contact has no email address; Splynx
@@ -800,6 +802,30 @@ def _packages(tables: dict[str, dict[int, Record]], seed: int) -> None:
         _add_package(tables, names, True, True, tuple(ids[m] for m in members), start)
 
 
+LOOSE_IPS = 2
+"""How many accounts without a DATA service get a static IP of their own (one each): an IP no service takes."""
+
+
+def _loose_ips(tables: dict[str, dict[int, Record]]) -> None:
+    """An IP of the "Core infrastructure" subnet for the first accounts (after 1-10) that have no DATA service.
+
+    No randomness and only appended records: the addresses follow the highest one already used in that
+    subnet (the network sites'), so nothing generated before changes.
+    """
+    kinds = {sid: s["type"] for sid, s in tables["services"].items()}
+    with_data = {s["account_id"] for s in tables["account_services"].values() if kinds[s["service_id"]] == "DATA"}
+    bare = [aid for aid, a in sorted(tables["accounts"].items()) if aid not in with_data and not a.get("archived_at")]
+    chosen = [aid for aid in bare if aid > UNTOUCHED_ACCOUNTS][:LOOSE_IPS]
+    core_id, core = next((sid, s) for sid, s in tables["subnets"].items() if s.get("type") == "NETWORK")
+    used = [ipaddress.ip_network(a["subnet"]) for a in tables["ip_assignments"].values() if a["subnet_id"] == core_id]
+    after = max((n.broadcast_address for n in used), default=ipaddress.IPv4Network(core["subnet"]).network_address + 9)
+    start = {"created_at": format_datetime(START), "updated_at": format_datetime(START)}
+    for n, account_id in enumerate(chosen, start=1):
+        _add(tables, "ip_assignments", subnet=f"{after + n}/32", subnet_id=core_id, ip_pool_id=None,
+             ipassignmentable_type="Account", ipassignmentable_id=account_id, description="Office router",
+             **start)  # fmt: skip
+
+
 def _plant_problems(tables: dict[str, dict[int, Record]]) -> dict[str, int]:
     """Turn accounts 3-6 into the documented bad records and archive account 8 (see module docstring)."""
     accounts = tables["accounts"]
@@ -838,6 +864,7 @@ def generate(customers: int, seed: int = 42) -> SonarStore:
     _network_sites(b.tables, customers, seed)
     _taxes(b.tables, seed)
     _packages(b.tables, seed)
+    _loose_ips(b.tables)
     for table, rows in b.tables.items():
         for record in rows.values():
             if table != MEMBERSHIPS and "created_at" not in record:

@@ -56,6 +56,7 @@ ROOT_FIELDS: dict[str, str] = {
     "account_package": "account_services",
     "account_service": "account_services",
     "radius_account": "radius_accounts",
+    "ip_assignment": "ip_assignments",
 }
 """Ledger entity name (names.md) -> Sonar root query field, in phase order."""
 
@@ -114,15 +115,20 @@ FOLDS: dict[str, str] = {
     "inventory_assignment_addresses": "addresses",
     "inventory_assignment_services": "account_services",
     "radius_account_passwords": "radius_accounts",
+    "ip_assignment_radius": "radius_accounts",
+    "ip_assignment_macs": "uninventoried_mac_addresses",
+    "ip_assignment_items": "inventory_items",
+    "ip_assignment_accounts": "accounts",
 }
 """Queries that enrich an entity rather than define one -> their root field: an account service's account
 status, IPs, RADIUS accounts and MACs, an account package's members, the address or service that names an
-inventory item's account, and (at load time) the RADIUS passwords staging never holds."""
+inventory item's account, what holds an IP assignment and that holder's account, and (at load time) the RADIUS
+passwords staging never holds."""
 
 AUXILIARY_QUERIES = (*FOLDS, *CHANGED_CHILDREN, *CHANGED_HELD, *HOLDER_QUERIES, *LOGGED_CHANGES)
 """Queries that enrich an entity (FOLDS) or find accounts whose children changed or went (incremental runs)."""
 
-ARCHIVABLE = frozenset({"account", "account_service_accounts", "account_package_accounts"})
+ARCHIVABLE = frozenset({"account", "account_service_accounts", "account_package_accounts", "ip_assignment_accounts"})
 """Entities whose root field takes `include_archived`."""
 
 PRESENT: dict[str, tuple[str, ...]] = {"account_package": ("unique_package_relationship_id",)}

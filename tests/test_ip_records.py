@@ -1,0 +1,190 @@
+"""An IP no Splynx service takes is marked used on its network's IP record, for its holder's customer.
+
+The transformer's rule (which holder's IPs a service takes, which are IP records) on factory records; then,
+through a sandbox and the Splynx API alone: every IPv4 Sonar assigns is on a service or on a used IP record
+carrying its marker, a second run writes none of them again, and a rollback frees them.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from typing import Any
+
+import pytest
+
+from tests.fixtures.pipeline import Sandbox, SandboxFactory, actions, marker_of
+from tests.fixtures.sonar_records import IdMap, IpAssignmentFactory
+from tests.fixtures.splynx import SignedClient
+from transformers.context import TransformContext
+from transformers.registry import transform_record
+from transformers.validation import SkipRecord
+
+DATA = {"id": "1", "type": "DATA"}
+
+
+def _held_by(kind: str, holder_id: str, account: dict[str, Any] | None, **holder: Any) -> dict[str, Any]:
+    view = {"type": kind, "id": holder_id, "account_id": "1" if account else None, "account_service_id": None}
+    return IpAssignmentFactory(
+        id="5", ipassignmentable_type=kind, ipassignmentable_id=holder_id, holder={**view, **holder}, account=account
+    )
+
+
+def _account(services: list[str], macs: tuple[str, ...] = (), archived: bool = False) -> dict[str, Any]:
+    return {
+        "id": "1",
+        "archived_at": "2024-01-01T00:00:00+00:00" if archived else None,
+        "account_services": [{"id": s, "service": DATA} for s in services],
+        "uninventoried_mac_addresses": [{"id": m} for m in macs],
+    }
+
+
+def test_a_network_sites_ip_is_its_networks_used_ip_record_with_the_marker(transform_ctx: TransformContext) -> None:
+    payload = transform_record("ip_assignment", IpAssignmentFactory(id="49"), transform_ctx)
+
+    assert payload.target == "ipv4_ip" and payload.parent == {"network_id": "108", "ip": "198.19.192.10"}
+    assert payload.body == {
+        "is_used": 1,
+        "customer_id": "0",
+        "title": "Sonar NetworkSite 1: Tower router",
+        "comment": "Sonar IP assignment 49 (198.19.192.10/32) [sonar_id=ip_assignment:49]",
+    }
+    assert payload.extras == ()
+
+
+def test_a_block_marks_each_of_its_addresses(transform_ctx: TransformContext) -> None:
+    payload = transform_record("ip_assignment", IpAssignmentFactory(subnet="198.19.192.24/29"), transform_ctx)
+
+    ips = [p.parent["ip"] for p in (payload, *payload.extras)]
+    assert ips == [f"198.19.192.{n}" for n in range(24, 32)]
+    assert {p.target for p in payload.extras} == {"ipv4_ip"} and all(p.body == payload.body for p in payload.extras)
+
+
+def test_an_ip_in_a_pool_of_its_own_is_the_pools_network_record(transform_ctx: TransformContext) -> None:
+    pooled = transform_record("ip_assignment", IpAssignmentFactory(ip_pool_id="3"), transform_ctx)
+    folded = transform_record("ip_assignment", IpAssignmentFactory(ip_pool_id="4"), transform_ctx)  # no network
+
+    assert pooled.parent["network_id"] == "103" and folded.parent["network_id"] == "108"
+
+
+@pytest.mark.parametrize(
+    ("record", "reason"),
+    [
+        (_held_by("Account", "1", _account(["2"])), "on its account's internet service"),
+        (_held_by("RadiusAccount", "4", _account(["2"])), "on its account's internet service"),
+        (_held_by("UninventoriedMacAddress", "6", _account(["2"], macs=("6", "7"))), "the internet service it pairs"),
+        (_held_by("InventoryItem", "9", _account(["2"]), account_service_id="2"), "the internet service it serves"),
+        (_held_by("Account", "1", _account([], archived=True)), "archived"),
+        (IpAssignmentFactory(subnet="2001:db8:1::/64"), "IPv6"),
+        (IpAssignmentFactory(subnet="198.19.0.0/23"), "a block of 512 addresses"),
+    ],
+)
+def test_an_ip_a_service_takes_or_that_has_no_record_is_skipped_with_the_reason(
+    transform_ctx: TransformContext, record: dict[str, Any], reason: str
+) -> None:
+    with pytest.raises(SkipRecord, match=reason):
+        transform_record("ip_assignment", record, transform_ctx)
+
+
+@pytest.mark.parametrize(
+    "record",
+    [
+        _held_by("Account", "1", _account([])),  # the account has no DATA service
+        _held_by("RadiusAccount", "4", _account([])),
+        _held_by("UninventoriedMacAddress", "7", _account(["2"], macs=("6", "7"))),  # the second MAC, one service
+        _held_by("InventoryItem", "9", _account(["2"]), account_service_id=None),  # a CPE serving nothing
+    ],
+)
+def test_an_ip_no_service_takes_is_its_holders_customers(
+    transform_ctx: TransformContext, record: dict[str, Any]
+) -> None:
+    payload = transform_record("ip_assignment", record, transform_ctx)
+
+    assert payload.body["customer_id"] == "31" and payload.body["is_used"] == 1
+    assert payload.body["title"].startswith(f"Sonar {record['ipassignmentable_type']} ")
+
+
+def test_an_ip_of_an_account_not_in_splynx_waits_for_its_customer(sonar_id_map: IdMap) -> None:
+    record = _held_by("Account", "1", _account([]))
+    ctx = TransformContext(dest_id=IdMap({k: v for k, v in sonar_id_map.items() if k[0] != "account"}).dest_id)
+
+    with pytest.raises(SkipRecord, match="not in Splynx"):
+        transform_record("ip_assignment", record, ctx)
+
+
+# -- through the Splynx API --------------------------------------------------------------------------
+
+
+def _used_records(client: SignedClient) -> dict[str, list[dict[str, Any]]]:
+    """Used IP records of every network that carry a migration marker, by marker (read through the API)."""
+    found: dict[str, list[dict[str, Any]]] = {}
+    for network in client.rows("admin/networking/ipv4"):
+        for row in client.rows(f"admin/networking/ipv4-ip/{network['id']}"):
+            if (m := marker_of({"description": row.get("comment")})) and str(row["is_used"]) == "1":
+                found.setdefault(m, []).append(row)
+    return found
+
+
+def _marked(box: Sandbox) -> list[dict[str, Any]]:
+    """IP records Splynx holds with a migration marker in their comment or a customer (read from its store)."""
+    rows = box.splynx.rows("admin/networking/ipv4-ip")
+    return [r for r in rows if "[sonar_id=" in str(r.get("comment")) or r.get("customer_id") not in (0, "0", None)]
+
+
+def test_every_ipv4_sonar_assigns_is_on_a_service_or_a_used_ip_record_and_rollback_frees_them(
+    make_sandbox: SandboxFactory,
+) -> None:
+    box = make_sandbox(customers=120)  # 4 network sites; 2 accounts without a DATA service hold an IP
+    tables = box.sonar.store.tables
+    box.migrate_everything()
+    box.etl("run", "--all")  # nothing changed in Sonar: no IP record is written again
+    with box.ledger() as ledger:
+        assert actions(ledger, 2, "ip_assignment", ["create", "update"]) == {}
+        reasons = ledger.skip_reasons(1)["ip_assignment"]
+    assert any("internet service" in r for r in reasons), reasons
+
+    client = SignedClient.reading_between_runs(box.splynx, box.pair.key, box.pair.secret)
+    records = _used_records(client)
+    customers = {marker_of(c): str(c["id"]) for c in client.rows("admin/customers/customer")}
+    services = [*client.rows("admin/customers/customer/0/internet-services")]
+    on_services = {s["ipv4"] for s in services if s.get("ipv4")}
+    for s in services:  # addresses beyond a service's one static IPv4 are listed on it (docs/mapping.md)
+        on_services.update(a for a in (s.get("additional_attributes") or {}).get("sonar_ip_extra", "").split(", ") if a)
+    loose = 0
+    for aid, assignment in tables["ip_assignments"].items():
+        subnet = assignment["subnet"]
+        if ":" in subnet:
+            continue
+        rows = records.get(f"ip_assignment:{aid}", [])
+        kind = assignment.get("ipassignmentable_type") or "Account"
+        if not rows:
+            assert subnet.split("/")[0] in on_services or (kind == "Account" and _archived(tables, assignment)), aid
+            continue
+        loose += 1
+        assert sorted(r["ip"] for r in rows) == sorted(_addresses(subnet)), aid
+        owner = _account_of(tables, assignment)
+        assert {str(r["customer_id"]) for r in rows} == {customers[f"account:{owner}"] if owner else "0"}, aid
+    assert loose >= 8, "the sandbox's sites and service-less accounts hold IPs no service takes"
+
+    assert len(_marked(box)) >= loose
+    box.etl("rollback", "1", "--yes")
+    assert _used_records(SignedClient.reading_between_runs(box.splynx, box.pair.key, box.pair.secret)) == {}
+    assert _marked(box) == []  # no customer, no marker left on any address
+
+
+def _addresses(subnet: str) -> list[str]:
+    return [str(a) for a in ipaddress.ip_network(subnet)]
+
+
+def _archived(tables: dict[str, dict[int, Any]], assignment: dict[str, Any]) -> bool:
+    return tables["accounts"][assignment["ipassignmentable_id"]].get("archived_at") is not None
+
+
+def _account_of(tables: dict[str, dict[int, Any]], assignment: dict[str, Any]) -> int | None:
+    kind = assignment.get("ipassignmentable_type") or "Account"
+    holder = assignment["ipassignmentable_id"]
+    if kind == "Account":
+        return int(holder)
+    if kind in ("RadiusAccount", "UninventoriedMacAddress"):
+        table = "radius_accounts" if kind == "RadiusAccount" else "uninventoried_mac_addresses"
+        return int(tables[table][holder]["account_id"])
+    return None
