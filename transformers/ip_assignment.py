@@ -32,6 +32,8 @@ ADDITIONAL_FIELDS: dict[str, list[dict[str, Any]]] = {}
 MAX_BLOCK = 256
 """Most addresses one assignment marks (a /24): a larger block is a network of its own, not IP records."""
 TITLE_LEN = 128
+HOLDER_NAMES = {"Account": "account", "RadiusAccount": "RADIUS account"}
+"""How a skip reason names the holder: reasons carry no ids, so `etl plan` and the report group them."""
 
 
 def data_service_ids(account: Record) -> list[str]:
@@ -45,14 +47,14 @@ def taken_by(record: Record) -> str | None:
     holder, account = nested(record, "holder"), nested(record, "account")
     kind, services = holder.get("type"), data_service_ids(account)
     if kind in ("Account", "RadiusAccount") and services:
-        return f"an IP of {kind} {holder.get('id')}, on its account's internet service"
+        return f"a {HOLDER_NAMES[kind]}'s IP, on its account's internet service"
     if kind == "UninventoriedMacAddress":
         macs = [str(m.get("id")) for m in in_id_order(entities(account.get("uninventoried_mac_addresses")))]
         rank = macs.index(str(holder.get("id"))) if str(holder.get("id")) in macs else len(macs)
         if rank < len(services):
-            return f"an IP of MAC {holder.get('id')}, on the internet service it pairs with"
+            return "a MAC's IP, on the internet service it pairs with"
     if kind == "InventoryItem" and str(holder.get("account_service_id")) in services:
-        return f"an IP of CPE {holder.get('id')}, on the internet service it serves"
+        return "a CPE's IP, on the internet service it serves"
     return None
 
 
@@ -72,10 +74,10 @@ def customer_of(record: Record, ctx: TransformContext) -> str:
     if account_id is None:
         return "0"
     if nested(record, "account").get("archived_at"):
-        raise SkipRecord(f"held for account {account_id}, which is archived (not migrated)")
+        raise SkipRecord("its account is archived (not migrated)")
     customer_id = ctx.dest_id("account", str(account_id))
     if customer_id is None:
-        raise SkipRecord(f"held for account {account_id}, which is not in Splynx (not selected or failed)")
+        raise SkipRecord("its account is not in Splynx (not selected, or failed): the next run that has it writes it")
     return customer_id
 
 
