@@ -49,11 +49,11 @@ def transform(record: Record, ctx: TransformContext) -> SplynxPayload:
     if account_id is None:
         if ctx.migrated(ENTITY, sid):  # assigned by an earlier run: no customer any more
             return _assignment(sid, NO_CUSTOMER, ctx)
-        where = f"{record.get('inventoryitemable_type')} {record.get('inventoryitemable_id')}"
+        where = record.get("inventoryitemable_type") or "nobody"
         raise SkipRecord(f"held by {where}, not at an account's address nor on its service: no customer")
     customer_id = ctx.dest_id("account", account_id)
     if customer_id is None:
-        raise SkipRecord(f"held by account {account_id}, which is not in Splynx (archived, not selected or failed)")
+        raise SkipRecord("held by an account that is not in Splynx (archived, not selected or failed)")
     return _assignment(sid, customer_id, ctx)
 
 
