@@ -1022,15 +1022,26 @@ def _item_address_id(item: Record) -> str | None:
     return str(item["inventoryitemable_id"]) if held else None
 
 
+def _item_account_id(item: Record) -> Any:
+    """The account holding an item folded by `_with_holder`: its address's account, else its service's.
+
+    The rule of transformers/inventory_assignment.py `holder_account` (an item's customer), read here because
+    the account must be fetched before any transform; the two must stay the same.
+    """
+    address, service = item.get("inventoryitemable") or {}, item.get("account_service") or {}
+    at_account = item.get("inventoryitemable_type") == "Address" and address.get("addressable_type") == "Account"
+    if at_account and address.get("addressable_id") is not None:
+        return address["addressable_id"]
+    return service.get("account_id")
+
+
 def _ip_holder(record: Record, folds: dict[str, dict[str, Record]]) -> Record:
     """What holds one IP assignment: its type and id, and the id of the Sonar account it belongs to (or None)."""
     kind, holder_id = ip_holder_type(record), str(record.get("ipassignmentable_id"))
     found = dict(folds.get(kind, {}).get(holder_id) or {})
     account_id: Any = holder_id if kind == "Account" else found.get("account_id")
     if kind == "InventoryItem":
-        address, service = found.get("inventoryitemable") or {}, found.get("account_service") or {}
-        at_account = address.get("addressable_type") == "Account"
-        account_id = address.get("addressable_id") if at_account else service.get("account_id")
+        account_id = _item_account_id(found)
     return {
         "type": kind,
         "id": holder_id,
@@ -1296,14 +1307,17 @@ def _extract_children(
         deliver(services)
         refs.add(services)
         service_ids.extend(services.ids)
-    holders = {("Account", i) for i in accounts.ids}
-    for entity in ("radius_account", "account_package"):
-        if needed(entity, wanted) or (entity == "radius_account" and needed("ip_assignment", wanted)):
-            for page in extractor.fetch_where(entity, "account_id", accounts.ids):
-                holders.update(("RadiusAccount", i) for i in page.ids if entity == "radius_account")
-                if needed(entity, wanted):
-                    deliver(page)
-                    refs.add(page)
+    holders = {("Account", i) for i in accounts.ids}  # what holds the IPs a selection reads (held_ips)
+    if needed("radius_account", wanted) or needed("ip_assignment", wanted):
+        for logins in extractor.fetch_where("radius_account", "account_id", accounts.ids):
+            holders.update(("RadiusAccount", i) for i in logins.ids)
+            if needed("radius_account", wanted):
+                deliver(logins)
+                refs.add(logins)
+    if needed("account_package", wanted):
+        for packages in extractor.fetch_where("account_package", "account_id", accounts.ids):
+            deliver(packages)
+            refs.add(packages)
     if needed("ip_assignment", wanted):
         for page in held_ips(extractor, holders):
             deliver(page)

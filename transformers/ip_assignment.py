@@ -24,6 +24,7 @@ from transformers.context import TransformContext
 from transformers.payload import SplynxPayload
 from transformers.records import Record, entities, in_id_order, marker, nested, parent, source_id, text_marker
 from transformers.rules import clean_text
+from transformers.service_access import pairing_rank
 from transformers.validation import SkipRecord, Subject
 
 ENTITY = "ip_assignment"
@@ -49,9 +50,8 @@ def taken_by(record: Record) -> str | None:
     if kind in ("Account", "RadiusAccount") and services:
         return f"a {HOLDER_NAMES[kind]}'s IP, on its account's internet service"
     if kind == "UninventoriedMacAddress":
-        macs = [str(m.get("id")) for m in in_id_order(entities(account.get("uninventoried_mac_addresses")))]
-        rank = macs.index(str(holder.get("id"))) if str(holder.get("id")) in macs else len(macs)
-        if rank < len(services):
+        macs = entities(account.get("uninventoried_mac_addresses"))
+        if pairing_rank(str(holder.get("id")), macs) < len(services):
             return "a MAC's IP, on the internet service it pairs with"
     if kind == "InventoryItem" and str(holder.get("account_service_id")) in services:
         return "a CPE's IP, on the internet service it serves"

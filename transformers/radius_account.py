@@ -19,6 +19,7 @@ from transformers.context import TransformContext
 from transformers.payload import SplynxPayload
 from transformers.records import Record, entities, in_id_order, nested, parent, payload, source_id
 from transformers.rules import clean_text, splynx_date
+from transformers.service_access import pairing_rank
 from transformers.validation import SkipRecord, Subject
 
 ENTITY = "radius_account"
@@ -33,9 +34,7 @@ def last_data_service(record: Record) -> Record:
     services = in_id_order(entities(account.get("account_services")))
     if not services:
         raise SkipRecord(NO_DATA_SERVICE)
-    ids = [str(r.get("id")) for r in in_id_order(entities(account.get("radius_accounts")))] or [source_id(record)]
-    rank = ids.index(source_id(record)) if source_id(record) in ids else len(ids)
-    if rank < len(services):
+    if pairing_rank(source_id(record), entities(account.get("radius_accounts"))) < len(services):
         raise SkipRecord("the login and password of its DATA service (paired in id order)")
     return services[-1]
 

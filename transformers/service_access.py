@@ -39,6 +39,15 @@ def data_service_ids(record: Record) -> list[str]:
     return sorted(ids, key=int)
 
 
+def pairing_rank(holder_id: str, holders: list[Record]) -> int:
+    """A RADIUS account's or MAC's place among its account's, in id order; one the list lacks comes last.
+
+    The DATA service in the same place (id order too) is the one it pairs with (`service_access`).
+    """
+    ids = [str(h.get("id")) for h in in_id_order(holders)]
+    return ids.index(holder_id) if holder_id in ids else len(ids)
+
+
 def normal_mac(value: object) -> str:
     """`AA:BB:CC:DD:EE:FF` from any common spelling (case, `-`, `.`, none); the text itself if not a MAC."""
     text = str(value or "").strip()
@@ -74,4 +83,4 @@ def paired_radius(record: Record) -> Record | None:
     return service_access(record).radius
 
 
-__all__ = ["ServiceAccess", "data_service_ids", "normal_mac", "paired_radius", "service_access"]
+__all__ = ["ServiceAccess", "data_service_ids", "normal_mac", "paired_radius", "pairing_rank", "service_access"]
