@@ -12,10 +12,16 @@ from typing import Any
 
 import pytest
 
+from loaders.splynx import LoadItem, SplynxLoader
+from loaders.splynx_client import SplynxClient
+from state.ledger import Ledger
+from state.states import ItemState
+from tests.fixtures.loader import start_load_run
 from tests.fixtures.pipeline import Sandbox, SandboxFactory, actions, marker_of
 from tests.fixtures.sonar_records import IdMap, IpAssignmentFactory
 from tests.fixtures.splynx import SignedClient
 from transformers.context import TransformContext
+from transformers.payload import SplynxPayload
 from transformers.registry import transform_record
 from transformers.validation import SkipRecord
 
@@ -109,6 +115,24 @@ def test_an_ip_of_an_account_not_in_splynx_waits_for_its_customer(sonar_id_map: 
 
     with pytest.raises(SkipRecord, match="not in Splynx"):
         transform_record("ip_assignment", record, ctx)
+
+
+def test_an_address_its_network_has_no_record_for_fails_with_the_fix_and_writes_nothing(
+    splynx_loader: SplynxLoader, loader_client: SplynxClient, ledger: Ledger
+) -> None:
+    network = loader_client.create("admin/networking/ipv4", {"network": "10.1.0.0", "mask": 24, "title": "Static",
+                                                             "location_id": 1, "type_of_usage": "static"})  # fmt: skip
+    payload = SplynxPayload("ipv4_ip", {"is_used": 1, "customer_id": "0", "title": "t", "comment": "c"},
+                            "ip_assignment:9", parent={"network_id": network, "ip": "10.2.0.9"})  # fmt: skip
+    run_id = start_load_run(ledger, "ip_assignment", ["9"])
+
+    result = splynx_loader.load(LoadItem(run_id, "ip_assignment", "9", payload, source_hash="h9"))
+
+    assert result.state == ItemState.FAILED and result.problem is not None
+    assert result.problem.code == "lookup_missing" and result.problem.field == "ip"
+    assert "10.2.0.9" in result.problem.message and "check that network in Splynx" in (result.problem.fix or "")
+    used = loader_client.list("admin/networking/ipv4-ip", main={"ipv4_networks_id": network, "is_used": 1})
+    assert used == []
 
 
 # -- through the Splynx API --------------------------------------------------------------------------
