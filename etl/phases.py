@@ -31,7 +31,10 @@ class Phase(StrEnum):
 PHASE_ENTITIES: dict[Phase, tuple[str, ...]] = {
     Phase.FOUNDATION: ("company", "custom_field", "user", "service", "package"),
     Phase.NETWORK: ("supernet", "subnet", "ip_pool", "network_site"),
-    Phase.INVENTORY: ("inventory_location", "vendor", "manufacturer", "inventory_model", "inventory_item"),
+    Phase.INVENTORY: (
+        "inventory_location", "vehicle", "user_stock", "network_site_stock", "vendor", "manufacturer",
+        "inventory_model", "inventory_item",
+    ),
     Phase.CUSTOMERS: (
         "account", "inventory_assignment", "account_package", "account_service", "radius_account", "ip_assignment"
     ),
@@ -49,7 +52,8 @@ PARENTS: dict[str, tuple[str, ...]] = {
     "ip_pool": ("subnet",),
     "network_site": ("company",),  # every migrated partner may use a site (partners_ids)
     "inventory_model": ("manufacturer",),
-    "inventory_item": ("inventory_model", "inventory_location"),  # its stock, when a location holds it
+    # its stock, when a location, a vehicle, a user or a network site holds it
+    "inventory_item": ("inventory_model", "inventory_location", "vehicle", "user_stock", "network_site_stock"),
     "account": ("company",),
     "inventory_assignment": ("inventory_item", "account"),
     "account_package": ("account", "package"),

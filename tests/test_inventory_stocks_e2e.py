@@ -50,3 +50,48 @@ def test_locations_are_stocks_vendors_suppliers_and_items_sit_in_their_stock_at_
             assert row["stock_id"] == stock_of[item["inventoryitemable_id"]], item_id
             in_stock += 1
     assert in_stock >= 10  # the generated spares, each in its location's stock
+
+
+HOLDER_TABLES = {
+    "Vehicle": ("vehicles", "vehicle"),
+    "User": ("users", "user"),
+    "NetworkSite": ("network_sites", "site"),
+}
+"""Sonar holder type -> (its simulator table, the kind its stock's name gives)."""
+
+
+def test_vehicles_technicians_and_sites_holding_items_are_stocks_holding_those_items(
+    make_sandbox: SandboxFactory,
+) -> None:
+    box = make_sandbox(customers=CUSTOMERS)
+    tables = box.sonar.store.tables
+    box.migrate_everything()
+    client = SignedClient(box.splynx, box.pair.key, box.pair.secret)
+    stocks = {row["name"]: row["id"] for row in client.rows("admin/config/inventory-stocks")}
+    items = {marker_of(row): row for row in client.rows("admin/inventory/items")}
+
+    held = {(t, i["inventoryitemable_id"]) for i in tables["inventory_items"].values()
+            if (t := i.get("inventoryitemable_type")) in HOLDER_TABLES}  # fmt: skip
+    expected = {f"{tables['vehicles'][v]['name']} (vehicle {v})" for v in tables["vehicles"]}  # empty ones too
+    expected |= {f"{tables[HOLDER_TABLES[t][0]][h]['name']} ({HOLDER_TABLES[t][1]} {h})" for t, h in held}
+    assert expected <= set(stocks)
+    assert not {n for n in stocks if n.endswith(("(user 1)", "(user 2)", "(user 5)"))}  # hold nothing: no stock
+    checked = 0
+    for item_id, item in tables["inventory_items"].items():
+        kind = item.get("inventoryitemable_type")
+        if kind not in HOLDER_TABLES:
+            continue
+        table, label = HOLDER_TABLES[kind]
+        holder = item["inventoryitemable_id"]
+        row = items[f"inventory_item:{item_id}"]
+        assert row["stock_id"] == stocks[f"{tables[table][holder]['name']} ({label} {holder})"], item_id
+        if item.get("status", "FUNCTIONAL") == "FUNCTIONAL":
+            assert (row["status"], row["mark"]) == (("internal_usage", "used") if kind == "NetworkSite"
+                                                    else ("stock", "new")), item_id  # fmt: skip
+        checked += 1
+    assert checked >= 6 and {k for k, _ in held} == set(HOLDER_TABLES)
+
+    with box.ledger() as ledger:
+        reasons = ledger.skip_reasons(1)
+    assert reasons["user_stock"] == {"this user holds no inventory item: no stock needed": 3}
+    assert reasons["network_site_stock"] == {"this site holds no inventory item: no stock needed": 1}

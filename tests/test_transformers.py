@@ -21,6 +21,7 @@ from tests.fixtures.sonar_records import (
     CompanyFactory,
     ContactFactory,
     CustomFieldFactory,
+    IdMap,
     InventoryAssignmentFactory,
     InventoryItemFactory,
     InventoryLocationFactory,
@@ -29,6 +30,7 @@ from tests.fixtures.sonar_records import (
     IpPoolFactory,
     ManufacturerFactory,
     NetworkSiteFactory,
+    NetworkSiteStockFactory,
     PackageFactory,
     PhoneFactory,
     RadiusAccountFactory,
@@ -36,6 +38,8 @@ from tests.fixtures.sonar_records import (
     SubnetFactory,
     SupernetFactory,
     UserFactory,
+    UserStockFactory,
+    VehicleFactory,
     VendorFactory,
     connection,
 )
@@ -59,7 +63,8 @@ FACTORIES: dict[str, Any] = {
     "inventory_model": InventoryModelFactory, "inventory_item": InventoryItemFactory, "account": AccountFactory,
     "account_service": AccountServiceFactory, "inventory_assignment": InventoryAssignmentFactory,
     "radius_account": RadiusAccountFactory, "vendor": VendorFactory, "package": PackageFactory,
-    "account_package": AccountPackageFactory, "ip_assignment": IpAssignmentFactory,
+    "account_package": AccountPackageFactory, "ip_assignment": IpAssignmentFactory, "vehicle": VehicleFactory,
+    "user_stock": UserStockFactory, "network_site_stock": NetworkSiteStockFactory,
 }  # fmt: skip
 
 
@@ -467,7 +472,9 @@ def test_an_unexpected_transformer_exception_is_that_records_failure(transform_c
 def test_inventory_location_becomes_a_stock_of_its_name_without_marker(transform_ctx: TransformContext) -> None:
     payload = transform_record("inventory_location", InventoryLocationFactory(id="3"), transform_ctx)
     assert (payload.target, payload.body, payload.marker) == (
-        "inventory_stock", {"name": "Main Warehouse"}, "inventory_location:3"
+        "inventory_stock",
+        {"name": "Main Warehouse"},
+        "inventory_location:3",
     )
 
 
@@ -552,6 +559,10 @@ def test_inventory_item_takes_mac_as_barcode_and_serial_from_field_data(transfor
         ("FUNCTIONAL", "InventoryLocation", ("stock", "new")),
         ("FAILED", "Address", ("returned", "broken")),
         ("LOST", "InventoryLocation", ("internal_usage", "broken")),
+        ("FUNCTIONAL", "Vehicle", ("stock", "new")),
+        ("FUNCTIONAL", "User", ("stock", "new")),
+        ("FUNCTIONAL", "NetworkSite", ("internal_usage", "used")),
+        ("FAILED", "NetworkSite", ("returned", "broken")),
     ],
 )
 def test_inventory_item_status_maps_to_status_and_mark(
@@ -1007,8 +1018,12 @@ def test_payloads_are_accepted_by_the_splynx_simulator(splynx_client: Any) -> No
         ("manufacturer", ManufacturerFactory(id="1")),
         ("inventory_model", InventoryModelFactory(id="1")),
         ("inventory_item", InventoryItemFactory(id="1")),
-        ("inventory_item", InventoryItemFactory(id="2", inventoryitemable_type="InventoryLocation",
-                                                inventoryitemable_id="1", purchase_price=4_550)),
+        (
+            "inventory_item",
+            InventoryItemFactory(
+                id="2", inventoryitemable_type="InventoryLocation", inventoryitemable_id="1", purchase_price=4_550
+            ),
+        ),
         ("account", realistic_account() | {"company_id": "1"}),
         ("account_service", AccountServiceFactory(id="1")),
     ]
@@ -1204,3 +1219,58 @@ def test_a_packaged_service_whose_bundle_service_is_not_loaded_waits_for_it(tran
     with pytest.raises(ValidationError) as excinfo:
         transform_record("account_service", AccountServiceFactory(id="8", bundle_of="8"), transform_ctx)
     assert problem_of(excinfo) == ("missing_parent", "bundle_service_id")
+
+
+# -- stocks of the holders other than inventory locations --------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("entity", "factory_class", "expected"),
+    [
+        ("vehicle", VehicleFactory, "Service Van 1 (vehicle 7)"),
+        ("user_stock", UserStockFactory, "Dana Whitfield (user 7)"),
+        ("network_site_stock", NetworkSiteStockFactory, "North Tower 1 (site 7)"),
+    ],
+)
+def test_a_holder_becomes_a_stock_named_after_it_with_its_kind_and_sonar_id(
+    entity: str, factory_class: Any, expected: str, transform_ctx: TransformContext
+) -> None:
+    payload = transform_record(entity, factory_class(id="7"), transform_ctx)
+    assert (payload.target, payload.body) == ("inventory_stock", {"name": expected})
+
+
+def test_a_user_or_site_holding_nothing_is_skipped_but_an_empty_vehicle_is_a_stock(
+    transform_ctx: TransformContext,
+) -> None:
+    empty = {"entities": []}
+    for entity, factory_class, kind in (("user_stock", UserStockFactory, "user"),
+                                        ("network_site_stock", NetworkSiteStockFactory, "site")):  # fmt: skip
+        with pytest.raises(SkipRecord, match=f"this {kind} holds no inventory item"):
+            transform_record(entity, factory_class(inventory_items=empty), transform_ctx)
+    vehicle = transform_record("vehicle", VehicleFactory(id="2"), transform_ctx)
+    assert vehicle.body == {"name": "Service Van 1 (vehicle 2)"}
+
+
+@pytest.mark.parametrize(
+    ("holder", "parent_entity"),
+    [
+        ("Vehicle", "vehicle"),
+        ("User", "user_stock"),
+        ("NetworkSite", "network_site_stock"),
+        ("InventoryLocation", "inventory_location"),
+    ],
+)
+def test_an_item_held_by_a_stock_keeping_holder_goes_to_that_holders_stock(
+    holder: str, parent_entity: str, transform_ctx: TransformContext
+) -> None:
+    record = InventoryItemFactory(inventoryitemable_type=holder, inventoryitemable_id="3")
+    migrated = replace(
+        transform_ctx, dest_id=IdMap({(parent_entity, "3"): "77", ("inventory_model", "1"): "5"}).dest_id
+    )
+    (state,) = transform_record("inventory_item", record, migrated).extras
+    assert state.body["stock_id"] == "77"
+    with pytest.raises(ValidationError) as excinfo:  # the holder is not migrated yet: a missing parent
+        transform_record(
+            "inventory_item", record, replace(migrated, dest_id=IdMap({("inventory_model", "1"): "5"}).dest_id)
+        )
+    assert problem_of(excinfo) == ("missing_parent", "inventory_item_state.stock_id")

@@ -4,12 +4,13 @@ Barcode and serial number come from the item's model field data: the MAC address
 primary, globally unique identifier) is the barcode, a field named like "serial" the serial number.
 Sonar's status and whereabouts become Splynx's status and mark:
 
-| Sonar status | where             | Splynx status    | mark   |
-|--------------|-------------------|------------------|--------|
-| FUNCTIONAL   | inventory location| stock            | new    |
-| FUNCTIONAL   | anywhere else     | assigned         | used   |
-| FAILED       | any               | returned         | broken |
-| LOST         | any               | internal_usage   | broken |
+| Sonar status | held by                                 | Splynx status    | mark   |
+|--------------|-----------------------------------------|------------------|--------|
+| FUNCTIONAL   | inventory location, vehicle, user       | stock            | new    |
+| FUNCTIONAL   | network site (deployed infrastructure)  | internal_usage   | used   |
+| FUNCTIONAL   | anywhere else (an address: a customer)  | assigned         | used   |
+| FAILED       | any                                     | returned         | broken |
+| LOST         | any                                     | internal_usage   | broken |
 
 Where the item is (`InventoryLocation:1`, `Address:6`) and the account service it serves are kept as
 additional attributes: Splynx's customer link needs the customer, which Sonar knows only via the address.
@@ -23,8 +24,9 @@ become `stock` again.
 
 The same PUT carries the item's stock and cost price, which the create body lacks too (live OPTIONS
 lists `stock_id` "Stock location" and `cost_price` "Cost price", float): an item held by a Sonar
-inventory location goes to that location's stock (a missing parent until the location is migrated);
-an item elsewhere keeps Splynx's stock. Sonar's `purchase_price` (integer cents) is the cost price.
+inventory location, vehicle, user or network site goes to that holder's stock (transformers/holder_stock.py;
+a missing parent until the holder is migrated); an item at an address keeps Splynx's stock. Sonar's
+`purchase_price` (integer cents) is the cost price.
 """
 
 from __future__ import annotations
@@ -34,6 +36,7 @@ from typing import Any
 
 from transformers.additional_fields import definition
 from transformers.context import TransformContext
+from transformers.holder_stock import HOLDER_ENTITIES
 from transformers.payload import SplynxPayload
 from transformers.records import Record, entities, marker, nested, parent, payload, source_id
 from transformers.rules import cents_to_decimal, clean_text
@@ -48,7 +51,9 @@ ADDITIONAL_FIELDS: dict[str, list[dict[str, Any]]] = {
         definition("sonar_status", "Sonar status"),
     ],
 }
-IN_STOCK = "InventoryLocation"
+IN_STOCK = frozenset({"InventoryLocation", "Vehicle", "User"})
+"""Holders whose items are spares, not in use: Splynx `stock`/`new`."""
+DEPLOYED = "NetworkSite"
 
 
 def status_and_mark(status: Any, holder_type: Any) -> tuple[str, str]:
@@ -57,7 +62,9 @@ def status_and_mark(status: Any, holder_type: Any) -> tuple[str, str]:
         return "returned", "broken"
     if status == "LOST":
         return "internal_usage", "broken"
-    return ("stock", "new") if holder_type == IN_STOCK else ("assigned", "used")
+    if holder_type in IN_STOCK:
+        return "stock", "new"
+    return ("internal_usage", "used") if holder_type == DEPLOYED else ("assigned", "used")
 
 
 def identifiers(record: Record) -> tuple[str | None, str | None]:
@@ -103,12 +110,14 @@ def transform(record: Record, ctx: TransformContext) -> SplynxPayload:
 
 
 def state_body(record: Record, ctx: TransformContext, status: str, mark: str) -> dict[str, Any]:
-    """Status and mark; the stock of the holding inventory location; the purchase price as cost price."""
+    """Status and mark; the stock of the holding location, vehicle, user or site; the cost price."""
     body: dict[str, Any] = {"status": status, "mark": mark}
-    if record.get("inventoryitemable_type") == IN_STOCK:
-        location = record.get("inventoryitemable_id")
+    holder = HOLDER_ENTITIES.get(str(record.get("inventoryitemable_type")))
+    if holder is not None:
         subject = Subject(ENTITY, source_id(record))
-        body["stock_id"] = parent(ctx, subject, "inventory_item_state.stock_id", "inventory_location", location)
+        body["stock_id"] = parent(
+            ctx, subject, "inventory_item_state.stock_id", holder, record.get("inventoryitemable_id")
+        )
     if record.get("purchase_price") is not None:
         body["cost_price"] = cents_to_decimal(record["purchase_price"])
     return body

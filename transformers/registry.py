@@ -12,8 +12,7 @@ from __future__ import annotations
 import copy
 from collections.abc import Callable, Mapping
 from dataclasses import replace
-from types import ModuleType
-from typing import Any
+from typing import Any, Protocol
 
 from etl.errors import RecordError, RecordProblem
 from transformers import (
@@ -22,6 +21,7 @@ from transformers import (
     account_service,
     company,
     custom_field,
+    holder_stock,
     inventory_assignment,
     inventory_item,
     inventory_location,
@@ -79,7 +79,26 @@ class TransformError(RecordError):
     """A transformer raised something other than a record problem: a bug or an unforeseen record shape."""
 
 
-_MODULES: tuple[ModuleType, ...] = (
+class EntityTransformer(Protocol):
+    """What a transformer module (or `transformers.holder_stock.HolderStock`) offers the registry."""
+
+    @property
+    def ENTITY(self) -> str:
+        """The ledger entity it transforms."""
+
+    @property
+    def TARGET(self) -> str:
+        """The Splynx target of its main write."""
+
+    @property
+    def ADDITIONAL_FIELDS(self) -> dict[str, list[dict[str, Any]]]:
+        """Per Splynx module, the additional fields its bodies use."""
+
+    def transform(self, record: Record, ctx: TransformContext) -> SplynxPayload:
+        """The Splynx payload of one Sonar record."""
+
+
+_MODULES: tuple[EntityTransformer, ...] = (
     company,
     user,
     custom_field,
@@ -90,6 +109,9 @@ _MODULES: tuple[ModuleType, ...] = (
     ip_pool,
     network_site,
     inventory_location,
+    holder_stock.VEHICLE,
+    holder_stock.USER,
+    holder_stock.NETWORK_SITE,
     vendor,
     manufacturer,
     inventory_model,

@@ -23,7 +23,9 @@ one on "Router Rental", both on "Managed Wi-Fi (quarterly)". After them (`_packa
 up to 3 packages from the most common DATA + RECURRING combinations (one disabled) plus one nobody took;
 a third of the accounts holding such a combination have those account services tagged with the package.
 Then (`_loose_ips`, no randomness) the first 2 accounts (after 1-10) without a DATA service get one static
-IP each from the "Core infrastructure" subnet, after the sites' addresses: IPs no service takes.
+IP each from the "Core infrastructure" subnet, after the sites' addresses: IPs no service takes. Last
+(`_held_stock`, its own stream): 2-3 vehicles, and spare devices held by all but the last vehicle, by
+users 3 and 4 (technicians) and by the first two network sites.
 
 Deliberately bad records (only when there are at least 10 customers), in `store.problem_account_ids`:
     - ``primary_contact_without_email`` (account 3): the primary contact has no email address; Splynx
@@ -79,6 +81,10 @@ DEFAULTS: dict[str, Record] = {
         "due_days": 14, "due_days_day": "INVOICE_DAY", "grace_days": 7, "lifeline": False, "months_to_bill": 1,
         "print_invoice": False, "switch_status_after_delinquency": False, "tax_exempt": False, "bill_day": 1,
     },
+    "vehicles": {"gps_tracking_enabled": False, "gps_tracking_always": False, "gps_tracking_start_time": "08:00:00",
+                 "gps_tracking_end_time": "17:00:00",
+                 **{f"gps_tracking_day_{d}": False for d in ("monday", "tuesday", "wednesday", "thursday", "friday",
+                                                              "saturday", "sunday")}},
 }  # fmt: skip
 """Column values shared by most records; records store only what differs (see sonar_store)."""
 
@@ -826,6 +832,46 @@ def _loose_ips(tables: dict[str, dict[int, Record]]) -> None:
              **start)  # fmt: skip
 
 
+VEHICLES = (("Service Van 1", "Ford", "Transit 250", 2021), ("Bucket Truck 2", "Ram", "5500", 2019),
+            ("Service Van 3", "Ford", "Transit 350", 2023))
+"""Vehicles: name, manufacturer, model, year; 2 + customers/250 of them (at most these)."""
+TECHNICIANS = (3, 4)
+"""Users (field technicians) carrying spare devices."""
+
+
+def _held_stock(tables: dict[str, dict[int, Record]], customers: int, seed: int) -> None:
+    """Vehicles, and spare devices held by vehicles, technicians and the first network sites.
+
+    Sonar's `InventoryitemableType` lets a vehicle, a user or a network site hold items as an inventory
+    location does. Its own `random.Random` and only appended records, so everything before stays put.
+    The last vehicle holds nothing (an empty truck is a stock all the same); the last site holds nothing
+    either (and so is no stock); a technician's or site's items are FUNCTIONAL, one van item FAILED.
+    """
+    rng = random.Random(f"held-stock-{seed}")
+    start = {"created_at": format_datetime(START), "updated_at": format_datetime(START)}
+    vehicles = []
+    for name, make, model, year in VEHICLES[: min(len(VEHICLES), 2 + customers // 250)]:
+        vin = f"1FT{rng.randrange(10**13, 10**14)}"
+        record = {"name": name, "manufacturer": make, "model": model, "year": year, "vin": vin, **start}
+        vehicles.append(_add(tables, "vehicles", **record))
+    sites = sorted(tables["network_sites"])[:-1][:2]
+    holders = [*(("Vehicle", v) for v in vehicles[:-1]), *(("User", u) for u in TECHNICIANS),
+               *(("NetworkSite", s) for s in sites)]  # fmt: skip
+    serial = 0
+    for holder_type, holder_id in holders:
+        for _ in range(rng.randrange(1, 4)):
+            serial += 1
+            model_id = rng.randrange(1, len(MODELS) + 1)
+            item_id = _add(tables, "inventory_items", inventory_model_id=model_id, inventoryitemable_type=holder_type,
+                           inventoryitemable_id=holder_id, status="FAILED" if serial == 2 else "FUNCTIONAL",
+                           purchase_price=rng.randrange(40, 400) * 100, **start)  # fmt: skip
+            mac = ":".join(f"{b:02X}" for b in (0x06, model_id, 0, 0, serial >> 8, serial & 255))
+            _add(tables, "inventory_model_field_data", inventory_item_id=item_id, value=mac,
+                 inventory_model_field_id=2 * model_id - 1, **start)  # fmt: skip
+            _add(tables, "inventory_model_field_data", inventory_item_id=item_id, value=f"HS{model_id}{serial:06d}",
+                 inventory_model_field_id=2 * model_id, **start)  # fmt: skip
+
+
 def _plant_problems(tables: dict[str, dict[int, Record]]) -> dict[str, int]:
     """Turn accounts 3-6 into the documented bad records and archive account 8 (see module docstring)."""
     accounts = tables["accounts"]
@@ -865,6 +911,7 @@ def generate(customers: int, seed: int = 42) -> SonarStore:
     _taxes(b.tables, seed)
     _packages(b.tables, seed)
     _loose_ips(b.tables)
+    _held_stock(b.tables, customers, seed)
     for table, rows in b.tables.items():
         for record in rows.values():
             if table != MEMBERSHIPS and "created_at" not in record:

@@ -50,6 +50,7 @@ ROOT_FIELDS: tuple[str, ...] = (
     "account_services", "account_billing_parameters", "logs", "radius_accounts", "uninventoried_mac_addresses",
     "recurring_service_details", "voice_service_details", "expiring_service_details", "voice_providers", "dids",
     "did_assignments", "network_sites", "taxes", "service_taxes", "packages", "package_services",
+    "vehicles",
 )  # fmt: skip
 """Root query fields the simulator serves (all return `<Type>Connection!`)."""
 
@@ -84,12 +85,13 @@ RELATIONS: dict[str, tuple[str, ...]] = {
     "IpAssignment": ("ip_pool", "parent_subnet"),
     "InventoryLocation": ("addresses", "inventory_items"),
     "Vendor": ("addresses", "contacts"),
-    "NetworkSite": ("addresses", "ip_assignments"),
+    "NetworkSite": ("addresses", "ip_assignments", "inventory_items"),
+    "Vehicle": ("inventory_items",),
     "InventoryModel": ("manufacturer", "inventory_model_category", "default_vendor", "inventory_model_fields"),
     "InventoryItem": ("inventory_model", "inventory_model_field_data", "ip_assignments"),
     "InventoryModelFieldData": ("inventory_model_field",),
     "CustomFieldData": ("custom_field",),
-    "User": ("role",),
+    "User": ("role", "inventory_items"),
 }  # fmt: skip
 """Object-valued fields kept per type (every scalar/enum field of a kept type is kept)."""
 

@@ -37,7 +37,7 @@ TYPE_TABLE: dict[str, str] = {
     "VoiceServiceDetail": "voice_service_details", "ExpiringServiceDetail": "expiring_service_details",
     "VoiceProvider": "voice_providers", "Did": "dids", "DidAssignment": "did_assignments",
     "NetworkSite": "network_sites", "Tax": "taxes", "ServiceTax": "service_taxes", "Package": "packages",
-    "PackageService": "package_services",
+    "PackageService": "package_services", "Vehicle": "vehicles",
 }  # fmt: skip
 """GraphQL object type -> table (the root query field of the same name)."""
 
@@ -137,6 +137,13 @@ LINKS: dict[tuple[str, str], Link] = {
     ("NetworkSite", "addresses"): _many("addresses", "addressable_id", ("addressable_type", "NetworkSite")),
     ("NetworkSite", "ip_assignments"): _many(
         "ip_assignments", "ipassignmentable_id", ("ipassignmentable_type", "NetworkSite")
+    ),
+    ("NetworkSite", "inventory_items"): _many(
+        "inventory_items", "inventoryitemable_id", ("inventoryitemable_type", "NetworkSite")
+    ),
+    ("User", "inventory_items"): _many("inventory_items", "inventoryitemable_id", ("inventoryitemable_type", "User")),
+    ("Vehicle", "inventory_items"): _many(
+        "inventory_items", "inventoryitemable_id", ("inventoryitemable_type", "Vehicle")
     ),
     ("InventoryModel", "manufacturer"): _one("manufacturers", "manufacturer_id"),
     ("InventoryModel", "inventory_model_category"): _one("inventory_model_categories", "inventory_model_category_id"),
