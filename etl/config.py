@@ -73,6 +73,9 @@ CONFIG_KEYS: dict[str, dict[str, KeyType]] = {
         "url": KeyType("a string (a URL)", _is_text, '"https://isp.splynx.app"'),
         "location_id": ID,
         "partner_id": ID,
+        "settle_seconds": KeyType(
+            "a number from 0 to 600 (seconds)", lambda v: _is_number(v) and 0 <= v <= 600, "30"
+        ),
     },
     "mapping": {
         "delinquent": KeyType(
@@ -110,6 +113,7 @@ class Settings:
     role_map: dict[str, str] = field(default_factory=dict)  # lower-cased Sonar role -> Splynx role, from [role_map]
     rate: float | None = None
     sonar_rate_per_minute: float | None = None  # None: the extractor's default (360, under Sonar's 400)
+    splynx_settle_s: float = 30.0  # how long Splynx may still apply a write whose sender died (SplynxClient)
     workers: int = 4
     log_json: bool = False
     debug: bool = False
@@ -266,6 +270,23 @@ def _sonar_rate(sonar: dict[str, Any]) -> float | None:
     return value
 
 
+def _settle_seconds(splynx: dict[str, Any]) -> float:
+    """ETL_SPLYNX_SETTLE_SECONDS, else [splynx] settle_seconds, else 30 (a web server's request time limit)."""
+    text = os.environ.get("ETL_SPLYNX_SETTLE_SECONDS")
+    if not text:
+        return float(splynx.get("settle_seconds", 30))
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not 0 <= value <= 600:
+        raise ConfigError(
+            f"ETL_SPLYNX_SETTLE_SECONDS={text!r} is not a number from 0 to 600",
+            fix="set it to the longest time your Splynx takes to answer a write, e.g. 30",
+        )
+    return value
+
+
 def load_settings(config_file: Path | None = None, home: Path | None = None) -> Settings:
     """Read `etl.toml` (or the given file), then the environment; flags are applied by the caller."""
     path = config_file or Path(os.environ.get("ETL_CONFIG", "etl.toml"))
@@ -290,6 +311,7 @@ def load_settings(config_file: Path | None = None, home: Path | None = None) -> 
         role_map={k.strip().lower(): v.strip() for k, v in data.get("role_map", {}).items()},
         rate=float(etl_section["rate"]) if "rate" in etl_section else None,
         sonar_rate_per_minute=_sonar_rate(sonar),
+        splynx_settle_s=_settle_seconds(splynx),
         workers=etl_section.get("workers", 4),
         config_file=path if path.exists() else None,
         raw=data,

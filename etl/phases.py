@@ -57,7 +57,8 @@ PARENTS: dict[str, tuple[str, ...]] = {
     "account": ("company",),
     "inventory_assignment": ("inventory_item", "account"),
     "account_package": ("account", "package"),
-    "account_service": ("account", "service", "account_package"),  # a packaged service names its bundle service
+    # a packaged service names its bundle service; an IPv4 beyond its static IP, that IP's network
+    "account_service": ("account", "service", "account_package", "subnet", "ip_pool"),
     "radius_account": ("account", "service"),
     "ip_assignment": ("account", "subnet", "ip_pool"),  # the customer, and the network holding the IP record
 }

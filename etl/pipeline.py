@@ -395,6 +395,7 @@ def open_migration(
         settings.splynx_secret.reveal(),
         rate_per_s=rate,
         max_concurrency=max(workers, 1) * 2,
+        settle_s=settings.splynx_settle_s,
     )
     extractor = SonarExtractor.from_settings(settings)
     try:

@@ -182,6 +182,7 @@ def _rollback_entity(walk: _Walk, entity: str) -> tuple[int, int]:
         dest_id = _dest_of(walk.ledger, walk.loader, walk.run_id, item, payload)
         parent = dict(payload.parent) if payload else {}
         where = payload.target if payload else TARGETS[entity]  # a supernet may be an IPv4 or an IPv6 network
+        _undo_extras(walk, payload)  # a service's extra IPs, freed before the service goes
         removed = dest_id is not None and walk.loader.delete(where, dest_id, parent)
         return removed, dest_id, f"Splynx record {dest_id} deleted" if removed else "nothing left in Splynx"
 
@@ -195,9 +196,7 @@ def _undo_entity(walk: _Walk, entity: str) -> tuple[int, int]:
     def put_back(item: Item, payload: SplynxPayload | None) -> tuple[bool, str | None, str]:
         parent = dict(payload.parent) if payload else _parent_of(tgt.params(), item.dest_id)
         undone = parent is not None and walk.loader.undo(tgt.key, parent)
-        for extra in payload.extras if payload else ():  # the other addresses of an IP block
-            if target(extra.target).undo is not None:
-                walk.loader.undo(extra.target, dict(extra.parent))
+        _undo_extras(walk, payload)  # the other addresses of an IP block
         return undone, item.dest_id, f"Splynx {tgt.key} {item.dest_id} put back" if undone else "nothing left in Splynx"
 
     return walk.each(entity, undoable_items(walk.ledger, walk.run_id, entity), "undo", put_back)
@@ -208,3 +207,15 @@ def _parent_of(params: set[str], dest_id: str | None) -> dict[str, str] | None:
     if dest_id is None or len(params) != 1:
         return None
     return {next(iter(params)): dest_id}
+
+
+def _undo_extras(walk: _Walk, payload: SplynxPayload | None) -> None:
+    """PUT back each follow-up write whose target declares an undo body and whose path it names itself.
+
+    Why only those: a follow-up keyed on its record (a customer's billing) goes with the record; one
+    with a path of its own (an IP record an IP block or a service marked used) outlives it in Splynx.
+    """
+    for extra in payload.extras if payload else ():
+        tgt = target(extra.target)
+        if tgt.undo is not None and tgt.params() <= set(extra.parent):
+            walk.loader.undo(extra.target, dict(extra.parent))

@@ -444,8 +444,11 @@ REFERENCES: dict[str, tuple[tuple[str, str], ...]] = {
     ),
     "account_service": (
         ("service_id", "service"),
-        ("ip_assignments.subnet_id", "subnet"),
-        ("ip_assignments.ip_pool_id", "ip_pool"),
+        *(
+            (f"{held}ip_assignments.{column}", network)
+            for held in ("", "inventory_items.", "account.radius_accounts.", "account.uninventoried_mac_addresses.")
+            for column, network in (("subnet_id", "subnet"), ("ip_pool_id", "ip_pool"))
+        ),
     ),
     "account_package": (("package_id", "package"),),
     "ip_assignment": (("subnet_id", "subnet"), ("ip_pool_id", "ip_pool")),

@@ -23,6 +23,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
 from typing import Any
 
 from etl.errors import ConnectionFailure, LedgerError, RecordError, RecordProblem, RetryableError
@@ -30,6 +31,7 @@ from loaders.splynx_client import NotFound, SplynxClient, UncertainWrite, Valida
 from loaders.splynx_targets import FORMAT_CHECKS, MARKER_FIELD, MARKER_MODULES, Target, target
 from loaders.splynx_verify import differences
 from state.ledger import Ledger
+from state.models import Item
 from state.states import ItemState
 from transformers.payload import SplynxPayload
 from transformers.records import marker_in_text
@@ -345,7 +347,7 @@ class SplynxLoader:
             if state == S.LOADED:
                 action = "create" if created_before else current.action or "loaded"
                 return self._verify_step(item, self._resolved(item).payload, current.dest_id or "", action)
-            return self._write_path(item, state, created_before)
+            return self._write_path(item, state, created_before, _in_doubt_since(current))
         except RecordError as exc:
             return self._failed(item, exc.problem)
         except (ConnectionFailure, RetryableError) as exc:
@@ -353,10 +355,14 @@ class SplynxLoader:
             self._failed(item, RecordProblem(code, exc.message, fix=exc.fix))
             raise
 
-    def _write_path(self, item: LoadItem, state: ItemState, created_before: bool) -> LoadResult:
+    def _write_path(
+        self, item: LoadItem, state: ItemState, created_before: bool, last_step: datetime | None = None
+    ) -> LoadResult:
         """Steps 1-5 for an item in transformed, failed or loading.
 
-        `created_before`: an earlier attempt of this run wrote ahead a create. Whatever this attempt
+        `created_before`: an earlier attempt of this run wrote ahead a create. `last_step`: when the
+        earlier attempt whose write may still be in flight (killed while loading, or failed unanswered)
+        last moved the item. Whatever this attempt
         does (a PUT on the id it mapped, an adoption of its unanswered POST), the run created the
         record, and the ledger must keep saying so: rollback deletes what a run created.
         """
@@ -374,7 +380,7 @@ class SplynxLoader:
             self._move(item, S.LOADING, request=_redacted(self._body(payload)), action=action)
         self._step("before_write", item)
         unsure = state in (S.LOADING, S.FAILED) or created_before
-        dest_id, done = self._write(item, tgt, existing, unsure)
+        dest_id, done = self._write(item, tgt, existing, unsure, last_step)
         action = "create" if created_before else done
         self._step("after_write", item)
         self._map(item, dest_id)
@@ -387,8 +393,14 @@ class SplynxLoader:
         self._step("after_loaded", item)
         return self._verify_step(item, payload, dest_id, action)
 
-    def _write(self, item: LoadItem, tgt: Target, existing: str | None, unsure: bool) -> tuple[str, str]:
-        """Send the POST or PUT; returns (Splynx id, action: create, update or adopt)."""
+    def _write(
+        self, item: LoadItem, tgt: Target, existing: str | None, unsure: bool, last_step: datetime | None = None
+    ) -> tuple[str, str]:
+        """Send the POST or PUT; returns (Splynx id, action: create, update or adopt).
+
+        `last_step`: when an earlier attempt last moved the item (its write-ahead `loading`, or its
+        failure); its POST may still be applied until the client's `settle_s` has passed since.
+        """
         payload = item.payload
         if tgt.put_only:
             path = self.put_only_path(tgt, payload.parent)
@@ -398,6 +410,8 @@ class SplynxLoader:
             self.client.update(tgt.item_path(existing, payload.parent), self._body(payload))
             return existing, "update"
         if unsure:
+            if last_step is not None:
+                self._settle(item, (datetime.now(UTC) - last_step).total_seconds())
             found = self.find_by_marker(payload)
             if found is not None:
                 self._event(item, f"adopted Splynx {tgt.key} {found} found by marker {payload.marker}")
@@ -409,12 +423,14 @@ class SplynxLoader:
         payload = item.payload
         sent_unanswered = False
         for attempt in range(1, self.post_attempts + 1):
+            sent = time.monotonic()
             try:
                 return self.client.create(tgt.collection_path(payload.parent), self._body(payload)), "create"
             except UncertainWrite:
                 if attempt == self.post_attempts:
                     raise
                 sent_unanswered = True
+                self._settle(item, time.monotonic() - sent)
             except ValidationRefused as exc:  # a marker clash only if the field says so and the lookup confirms
                 if not _marker_refused(exc, tgt) or self.find_by_marker(payload) is None:
                     raise
@@ -427,6 +443,13 @@ class SplynxLoader:
                             f"{payload.marker}")  # fmt: skip
                 return found, "adopt"
         raise AssertionError("unreachable")  # pragma: no cover - the loop returns or raises
+
+    def _settle(self, item: LoadItem, elapsed_s: float) -> None:
+        """Wait until a create sent `elapsed_s` ago can no longer land (the client's `settle_s`), then look."""
+        remaining = self.client.settle_s - elapsed_s
+        if remaining > 0:
+            self._event(item, f"waiting {remaining:.1f} s for an unanswered create to land before looking it up")
+            time.sleep(remaining)
 
     def _write_extras(self, payload: SplynxPayload, dest_id: str) -> None:
         for extra in payload.extras:
@@ -690,3 +713,20 @@ def _last_segment(path: str) -> str:
 
 def _id_order(value: str) -> tuple[int, str]:
     return (int(value), value) if value.isdigit() else (1 << 62, value)
+
+
+IN_DOUBT_FAILURES = frozenset({"uncertain_write", "splynx_unavailable"})
+"""Failures whose POST may have reached Splynx unanswered (the others were answered: a 422, a 404)."""
+
+
+def _in_doubt_since(current: Item) -> datetime | None:
+    """When an earlier attempt that may have sent a write unanswered last moved the item; None if none did.
+
+    Why the item's own timestamp: the write-ahead `loading` move is committed just before the POST, and a
+    failure just after it, so the POST was sent no earlier than this. SQLite hands it back naive (UTC).
+    """
+    doubtful = current.state == S.LOADING or (current.state == S.FAILED and current.error_code in IN_DOUBT_FAILURES)
+    if not doubtful or current.updated_at is None:
+        return None
+    moment = current.updated_at
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)

@@ -248,6 +248,10 @@ class SplynxClient:
         max_concurrency: requests in flight at once, across threads.
         attempts: tries per request for retryable failures (429, 5xx, connection errors).
         timeout_s: connect/read timeout per request.
+        settle_s: how long Splynx may still apply a write after its sender stopped waiting for the
+            answer (a killed process, a read timeout): a web server finishes a request whose client went
+            away. The loader looks an unanswered create up by its marker only once this has passed since
+            it was sent, or the late create would land after the lookup and be made twice.
     """
 
     def __init__(
@@ -262,6 +266,7 @@ class SplynxClient:
         attempts: int = 6,
         timeout_s: float = 30.0,
         max_wait_s: float = 10.0,
+        settle_s: float = 30.0,
     ) -> None:
         if auth not in ("signature", "token"):
             raise ValueError("auth must be 'signature' or 'token'")
@@ -281,6 +286,7 @@ class SplynxClient:
         self._local = threading.local()
         self._attempts = attempts
         self._timeout = timeout_s
+        self.settle_s = settle_s
         self._max_wait = max_wait_s
         self.requests_sent = 0
         self._count_lock = threading.Lock()

@@ -41,7 +41,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"PAUSED {step} {item.source_id}", flush=True)
             time.sleep(3600)
 
-    client = SplynxClient(args.base, API_KEY, API_SECRET, max_wait_s=0.1, attempts=10)
+    client = SplynxClient(args.base, API_KEY, API_SECRET, max_wait_s=0.1, attempts=10, settle_s=1.5)
     ledger = Ledger.open(args.ledger)
     loader = SplynxLoader(client, ledger, on_step=on_step)
     results = loader.load_many(

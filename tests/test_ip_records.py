@@ -18,12 +18,12 @@ from state.ledger import Ledger
 from state.states import ItemState
 from tests.fixtures.loader import start_load_run
 from tests.fixtures.pipeline import Sandbox, SandboxFactory, actions, marker_of
-from tests.fixtures.sonar_records import IdMap, IpAssignmentFactory
+from tests.fixtures.sonar_records import AccountServiceFactory, IdMap, IpAssignmentFactory
 from tests.fixtures.splynx import SignedClient
 from transformers.context import TransformContext
 from transformers.payload import SplynxPayload
 from transformers.registry import transform_record
-from transformers.validation import SkipRecord
+from transformers.validation import SkipRecord, ValidationError
 
 DATA = {"id": "1", "type": "DATA"}
 
@@ -109,6 +109,48 @@ def test_an_ip_no_service_takes_is_its_holders_customers(
     assert payload.body["title"].startswith(f"Sonar {record['ipassignmentable_type']} ")
 
 
+def test_each_ipv4_beyond_a_services_static_ip_is_used_on_its_ip_record_for_the_customer(
+    transform_ctx: TransformContext,
+) -> None:
+    record = AccountServiceFactory(
+        id="5",
+        ip_assignments=[
+            {"id": "2", "subnet": "198.19.192.11/32", "subnet_id": "8"},
+            {"id": "3", "subnet": "198.19.192.12/32", "subnet_id": "8"},
+            {"id": "4", "subnet": "198.18.0.40/32", "subnet_id": "8", "ip_pool_id": "3"},
+            {"id": "6", "subnet": "2001:db8:1:5::/64", "subnet_id": "8"},
+        ],
+    )
+    payload = transform_record("account_service", record, transform_ctx)
+
+    assert payload.body["ipv4"] == "198.19.192.11"
+    assert payload.body["additional_attributes"]["sonar_ip_extra"] == "198.19.192.12, 198.18.0.40"
+    records = [e for e in payload.extras if e.target == "ipv4_ip"]
+    assert [e.parent for e in records] == [
+        {"network_id": "108", "ip": "198.19.192.12"},
+        {"network_id": "103", "ip": "198.18.0.40"},  # its pool is a network of its own
+    ]
+    assert all(e.body["is_used"] == 1 and e.body["customer_id"] == "31" for e in records)
+    assert all(e.body["comment"].endswith("[sonar_id=account_service:5]") for e in records)
+    single = AccountServiceFactory(ip_assignments=[{"id": "2", "subnet": "198.19.192.11/32", "subnet_id": "8"}])
+    assert not [e for e in transform_record("account_service", single, transform_ctx).extras if e.target == "ipv4_ip"]
+
+
+def test_an_extra_ipv4_in_a_network_not_migrated_is_a_missing_parent_naming_it(
+    transform_ctx: TransformContext,
+) -> None:
+    record = AccountServiceFactory(
+        ip_assignments=[
+            {"id": "2", "subnet": "198.19.192.11/32", "subnet_id": "8"},
+            {"id": "3", "subnet": "10.9.0.7/32", "subnet_id": "99"},
+        ]
+    )
+    with pytest.raises(ValidationError) as excinfo:
+        transform_record("account_service", record, transform_ctx)
+
+    assert (excinfo.value.problem.code, excinfo.value.problem.field) == ("missing_parent", "ipv4_ip.network_id")
+
+
 def test_an_ip_of_an_account_not_in_splynx_waits_for_its_customer(sonar_id_map: IdMap) -> None:
     record = _held_by("Account", "1", _account([]))
     ctx = TransformContext(dest_id=IdMap({k: v for k, v in sonar_id_map.items() if k[0] != "account"}).dest_id)
@@ -171,14 +213,24 @@ def test_every_ipv4_sonar_assigns_is_on_a_service_or_a_used_ip_record_and_rollba
     customers = {marker_of(c): str(c["id"]) for c in client.rows("admin/customers/customer")}
     services = [*client.rows("admin/customers/customer/0/internet-services")]
     on_services = {s["ipv4"] for s in services if s.get("ipv4")}
-    for s in services:  # addresses beyond a service's one static IPv4 are listed on it (docs/mapping.md)
-        on_services.update(a for a in (s.get("additional_attributes") or {}).get("sonar_ip_extra", "").split(", ") if a)
+    extra = 0
+    for s in services:  # addresses beyond a service's one static IPv4: listed on it, used on their IP records
+        beyond = [a for a in (s.get("additional_attributes") or {}).get("sonar_ip_extra", "").split(", ") if a]
+        on_services.update(beyond)
+        used = records.get(marker_of(s) or "", [])
+        assert sorted(r["ip"] for r in used) == sorted(beyond), s["id"]
+        assert {str(r["customer_id"]) for r in used} <= {str(s["customer_id"])}, s["id"]
+        extra += len(beyond)
+    assert extra >= 1, "the sandbox has services holding more than one IPv4"
     loose = 0
     for aid, assignment in tables["ip_assignments"].items():
         subnet = assignment["subnet"]
         if ":" in subnet:
             continue
         rows = records.get(f"ip_assignment:{aid}", [])
+        if any(marker.startswith("account_service:") and subnet.split("/")[0] in {r["ip"] for r in rs}
+               for marker, rs in records.items()):  # fmt: skip
+            continue  # a service's extra IPv4, checked above
         kind = assignment.get("ipassignmentable_type") or "Account"
         if not rows:
             assert subnet.split("/")[0] in on_services or (kind == "Account" and _archived(tables, assignment)), aid

@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 import json
+import threading
+from pathlib import Path
 from typing import Any
 
 import pytest
+from sqlalchemy import select
 
-from etl.errors import ConnectionFailure, RecordProblem
+from etl.config import load_settings
+from etl.errors import ConfigError, ConnectionFailure, RecordProblem
 from etl.sandbox.splynx import SplynxSimulator
 from loaders.splynx import LoadItem, SplynxLoader
 from loaders.splynx_client import NotFound, SplynxClient, ValidationRefused
-from state.ledger import Ledger
+from state.ledger import EVENT, Ledger
 from state.states import ItemState
 from tests.fixtures.loader import (
     MARKER_MODULES,
@@ -125,6 +129,42 @@ def test_resume_of_an_item_left_loading_before_its_post_creates_it_once(
     result = SplynxLoader(loader_client, ledger).load(account_item(run_id, 6))
     assert (result.state, result.action) == (ItemState.VERIFIED, "create")
     assert markers(splynx_sim) == ["account:6"]
+
+
+def test_a_create_still_in_flight_when_its_sender_died_is_adopted_once_it_lands(
+    ledger: Ledger, splynx_sim: SplynxSimulator
+) -> None:
+    """The POST of a killed loader lands 0.6 s after the kill (a web server finishes what it was sent).
+
+    A resumed loader that looked the marker up at once would not see it and would POST again, leaving
+    two records or, where Splynx checks the marker's uniqueness, a refused late write racing ours.
+    Waiting the client's `settle_s` since the write-ahead `loading` checkpoint finds the late record
+    and adopts it as this run's creation: one record, the one the killed loader sent.
+    """
+    client = make_client(splynx_sim, settle_s=1.5)
+    crashing = SplynxLoader(client, ledger, on_step=crash_at("before_write"))
+    crashing.ensure_marker_fields(MARKER_MODULES)
+    run_id = start_load_run(ledger, "account", ["9"])
+    with pytest.raises(Crash):
+        crashing.load(account_item(run_id, 9))
+    late: list[str] = []
+    sender = threading.Timer(0.6, lambda: late.append(make_client(splynx_sim).create(CUSTOMERS, _with_marker(9))))
+    sender.start()
+    result = SplynxLoader(client, ledger).load(account_item(run_id, 9))
+    sender.join()
+
+    assert markers(splynx_sim) == ["account:9"] and result.state == ItemState.VERIFIED
+    assert late == [result.dest_id]  # the killed loader's record, adopted
+    assert result.action == "create"  # its own write: rollback deletes it
+    with ledger.reader.connect() as conn:
+        details = conn.execute(select(EVENT.c.detail).where(EVENT.c.run_id == run_id)).scalars().all()
+    assert any("for an unanswered create to land" in (d or "") for d in details)
+
+
+def _with_marker(n: int) -> dict[str, Any]:
+    """The body a loader sends for account `n`: the payload's body with its marker."""
+    payload = account_item(0, n).payload
+    return {**payload.body, "additional_attributes": {"sonar_id": payload.marker}}
 
 
 def test_a_post_committed_but_unanswered_is_found_by_marker_not_repeated(
@@ -389,3 +429,23 @@ def test_a_parent_resolved_at_load_time_also_fills_the_body_field_that_names_it(
     result = splynx_loader.load(item)
     assert result.state == ItemState.VERIFIED, result.problem
     assert [b["customer_id"] for b in sent] == [customer.dest_id]
+
+
+def test_the_settle_time_comes_from_the_environment_then_etl_toml_then_30_seconds(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    toml = tmp_path / "etl.toml"
+    toml.write_text("[splynx]\n", encoding="utf-8")
+    monkeypatch.delenv("ETL_SPLYNX_SETTLE_SECONDS", raising=False)
+    assert load_settings(toml).splynx_settle_s == 30
+    toml.write_text("[splynx]\nsettle_seconds = 5\n", encoding="utf-8")
+    assert load_settings(toml).splynx_settle_s == 5
+    monkeypatch.setenv("ETL_SPLYNX_SETTLE_SECONDS", "0.5")
+    assert load_settings(toml).splynx_settle_s == 0.5
+    monkeypatch.setenv("ETL_SPLYNX_SETTLE_SECONDS", "soon")
+    with pytest.raises(ConfigError, match="ETL_SPLYNX_SETTLE_SECONDS='soon' is not a number from 0 to 600"):
+        load_settings(toml)
+    monkeypatch.delenv("ETL_SPLYNX_SETTLE_SECONDS")
+    toml.write_text("[splynx]\nsettle_seconds = -1\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match="settle_seconds"):
+        load_settings(toml)

@@ -23,8 +23,9 @@ from typing import Any
 
 from transformers.additional_fields import definition
 from transformers.context import TransformContext
+from transformers.network import network_of
 from transformers.payload import SplynxPayload
-from transformers.records import Record, entities, nested, parent, payload, source_id
+from transformers.records import Record, entities, marker, nested, parent, payload, source_id, text_marker
 from transformers.rules import (
     clean_text,
     customer_status,
@@ -224,4 +225,44 @@ def _internet(record: Record, body: dict[str, Any], ctx: TransformContext, custo
         sonar_mac_extra=", ".join(access.extra_macs),
         sonar_ip_extra=", ".join(addresses[1:]),
     )
-    return replace(result, parent={"customer_id": customer_id})
+    records = extra_ip_records(record, ctx, customer_id, addresses, access.held_ips)
+    return replace(result, parent={"customer_id": customer_id}, extras=(*result.extras, *records))
+
+
+EXTRA_IP_TITLE_LEN = 128
+
+
+def extra_ip_records(
+    record: Record, ctx: TransformContext, customer_id: str, addresses: list[str], held: Sequence[Record]
+) -> tuple[SplynxPayload, ...]:
+    """The IP record of each IPv4 address beyond the service's static one: used, for the service's customer.
+
+    Why: a Splynx internet service takes one static IPv4 (`ipv4`); Sonar may give a subscriber more (the
+    account's second static IP, one its RADIUS account or CPE holds). Listed in `sonar_ip_extra` alone,
+    they would look free on their network the morning after cutover and be handed to someone else, so
+    each is marked used on its network's IP record, as an IP no service takes is (transformers/ip_assignment.py),
+    with this service's marker in the comment. Rollback frees them with the service.
+    """
+    if len(addresses) < 2:
+        return ()
+    subject, sid = Subject(ENTITY, source_id(record)), source_id(record)
+    assigned: dict[str, Record] = {}
+    for assignment in _assignments(record, held):
+        if _is_v4(assignment):
+            assigned.setdefault(host_address(str(assignment["subnet"])), assignment)
+    tag = text_marker(marker(ENTITY, sid), ctx.marker_field)
+    body = {
+        "is_used": 1,
+        "customer_id": customer_id,
+        "title": f"Sonar account service {sid}: beyond {addresses[0]}"[:EXTRA_IP_TITLE_LEN],
+        "comment": f"IPv4 of Sonar account service {sid} beyond its static IP {addresses[0]} {tag}",
+    }
+    return tuple(
+        SplynxPayload(
+            "ipv4_ip",
+            body,
+            marker(ENTITY, sid),
+            parent={"network_id": network_of(assigned[ip], ctx, subject, "ipv4_ip.network_id"), "ip": ip},
+        )
+        for ip in addresses[1:]
+    )

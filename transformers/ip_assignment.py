@@ -21,8 +21,9 @@ from dataclasses import replace
 from typing import Any
 
 from transformers.context import TransformContext
+from transformers.network import network_of
 from transformers.payload import SplynxPayload
-from transformers.records import Record, entities, in_id_order, marker, nested, parent, source_id, text_marker
+from transformers.records import Record, entities, in_id_order, marker, nested, source_id, text_marker
 from transformers.rules import clean_text
 from transformers.service_access import pairing_rank
 from transformers.validation import SkipRecord, Subject
@@ -79,14 +80,6 @@ def customer_of(record: Record, ctx: TransformContext) -> str:
     if customer_id is None:
         raise SkipRecord("its account is not in Splynx (not selected, or failed): the next run that has it writes it")
     return customer_id
-
-
-def network_of(record: Record, ctx: TransformContext, subject: Subject) -> str:
-    """The Splynx network holding the IP: its IP pool's when the pool is a network of its own, else its subnet's."""
-    pool = record.get("ip_pool_id")
-    if pool is not None and (found := ctx.dest_id("ip_pool", str(pool))) is not None:
-        return found
-    return parent(ctx, subject, "network_id", "subnet", record.get("subnet_id"))
 
 
 def transform(record: Record, ctx: TransformContext) -> SplynxPayload:

@@ -10,8 +10,9 @@ from __future__ import annotations
 from typing import Any
 
 from transformers.context import TransformContext
-from transformers.records import Record
+from transformers.records import Record, parent
 from transformers.rules import clean_text, is_ipv6, split_cidr
+from transformers.validation import Subject
 
 IPV4_TARGET = "ipv4_network"
 IPV6_TARGET = "ipv6_network"
@@ -41,3 +42,14 @@ def network_body(
         "network_type": network_type,
         "type_of_usage": "static" if ipv6 and usage == "pool" else usage,
     }
+
+
+def network_of(record: Record, ctx: TransformContext, subject: Subject, field: str = "network_id") -> str:
+    """The Splynx network holding an assigned IP: its pool's when the pool is a network of its own, else its subnet's.
+
+    `field` names the value in a missing-parent problem (`ipv4_ip.network_id` for a service's extra IP).
+    """
+    pool = record.get("ip_pool_id")
+    if pool is not None and (found := ctx.dest_id("ip_pool", str(pool))) is not None:
+        return found
+    return parent(ctx, subject, field, "subnet", record.get("subnet_id"))

@@ -62,6 +62,8 @@ class SandboxPair:
             "ETL_SPLYNX_URL": self.splynx.base_url,
             "ETL_SPLYNX_KEY": self.key,
             "ETL_SPLYNX_SECRET": self.secret,
+            # the simulator applies a write within milliseconds (fault latency adds at most a second)
+            "ETL_SPLYNX_SETTLE_SECONDS": "2",
         }
 
     def stop(self) -> None:
