@@ -1317,26 +1317,31 @@ def _extract_children(
             if needed("radius_account", wanted):
                 deliver(logins)
                 refs.add(logins)
+    if needed("ip_assignment", wanted):
+        for macs in extractor.fetch_where("account_macs", "account_id", accounts.ids):
+            holders.update(("UninventoriedMacAddress", i) for i in macs.ids)
     if needed("account_package", wanted):
         for packages in extractor.fetch_where("account_package", "account_id", accounts.ids):
             deliver(packages)
             refs.add(packages)
+    for entity in ("inventory_item", "inventory_assignment"):
+        if needed(entity, wanted) or (entity == "inventory_item" and needed("ip_assignment", wanted)):
+            for items in held_items(extractor, entity, accounts, service_ids):
+                holders.update(("InventoryItem", i) for i in items.ids)
+                if needed(entity, wanted):
+                    deliver(items)
+                    refs.add(items)
     if needed("ip_assignment", wanted):
         for page in held_ips(extractor, holders):
             deliver(page)
             refs.add(page)
-    for entity in ("inventory_item", "inventory_assignment"):
-        if needed(entity, wanted):
-            for items in held_items(extractor, entity, accounts, service_ids):
-                deliver(items)
-                refs.add(items)
 
 
 def held_ips(extractor: SonarExtractor, holders: set[tuple[str, str]]) -> Iterator[Page]:
-    """Pages of the IP assignments of a selection's accounts: their own and their RADIUS accounts'.
+    """Pages of the IP assignments of a selection's accounts: their own, their RADIUS accounts', MACs' and CPEs'.
 
-    Why not the others (MACs', CPEs', network sites'): a selection reads its accounts' own records; `--all`
-    reads every IP assignment. Sonar's ids are per type, so the (type, id) pairs are matched after the read.
+    Why not network sites': a selection reads its accounts' own records; `--all` reads every IP assignment.
+    Sonar's ids are per type, so the (type, id) pairs are matched after the read.
     """
     ids = sorted({holder_id for _kind, holder_id in holders}, key=int)
     for page in extractor.fetch_where("ip_assignment", "ipassignmentable_id", ids):

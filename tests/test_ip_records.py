@@ -264,3 +264,41 @@ def _account_of(tables: dict[str, dict[int, Any]], assignment: dict[str, Any]) -
         table = "radius_accounts" if kind == "RadiusAccount" else "uninventoried_mac_addresses"
         return int(tables[table][holder]["account_id"])
     return None
+
+
+def _item_account(tables: dict[str, dict[int, Any]], item_id: int) -> int | None:
+    """The account a Sonar inventory item belongs to: its address's account, else its service's."""
+    item = tables["inventory_items"][item_id]
+    if (item.get("inventoryitemable_type") or "Address") == "Address":
+        address = tables["addresses"][item["inventoryitemable_id"]]
+        if (address.get("addressable_type") or "Account") == "Account":
+            return int(address["addressable_id"])
+    service = tables["account_services"].get(item.get("account_service_id") or 0)
+    return int(service["account_id"]) if service else None
+
+
+def test_a_customer_selection_reads_the_ips_its_accounts_macs_and_cpes_hold(make_sandbox: SandboxFactory) -> None:
+    box = make_sandbox(customers=120)
+    tables = box.sonar.store.tables
+    by_kind: dict[str, tuple[int, int]] = {}  # holder type -> (assignment id, its account)
+    for aid, assignment in sorted(tables["ip_assignments"].items()):
+        kind = assignment.get("ipassignmentable_type") or "Account"
+        holder = assignment["ipassignmentable_id"]
+        if kind == "UninventoriedMacAddress":
+            owner: int | None = int(tables["uninventoried_mac_addresses"][holder]["account_id"])
+        elif kind == "InventoryItem":
+            owner = _item_account(tables, holder)
+        else:
+            continue
+        if owner is not None and not tables["accounts"][owner].get("archived_at"):
+            by_kind.setdefault(kind, (aid, owner))
+    assert set(by_kind) == {"UninventoriedMacAddress", "InventoryItem"}, "the sandbox has MAC- and CPE-held IPs"
+
+    box.etl("run", *(a for _, owner in by_kind.values() for a in ("--customer", str(owner))))
+
+    with box.ledger() as ledger:
+        run = ledger.latest_run("migrate")
+        assert run is not None and run.id is not None
+        read = {i.source_id: i.state for i in ledger.items(run.id, entity="ip_assignment")}
+    for kind, (aid, _owner) in by_kind.items():
+        assert read.get(str(aid)) in ("skipped", "verified", "loaded"), (kind, aid, read)

@@ -188,13 +188,14 @@ def _common(record: Record, ctx: TransformContext, subject: Subject, customer_id
         "start_date": splynx_date(record.get("created_at")),
         "end_date": "0000-00-00",
     }
+    if record.get("bundle_of"):  # in a package: its bundle service is billed the package (account_package.py)
+        body["bundle_service_id"] = parent(ctx, subject, "bundle_service_id", "account_package", record["bundle_of"])
+        body["unit_price"] = "0"
+        return body
     price = record.get("price_override")
     price = service.get("amount") if price is None else price
     if price is not None:  # always the price: whether Splynx bills an omitted unit_price at 0 is unknown
         body["unit_price"] = monthly_price(int(price), billing_months(service))
-    if record.get("bundle_of"):  # in a package: its bundle service is billed the package (account_package.py)
-        body["bundle_service_id"] = parent(ctx, subject, "bundle_service_id", "account_package", record["bundle_of"])
-        body["unit_price"] = "0"
     return body
 
 

@@ -93,8 +93,12 @@ CHANGED_HELD: dict[str, tuple[str, str, tuple[tuple[str, str], ...]]] = {
 """Incremental runs: a query of what a service's RADIUS account, MAC or CPE holds (its IPs, a CPE's MAC
 field), changed since the watermark -> (root field, the column naming the holder, the hops from the holder
 to its account, each `(query read by id, column to follow)`)."""
-HOLDER_QUERIES: dict[str, str] = {"changed_item_services": "inventory_items"}
-"""Auxiliary queries of a hop that are not changed-children queries themselves -> their root field."""
+HOLDER_QUERIES: dict[str, str] = {
+    "changed_item_services": "inventory_items",
+    "account_macs": "uninventoried_mac_addresses",
+}
+"""Auxiliary queries of a hop that are not changed-children queries themselves -> their root field; and the
+MACs of a customer selection's accounts, whose IPs it reads (`account_macs`)."""
 
 LOGGED_CHANGES: dict[str, str] = {
     "logged_deletions": "DELETED",
