@@ -73,6 +73,7 @@ CONFIG_KEYS: dict[str, dict[str, KeyType]] = {
         "url": KeyType("a string (a URL)", _is_text, '"https://isp.splynx.app"'),
         "location_id": ID,
         "partner_id": ID,
+        "transaction_category": ID,
         "settle_seconds": KeyType(
             "a number from 0 to 600 (seconds)", lambda v: _is_number(v) and 0 <= v <= 600, "30"
         ),

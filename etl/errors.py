@@ -63,6 +63,12 @@ class RunFailed(EtlError):
     exit_code = 1
 
 
+class ReconcileDifference(EtlError):
+    """`etl reconcile` found a customer whose Splynx balance is not its Sonar balance."""
+
+    exit_code = 6
+
+
 @dataclass(frozen=True)
 class RecordProblem:
     """What is wrong with one record: the field, its value and how to fix it."""

@@ -126,6 +126,7 @@ def transform_context(
         taxes=None if taxes is None else dict(taxes),
         default_partner_id=str(splynx.get("partner_id", "1")),
         default_location_id=str(splynx.get("location_id", "1")),
+        transaction_category_id=str(splynx.get("transaction_category", "1")),
         tariff_partner_ids=companies,
         delinquent_status=settings.raw.get("mapping", {}).get("delinquent", DEFAULT_DELINQUENT_STATUS),
     )

@@ -8,7 +8,8 @@ customer only now, and Splynx sets an item's customer by updating the item. A RA
 account's DATA services (`radius_account`) becomes an internet service of its own, after the services. A
 Sonar package becomes a bundle tariff after the tariffs it groups; a package on an account (`account_package`)
 a bundle service before the services that join it. Last, an IP no service takes (`ip_assignment`) is marked
-used on its network's IP record, for its customer.
+used on its network's IP record, for its customer. HISTORY follows: each customer's balance, carried over as
+one opening-balance transaction (`account_balance`), then reconciled (`etl reconcile`).
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ class Phase(StrEnum):
     NETWORK = "network"
     INVENTORY = "inventory"
     CUSTOMERS = "customers"
+    HISTORY = "history"
 
 
 PHASE_ENTITIES: dict[Phase, tuple[str, ...]] = {
@@ -38,6 +40,7 @@ PHASE_ENTITIES: dict[Phase, tuple[str, ...]] = {
     Phase.CUSTOMERS: (
         "account", "inventory_assignment", "account_package", "account_service", "radius_account", "ip_assignment"
     ),
+    Phase.HISTORY: ("account_balance",),
 }
 
 ENTITY_PHASE: dict[str, Phase] = {e: p for p, entities in PHASE_ENTITIES.items() for e in entities}
@@ -61,6 +64,7 @@ PARENTS: dict[str, tuple[str, ...]] = {
     "account_service": ("account", "service", "account_package", "subnet", "ip_pool"),
     "radius_account": ("account", "service"),
     "ip_assignment": ("account", "subnet", "ip_pool"),  # the customer, and the network holding the IP record
+    "account_balance": ("account",),  # the customer whose opening balance it is
 }
 
 

@@ -51,7 +51,10 @@ from transformers.registry import additional_field_definitions
 
 S = ItemState
 WATERMARK_OVERLAP = timedelta(minutes=10)
-CUSTOMER_ENTITIES = tuple(e for e in PHASE_ENTITIES[Phase.CUSTOMERS] if e != "inventory_assignment")
+CUSTOMER_ENTITIES = (
+    *(e for e in PHASE_ENTITIES[Phase.CUSTOMERS] if e != "inventory_assignment"),
+    *PHASE_ENTITIES[Phase.HISTORY],  # balances follow their accounts: an incremental run re-reads changed ones
+)
 """What an incremental run reads for the accounts changed since the watermark only. Not an item's
 assignment: an item moves to another account (a new `updated_at` on the item) while neither account
 changes, so assignments are read in full, like the inventory, and the unchanged ones skipped."""

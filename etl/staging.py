@@ -84,6 +84,7 @@ _COLUMNS: dict[str, str] = {
     "radius_account": "account_id username account:json ip_assignments:json",
     "ip_assignment": "subnet subnet_id ip_pool_id description ipassignmentable_id ipassignmentable_type "
     "holder:json account:json",
+    "account_balance": "account_id balance:int as_of:ts transactions:int",
 }
 
 _PART = re.compile(r"part-(\d+)\.parquet$")

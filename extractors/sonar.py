@@ -35,6 +35,7 @@ from etl.phases import ENTITY_PHASE, Phase
 from etl.selection import Selection
 from etl.staging import StagingWriter, source_hash
 from extractors import sonar_queries as q
+from extractors.sonar_balances import balance_pages
 from extractors.sonar_secrets import seal, seal_one
 from state.ledger import Ledger
 from state.states import ItemState, RunStatus, is_legal
@@ -834,6 +835,9 @@ class SonarExtractor:
         """Every record of an entity; accounts follow the selection (active first, archived or not)."""
         if entity == "account":
             return self.account_pages(selection or Selection())
+        if entity in q.PER_ACCOUNT:
+            accounts = self.scan_ids("account", include_archived=(selection or Selection()).include_archived)
+            return balance_pages(self.client, accounts, self.page_size)
         pages = self._pages(entity, self._walk(entity))
         if entity in ACCOUNT_CHILDREN and not (selection or Selection()).include_archived:
             return (kept for page in pages if (kept := _without_archived_accounts(page)).records)
@@ -841,6 +845,8 @@ class SonarExtractor:
 
     def fetch_by_ids(self, entity: str, ids: Iterable[str]) -> Iterator[Page]:
         """Re-extract specific records (resume, referenced parents); archived accounts included."""
+        if entity in q.PER_ACCOUNT:  # one record per account, the account's id
+            return balance_pages(self.client, ids, self.page_size)
         archived = True if entity in q.ARCHIVABLE else None
         return self.fetch_where(entity, "id", ids, include_archived=archived)
 
@@ -863,8 +869,11 @@ class SonarExtractor:
     def count(self, entity: str, selection: Selection | None = None) -> int:
         """How many records a fetch would return (one `records_per_page: 1` request per id batch).
 
-        For a `q.GROUPED` entity: how many of the root field's records it is made of, an upper bound.
+        For a `q.GROUPED` entity: how many of the root field's records it is made of, an upper bound. A
+        `q.PER_ACCOUNT` entity has one record per account.
         """
+        if entity in q.PER_ACCOUNT:
+            return self.count("account", selection)
         if entity != "account" or selection is None:
             return self._count(entity, include_archived=False if entity in q.ARCHIVABLE else None)
         status_ids = self.status_ids(selection.statuses) if selection.statuses else []
@@ -1302,7 +1311,7 @@ def _extract_children(
     extractor: SonarExtractor, accounts: Page, deliver: PageSink, refs: ReferenceSet, wanted: set[str]
 ) -> None:
     """One page of accounts' services and RADIUS logins, the equipment the accounts hold, and who holds it."""
-    children = ("account_service", "inventory_assignment", "account_package", "ip_assignment")
+    children = ("account_service", "inventory_assignment", "account_package", "ip_assignment", "account_balance")
     if not any(needed(entity, wanted) for entity in children):
         return
     service_ids: list[str] = []
@@ -1335,6 +1344,9 @@ def _extract_children(
         for page in held_ips(extractor, holders):
             deliver(page)
             refs.add(page)
+    if needed("account_balance", wanted):
+        for page in balance_pages(extractor.client, accounts.ids, extractor.page_size):
+            deliver(page)
 
 
 def held_ips(extractor: SonarExtractor, holders: set[tuple[str, str]]) -> Iterator[Page]:

@@ -234,6 +234,15 @@ TARGETS: dict[str, Target] = {
             undo={"is_used": 0, "customer_id": 0, "title": "", "comment": ""},  # a free address, as Splynx made it
             lookup=PathLookup("ip", "admin/networking/ipv4-ip", {"ipv4_networks_id": "network_id", "ip": "ip"}),
         ),
+        Target(  # a customer's opening balance (HISTORY); module `billing_transactions` carries the marker
+            "billing_transaction",
+            "admin/finance/transactions",
+            "admin/finance/transactions/{id}",
+            "billing_transactions",
+            required=_required("billing_transaction"),
+            references={"customer_id": "customer"},
+            choices=_choices("billing_transaction", "type", "source"),
+        ),
         Target(  # no additional-fields module in the blueprint's list: no marker, adopted by its name
             "inventory_stock",
             "admin/config/inventory-stocks",

@@ -27,20 +27,23 @@ from transformers.splynx_fields import FIELDS
 REPO = Path(__file__).resolve().parents[1]
 FIDELITY = REPO / "docs" / "fidelity.md"
 
-# Table of the live database -> (transformer target, simulator entity) that writes it.
-TABLES: dict[str, tuple[str, str]] = {
+# Table of the live database -> (transformer target, simulator entity) that writes it; a target of None: the
+# simulator serves it and no transformer writes it yet (finance transactions), so only the simulator is checked.
+TABLES: dict[str, tuple[str | None, str]] = {
     "admins": ("administrator", "administrators"),
     "customers": ("customer", "customers"),
     "customer_info": ("customer_info", "customer_info"),
     "tariffs_voice": ("voice_tariff", "tariffs_voice"),
     "services_voice": ("voice_service", "voice_services"),
+    "billing_transactions": (None, "billing_transactions"),
+    "billing_transactions_categories": (None, "transaction_categories"),
 }
 # Columns that also govern an attribute of another write: customer_billing.type is customers.billing_type.
-ALSO: dict[str, list[tuple[str, str, str]]] = {
+ALSO: dict[str, list[tuple[str | None, str, str]]] = {
     "customers.billing_type": [("customer_billing", "customer_billing", "type")],
 }
-# Endpoint we write -> (transformer target, simulator entity).
-ENDPOINTS: dict[str, tuple[str, str]] = {
+# Endpoint we write -> (transformer target, simulator entity); None as in TABLES.
+ENDPOINTS: dict[str, tuple[str | None, str]] = {
     "admin/administration/partners": ("partner", "partners"),
     "admin/administration/locations": ("location", "locations"),
     "admin/administration/administrators": ("administrator", "administrators"),
@@ -52,6 +55,8 @@ ENDPOINTS: dict[str, tuple[str, str]] = {
     "admin/networking/ipv6": ("ipv6_network", "ipv6_networks"),
     "admin/tariffs/one-time": ("one_time_tariff", "tariffs_one_time"),
     "admin/tariffs/voice": ("voice_tariff", "tariffs_voice"),
+    "admin/finance/transactions": (None, "billing_transactions"),
+    "admin/finance/transaction-categories": (None, "transaction_categories"),
 }
 TEXT_KINDS = {"str", "email"}
 
@@ -86,9 +91,10 @@ def transformer_rule(target: str, name: str) -> Rule | None:
     return Rule(rule.kind, rule.required, rule.max_len, rule.choices)
 
 
-def sides(target: str, entity: str) -> list[tuple[str, str, Lookup]]:
-    """(side name, key, lookup) for both sides of one write."""
-    return [("simulator", entity, simulator_rule), ("transformers", target, transformer_rule)]
+def sides(target: str | None, entity: str) -> list[tuple[str, str, Lookup]]:
+    """(side name, key, lookup) for both sides of one write (the simulator alone when no transformer writes it)."""
+    simulator: tuple[str, str, Lookup] = ("simulator", entity, simulator_rule)
+    return [simulator] if target is None else [simulator, ("transformers", target, transformer_rule)]
 
 
 def captures_dir() -> Path:

@@ -14,6 +14,7 @@ from etl.errors import RecordError
 from etl.sandbox import splynx_schema
 from loaders.splynx_targets import TARGETS as TARGETS_BY_KEY
 from tests.fixtures.sonar_records import (
+    AccountBalanceFactory,
     AccountFactory,
     AccountPackageFactory,
     AccountServiceFactory,
@@ -65,6 +66,7 @@ FACTORIES: dict[str, Any] = {
     "radius_account": RadiusAccountFactory, "vendor": VendorFactory, "package": PackageFactory,
     "account_package": AccountPackageFactory, "ip_assignment": IpAssignmentFactory, "vehicle": VehicleFactory,
     "user_stock": UserStockFactory, "network_site_stock": NetworkSiteStockFactory,
+    "account_balance": AccountBalanceFactory,
 }  # fmt: skip
 
 
@@ -151,7 +153,7 @@ def test_local_field_rules_match_the_splynx_simulator() -> None:
         "one_time_tariff": splynx_schema.TARIFFS_ONE_TIME, "voice_tariff": splynx_schema.TARIFFS_VOICE,
         "recurring_service": splynx_schema.RECURRING_SERVICES, "voice_service": splynx_schema.VOICE_SERVICES,
         "bundle_tariff": splynx_schema.TARIFFS_BUNDLE, "bundle_service": splynx_schema.BUNDLE_SERVICES,
-        "ipv4_ip": splynx_schema.IPV4_IPS,
+        "ipv4_ip": splynx_schema.IPV4_IPS, "billing_transaction": splynx_schema.BILLING_TRANSACTIONS,
     }  # fmt: skip
     assert set(entity_of) == set(FIELDS)
     for target, rules in FIELDS.items():

@@ -44,6 +44,8 @@ class TransformContext:
         status_map: lower-cased Sonar account status name -> Splynx customer status.
         default_partner_id: Splynx partner for records whose Sonar company is unknown or absent.
         default_location_id: Splynx location every customer, tariff and network is placed in.
+        transaction_category_id: the Splynx transaction category of an opening balance
+            (`[splynx] transaction_category`, Config / Finance / Transaction categories).
         marker_field: additional attribute holding the migration marker.
         role_map: lower-cased Sonar role name -> Splynx administrator `role_name` (`[role_map]` over the default).
         known_roles: the role names the target Splynx has, read at preflight; None when they were not read
@@ -70,6 +72,7 @@ class TransformContext:
     status_map: Mapping[str, str] = field(default_factory=lambda: MappingProxyType(dict(DEFAULT_STATUS_MAP)))
     default_partner_id: str = "1"
     default_location_id: str = "1"
+    transaction_category_id: str = "1"
     marker_field: str = "sonar_id"
     role_map: Mapping[str, str] = field(default_factory=lambda: DEFAULT_ROLE_MAP)
     known_roles: frozenset[str] | None = None

@@ -17,6 +17,7 @@ from typing import Any, Protocol
 from etl.errors import RecordError, RecordProblem
 from transformers import (
     account,
+    account_balance,
     account_package,
     account_service,
     company,
@@ -122,6 +123,7 @@ _MODULES: tuple[EntityTransformer, ...] = (
     account_service,
     radius_account,
     ip_assignment,
+    account_balance,
 )
 TRANSFORMERS: dict[str, Transform] = {m.ENTITY: m.transform for m in _MODULES}
 """Ledger entity name -> transform function."""

@@ -216,6 +216,17 @@ FIELDS: dict[str, tuple[FieldRule, ...]] = {
     # An IPv4 address's record in its network: the blueprint's "IPv4 IP Base" and its PUT example (title,
     # host_category, customer_id, is_used); no live capture of ipv4_networks_ip: title at most 128 as the
     # IPv4 network's title (a guess, docs/fidelity.md), is_used 1 or 0 as the blueprint says.
+    "billing_transaction": (  # blueprint "Transaction Base"; lengths: live billing_transactions columns
+        _f("type", ENUM, required=True, choices=("debit", "credit")),
+        _f("customer_id", INT, required=True),
+        _f("price", DECIMAL),
+        _f("tax_percent", DECIMAL, required=True),
+        _f("date", DATE, required=True),
+        _f("category", INT, required=True),
+        _f("description", required=True, max_len=255),  # the live OPTIONS requires it
+        _f("comment", max_len=512),
+        _f("source", ENUM, choices=("manual", "auto", "cdr", "config")),
+    ),
     "ipv4_ip": (
         _f("is_used", BOOL, required=True),
         _f("customer_id", INT),
@@ -311,5 +322,5 @@ MODULES: dict[str, str] = {
     "inventory_item": "inventory_items", "customer": "customers", "internet_service": "services_internet",
     "recurring_tariff": "tariffs_custom", "one_time_tariff": "tariffs_one_time", "voice_tariff": "tariffs_voice",
     "recurring_service": "services_custom", "voice_service": "services_voice",
-    "bundle_tariff": "bundle", "bundle_service": "services_bundle",
+    "bundle_tariff": "bundle", "bundle_service": "services_bundle", "billing_transaction": "billing_transactions",
 }  # fmt: skip

@@ -20,6 +20,7 @@ from __future__ import annotations
 import argparse
 import hmac
 import json
+import operator
 import re
 import signal
 import threading
@@ -121,11 +122,27 @@ def _collection(store: SonarStore, table: str, records: Iterable[Record], args: 
     return CollectionQuery(store, table).run(records, args)
 
 
+def _transactions(store: SonarStore, args: dict[str, Any]) -> dict[str, Any]:
+    """Evaluate `core_transactions`: one account's transactions (all without `account_id`), oldest first.
+
+    Why a branch of its own: the real field takes `account_id` and `paginator` only, no search or sorter,
+    so the order is fixed here (id ascending, which the generator makes chronological) and only the
+    paginator is handed to the query engine.
+    """
+    table = "core_transactions"
+    account_id = args.get("account_id")
+    records = store.tables[table].values() if account_id is None else store.where(table, "account_id", account_id)
+    ordered = sorted(records, key=operator.itemgetter("id"))
+    return CollectionQuery(store, table).run(ordered, {"paginator": args.get("paginator")})
+
+
 def make_resolver(store: SonarStore) -> Any:
     """The one field resolver: root collections, relations (to-one and connections) and columns."""
 
     def resolve(source: Any, info: GraphQLResolveInfo, **args: Any) -> Any:
         parent, name = info.parent_type.name, info.field_name
+        if parent == "Query" and name == "core_transactions":
+            return _transactions(store, args)
         if parent == "Query":
             return _collection(store, name, store.tables[name].values(), args)
         table = TYPE_TABLE.get(parent)

@@ -25,7 +25,10 @@ a third of the accounts holding such a combination have those account services t
 Then (`_loose_ips`, no randomness) the first 2 accounts (after 1-10) without a DATA service get one static
 IP each from the "Core infrastructure" subnet, after the sites' addresses: IPs no service takes. Last
 (`_held_stock`, its own stream): 2-3 vehicles, and spare devices held by all but the last vehicle, by
-users 3 and 4 (technicians) and by the first two network sites.
+users 3 and 4 (technicians) and by the first two network sites. Last of all (`_transactions`, its own
+stream): six monthly cycles of `core_transactions` for every live account with services, a DEBIT of its
+services on the 1st and mostly a full PAYMENT days later, some paying part, skipping, overpaying or
+getting a DISCOUNT.
 
 Deliberately bad records (only when there are at least 10 customers), in `store.problem_account_ids`:
     - ``primary_contact_without_email`` (account 3): the primary contact has no email address; Splynx
@@ -71,6 +74,7 @@ DEFAULTS: dict[str, Record] = {
     "addresses": {"addressable_type": "Account", "type": "PHYSICAL", "country": "US", "serviceable": True,
                   "is_anchor": False, "timezone": "AMERICACHICAGO"},
     "account_services": {"quantity": 1},
+    "core_transactions": {"type": "DEBIT", "description": "Monthly services", "tax_total": 0},
     "ip_assignments": {"ipassignmentable_type": "Account", "soft": False, "description": "Static IP"},
     "custom_field_data": {"customfielddataable_type": "Account"},
     "inventory_items": {"flapping": False, "icmp_status_flap_count": 0, "snmp_status_flap_count": 0,
@@ -872,6 +876,135 @@ def _held_stock(tables: dict[str, dict[int, Record]], customers: int, seed: int)
                  inventory_model_field_id=2 * model_id, **start)  # fmt: skip
 
 
+HISTORY_MONTHS = 6
+"""Monthly billing cycles of transaction history per billed account, the last one ending at NOW."""
+BILLING_HOUR = 6
+"""The hour (UTC) of the monthly billing run that posts the debits on the 1st."""
+DEBIT_DESCRIPTION = "Monthly services"
+PAYMENT_METHODS = ("Payment - Credit card", "Payment - ACH", "Payment - Check")
+PAYMENT_WEIGHTS = (0.6, 0.3, 0.1)
+"""How accounts pay (one way each, every month)."""
+HISTORY_MIX = (("partial", 0.08), ("skip", 0.05), ("overpay", 0.04), ("discount", 0.03))
+"""Share of billed accounts with one unusual month (the rest, ~80 %, pay every debit in full):
+a partial payment or a skipped month (they owe), an overpayment (a credit balance), a loyalty discount."""
+DISCOUNT_CENTS = (500, 1000, 1500)
+OVERPAY_CENTS = (1000, 2500, 5000)
+MIN_DEBIT_CENTS = 100
+"""A floor for the monthly debit, should an account's services add up to nothing."""
+
+Event = tuple[datetime, str, int, str]
+"""One transaction before it is stored: moment, TransactionType, amount (cents, positive), description."""
+
+
+def _cycle_starts() -> list[datetime]:
+    """The billing runs of the HISTORY_MONTHS months before NOW (the 1st of each), oldest first."""
+    starts: list[datetime] = []
+    year, month = NOW.year, NOW.month
+    for _ in range(HISTORY_MONTHS):
+        year, month = (year - 1, 12) if month == 1 else (year, month - 1)
+        starts.append(datetime(year, month, 1, BILLING_HOUR, tzinfo=UTC))
+    return starts[::-1]
+
+
+def _monthly_totals(tables: dict[str, dict[int, Record]]) -> dict[int, int]:
+    """Per live (not archived) account with services: what a month bills, in cents.
+
+    The sum of its DEBIT services' `amount` times quantity, whatever their billing period: a simplification
+    (an annual plan debits its yearly price every month), enough for realistic-looking balances.
+    """
+    services = tables["services"]
+    totals: dict[int, int] = {}
+    for subscription in tables["account_services"].values():
+        service = services[subscription["service_id"]]
+        debit = service.get("application", "DEBIT") == "DEBIT"
+        cents = service["amount"] * subscription.get("quantity", 1) if debit else 0
+        totals[subscription["account_id"]] = totals.get(subscription["account_id"], 0) + cents
+    accounts = tables["accounts"]
+    return {aid: max(cents, MIN_DEBIT_CENTS) for aid, cents in sorted(totals.items())
+            if aid in accounts and not accounts[aid].get("archived_at")}  # fmt: skip
+
+
+def _profiles(rng: random.Random, account_ids: list[int]) -> dict[int, tuple[str, int]]:
+    """Which accounts have an unusual month, and which month: exact shares, at least one account each.
+
+    Why exact counts and not a draw per account: a small store (tests use 50-100 customers) then always
+    holds an account that owes, one in credit and one with a discount.
+    """
+    shuffled = list(account_ids)
+    rng.shuffle(shuffled)
+    profiles: dict[int, tuple[str, int]] = {}
+    taken = 0
+    for kind, share in HISTORY_MIX:
+        count = max(1, round(share * len(shuffled)))
+        for account_id in shuffled[taken : taken + count]:
+            profiles[account_id] = (kind, rng.randrange(HISTORY_MONTHS))
+        taken += count
+    return profiles
+
+
+def _account_history(rng: random.Random, cents: int, profile: tuple[str, int], method: str) -> list[Event]:
+    """One account's cycles: a debit on the 1st, maybe a discount that day, a payment a few days later."""
+    kind, odd_month = profile
+    events: list[Event] = []
+    for n, start in enumerate(_cycle_starts()):
+        events.append((start, "DEBIT", cents, DEBIT_DESCRIPTION))
+        month_kind = kind if n == odd_month else "full"
+        paid = cents
+        if month_kind == "discount":
+            off = min(rng.choice(DISCOUNT_CENTS), cents)
+            events.append((start + timedelta(hours=3, minutes=rng.randrange(60)), "DISCOUNT", off, "Loyalty discount"))
+            paid -= off
+        elif month_kind == "partial":
+            paid = round(cents * rng.uniform(0.3, 0.8))
+        elif month_kind == "overpay":
+            paid = cents + rng.choice(OVERPAY_CENTS)
+        if month_kind != "skip" and paid > 0:
+            when = start + timedelta(days=rng.randrange(2, 10), minutes=rng.randrange(1440))
+            events.append((when, "PAYMENT", paid, method))
+    return events
+
+
+def _transaction(account_id: int, event: Event, balance: int, unique_id: str, text: str) -> Record:
+    """One `core_transactions` record holding only what differs from its DEFAULTS (no id yet)."""
+    _moment, kind, amount, description = event
+    record: Record = {"account_id": account_id, "amount": amount, "running_balance": balance, "datetime": text,
+                      "created_at": text, "updated_at": text, "sonar_unique_id": unique_id}  # fmt: skip
+    if kind != "DEBIT":
+        record["type"] = kind
+    if description != DEBIT_DESCRIPTION:
+        record["description"] = description
+    if kind == "PAYMENT":
+        record["successful"] = True
+    return record
+
+
+def _transactions(tables: dict[str, dict[int, Record]], seed: int) -> None:
+    """Six months of debits, payments and a few discounts for every live account with services.
+
+    Its own `random.Random` and only appended records, so everything generated before stays put. A
+    positive `running_balance` is what the customer owes after the transaction (docs/fidelity.md, a
+    guess). Ids follow `datetime` across all accounts (oldest first), and timestamps are shared strings,
+    so a million transactions cost one small dict each.
+    """
+    rng = random.Random(f"history-{seed}")
+    totals = _monthly_totals(tables)
+    profiles = _profiles(rng, list(totals))
+    texts: dict[datetime, str] = {}
+    pending: list[tuple[datetime, int, int, Record]] = []
+    for account_id, cents in totals.items():
+        method = rng.choices(PAYMENT_METHODS, PAYMENT_WEIGHTS)[0]
+        balance = 0
+        for seq, event in enumerate(_account_history(rng, cents, profiles.get(account_id, ("full", 0)), method)):
+            balance += event[2] if event[1] == "DEBIT" else -event[2]
+            text = texts.setdefault(event[0], format_datetime(event[0]))
+            unique_id = str(uuid.UUID(int=rng.getrandbits(128), version=4))
+            pending.append((event[0], account_id, seq, _transaction(account_id, event, balance, unique_id, text)))
+    rows = tables["core_transactions"]
+    next_id = max(rows, default=0) + 1
+    for new_id, (*_key, record) in enumerate(sorted(pending, key=lambda p: p[:3]), start=next_id):
+        rows[new_id] = {"id": new_id, **record}
+
+
 def _plant_problems(tables: dict[str, dict[int, Record]]) -> dict[str, int]:
     """Turn accounts 3-6 into the documented bad records and archive account 8 (see module docstring)."""
     accounts = tables["accounts"]
@@ -912,6 +1045,7 @@ def generate(customers: int, seed: int = 42) -> SonarStore:
     _packages(b.tables, seed)
     _loose_ips(b.tables)
     _held_stock(b.tables, customers, seed)
+    _transactions(b.tables, seed)
     for table, rows in b.tables.items():
         for record in rows.values():
             if table != MEMBERSHIPS and "created_at" not in record:

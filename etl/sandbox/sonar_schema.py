@@ -50,9 +50,12 @@ ROOT_FIELDS: tuple[str, ...] = (
     "account_services", "account_billing_parameters", "logs", "radius_accounts", "uninventoried_mac_addresses",
     "recurring_service_details", "voice_service_details", "expiring_service_details", "voice_providers", "dids",
     "did_assignments", "network_sites", "taxes", "service_taxes", "packages", "package_services",
-    "vehicles",
+    "vehicles", "core_transactions",
 )  # fmt: skip
-"""Root query fields the simulator serves (all return `<Type>Connection!`)."""
+"""Root query fields the simulator serves (all return `<Type>Connection!`).
+
+`core_transactions` is the odd one: the real field takes only `account_id` and `paginator` (no search or
+sorter), which the pruner keeps as they are."""
 
 RELATIONS: dict[str, tuple[str, ...]] = {
     "Account": (
@@ -92,6 +95,7 @@ RELATIONS: dict[str, tuple[str, ...]] = {
     "InventoryModelFieldData": ("inventory_model_field",),
     "CustomFieldData": ("custom_field",),
     "User": ("role", "inventory_items"),
+    "Transaction": ("account",),  # not debit/discount/payment: their detail types are not served
 }  # fmt: skip
 """Object-valued fields kept per type (every scalar/enum field of a kept type is kept)."""
 

@@ -17,8 +17,9 @@ Command line (serves until killed):
 Data choices (see splynx_api for the wire format): GET bodies carry every scalar as a string, as Splynx's
 PHP/MySQL stack does ("id": "3", "price": "12.3400"); POST-201 bodies carry the new id as an int; ids grow
 per entity and are never reused, across restarts too. A fresh install holds partner 1 "Main",
-location 1 "Central", stock 1 "Main stock" and administrator 1 (the configured admin login), and no
-customers.
+location 1 "Central", stock 1 "Main stock", administrator 1 (the configured admin login), three taxes,
+Splynx's five default transaction categories (1 "Service" .. 5 "Correction"), and no customers. A customer's
+balance (`deposit` of its customer-billing record) is kept equal to its credit minus its debit transactions.
 Modules: splynx_schema (entities), splynx_validation (422 rules), splynx_rules (cross-record rules,
 delete guards), splynx_query (search), splynx_auth (signatures, tokens), splynx_store (SQLite).
 """
@@ -35,7 +36,17 @@ from typing import Any
 from etl.sandbox.server import Faults, RateLimiter, SandboxServer
 from etl.sandbox.splynx_api import SplynxApi
 from etl.sandbox.splynx_auth import ACCESS_TTL_S, REFRESH_TTL_S, Authenticator
-from etl.sandbox.splynx_schema import BY_KEY, BY_PATH, CUSTOMER_SERVICES, IPV4_IPS, SEEDED_TAXES, US_STATES, Entity
+from etl.sandbox.splynx_schema import (
+    BY_KEY,
+    BY_PATH,
+    CUSTOMER_SERVICES,
+    IPV4_IPS,
+    SEEDED_TAXES,
+    SEEDED_TRANSACTION_CATEGORIES,
+    TRANSACTION_CATEGORIES,
+    US_STATES,
+    Entity,
+)
 from etl.sandbox.splynx_store import SplynxStore
 from etl.sandbox.splynx_validation import hash_secret
 
@@ -122,7 +133,8 @@ class SplynxSimulator:
         self.auth.access_ttl_s, self.auth.refresh_ttl_s = ACCESS_TTL_S, REFRESH_TTL_S
 
     def _seed_if_fresh(self) -> None:
-        """A new Splynx has partner 1, location 1 and the installing administrator."""
+        """A new Splynx has partner 1, location 1, the installing administrator and its default finance setup."""
+        self._seed_categories()
         with self.store.transaction():
             if self.store.get("partners", 1) is not None:
                 return
@@ -141,6 +153,22 @@ class SplynxSimulator:
             for name, rate in SEEDED_TAXES:
                 self._seed("taxes", {"name": name, "rate": rate, "type": "single", "archived": 0,
                                      "accounting_tax_rates_id": 0, "einvoicing_tax_rates_id": 0})
+
+    def _seed_categories(self) -> None:
+        """Splynx's default transaction categories, also into a database file made before they were simulated.
+
+        Why apart from the rest of the seed: they cannot be deleted, so none at all means an older file.
+        """
+        with self.store.transaction():
+            if self.store.count("transaction_categories"):
+                return
+            for name in SEEDED_TRANSACTION_CATEGORIES:
+                self._seed_category(name)
+
+    def _seed_category(self, name: str) -> None:
+        """One of Splynx's default transaction categories (`is_base` 1: it cannot be edited or deleted)."""
+        defaults = {f.name: f.default for f in TRANSACTION_CATEGORIES.fields if f.name != "id"}
+        self._seed("transaction_categories", {**defaults, "name": name, "is_base": 1})
 
     def _seed(self, entity: str, data: dict[str, Any]) -> None:
         record_id = self.store.next_id(entity)

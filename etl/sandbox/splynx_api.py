@@ -12,6 +12,9 @@ Wire conventions (see /work/shared/api/splynx.md; our choices where the real API
 * `ipv4-ip` has no POST in the APIB: creating an endnet of /16 or smaller creates one IP record per
   address (ids from one global sequence); `ipv4-ip/{network}--{ip}` accepts the IP's id or its dotted
   address; an unknown network in that path is 404. A service with taking_ipv4=1 marks its IP used.
+* Finance transactions (`admin/finance/transactions`): `total` is computed, never written; every
+  create, update and delete of one re-sums its customer's `deposit` on `customer-billing/{id}`
+  (credits minus debits, splynx_rules.settle_deposit). Transaction categories 1-5 are Splynx's defaults.
 * Errors: `{"error":{"message","code","internal_code"}}` (compact JSON); validation: 422 with
   `[{"field","message"}]`; a still-referenced record: 400 ENTITY_CANNOT_BE_DELETED (except a bundle
   service that services still belong to: 422 on `id`, a guess, docs/fidelity.md).

@@ -2,15 +2,16 @@
 
 Why separate from splynx_validation: those rules are per field and generic; these know the business:
 a service's tariff must be offered to the customer's partner, a static IPv4 must lie inside an existing
-network, a customer brings its customer-info and customer-billing records with it, and nothing that is
-still referenced may be deleted.
+network, a customer brings its customer-info and customer-billing records with it, a finance transaction
+moves its customer's balance (`deposit`), and nothing that is still referenced may be deleted.
 
 Delete guards (our choice, modelled on Splynx's refusals): deleting a record that others still use is
 answered 400 with internal_code ENTITY_CANNOT_BE_DELETED and a message naming what uses it:
 partner (customers, administrators, tariffs of any kind; partner 1 never), location (customers, IPv4 networks),
 administrator 1 (never), tariff (the services of its kind; a bundle tariff: its bundle services), customer
-(any service, bundle services included, or inventory items), IPv4 network (used IPs, services taking a pool
-from it), vendor (products), product (items). A bundle service that internet, voice or recurring services
+(any service, bundle services included, inventory items, or finance transactions), IPv4 network (used IPs,
+services taking a pool from it), vendor (products), product (items), transaction category (one of Splynx's
+default ones never; else transactions, tariffs). A bundle service that internet, voice or recurring services
 still name in `bundle_service_id` is refused with a 422 on `id` instead (a stricter guess, docs/fidelity.md).
 """
 
@@ -18,6 +19,7 @@ from __future__ import annotations
 
 import ipaddress
 from collections.abc import Callable
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from etl.sandbox.splynx_schema import (
@@ -243,10 +245,36 @@ def _check_service_ipv4(record: dict[str, Any], store: SplynxStore, problems: Pr
         problems.add("ipv4", f'IPv4 "{ip}" is already used by another service.')
 
 
+def _check_transaction(record: dict[str, Any], store: SplynxStore, problems: Problems, creating: bool,
+                       body: dict[str, Any]) -> None:
+    """Compute `total`, which the blueprint's *Transaction Response* adds and a write cannot set.
+
+    Why price * quantity * (1 + tax %): the live table keeps price and tax_percent beside total, and Splynx
+    prices are net of tax elsewhere (tariffs' `with_vat`); the formula itself is a guess (docs/fidelity.md).
+    """
+    if any(problems.has(name) for name in ("price", "quantity", "tax_percent")) or blank(record.get("tax_percent")):
+        return
+    record["total"] = transaction_total(str(record["price"]), int(record["quantity"]), str(record["tax_percent"]))
+
+
+def transaction_total(price: str, quantity: int, tax_percent: str) -> str:
+    """Price * quantity * (1 + tax_percent / 100), to 4 decimals as the live decimal(19,4) column holds it."""
+    total = Decimal(price) * quantity * (1 + Decimal(tax_percent) / 100)
+    return f"{total.quantize(Decimal('0.0001'), rounding=ROUND_HALF_UP):.4f}"
+
+
+def _check_category(record: dict[str, Any], store: SplynxStore, problems: Problems, creating: bool,
+                    body: dict[str, Any]) -> None:
+    """Splynx's default categories "cannot be edited or deleted" (its documentation; the message is a guess)."""
+    if not creating and record.get("is_base"):
+        problems.add("name", f"Transaction category {record['id']} is a default category and cannot be edited.")
+
+
 _CHECKS = {
     "administrators": _check_admin, "ipv4_networks": _check_network, "ipv6_networks": _check_network6,
     "ipv4_ips": _check_ip, "internet_services": _check_service, "recurring_services": _check_recurring_service,
     "voice_services": _check_voice_service, "bundle_services": _check_bundle_service,
+    "billing_transactions": _check_transaction, "transaction_categories": _check_category,
     **{t.key: _check_tariff for t in TARIFFS},
 }
 
@@ -263,8 +291,29 @@ def after_create(entity_key: str, record: dict[str, Any], store: SplynxStore) ->
         store.put("customer_billing", record["id"], {**billing, "id": record["id"], "customer_id": record["id"]})
     elif entity_key == "ipv4_networks":
         _materialize_ips(record, store)
+    elif entity_key == "billing_transactions":
+        settle_deposit(record["customer_id"], store)
     if entity_key == "internet_services":
         assign_ip(record, store)
+
+
+def settle_deposit(customer_id: int, store: SplynxStore) -> None:
+    """Store the customer's balance: the credit totals of its transactions minus their debit totals.
+
+    Why recomputed from all of them on every transaction write, and stored: the customer-billing record is
+    then what GET and `sim.rows()` both show, and a sum cannot drift the way a running counter would after
+    an update that moves a transaction to another customer. Why credit minus debit: a debit is a charge and
+    a credit a payment (Splynx documentation, Finance > Transactions), so a positive deposit is money the
+    customer has in hand.
+    """
+    billing = store.get("customer_billing", customer_id)
+    if billing is None:  # the customer is gone (its transactions went first: see guard_delete)
+        return
+    balance = Decimal(0)
+    for row in store.select("billing_transactions", "json_extract(data, '$.customer_id') = ?", [customer_id]):
+        balance += Decimal(row["total"]) if row["type"] == "credit" else -Decimal(row["total"])
+    billing["deposit"] = f"{balance:.4f}"
+    store.put("customer_billing", customer_id, billing)
 
 
 def _materialize_ips(network: dict[str, Any], store: SplynxStore) -> None:
@@ -298,11 +347,14 @@ def release_ip(service: dict[str, Any], store: SplynxStore) -> None:
 
 
 def after_update(entity_key: str, old: dict[str, Any], record: dict[str, Any], store: SplynxStore) -> None:
-    """Keep the IP list in step with a service's address."""
+    """Keep the IP list in step with a service's address, and balances with their transactions."""
     if entity_key == "internet_services" and (old.get("ipv4"), old.get("taking_ipv4")) != (
             record.get("ipv4"), record.get("taking_ipv4")):
         release_ip(old, store)
         assign_ip(record, store)
+    elif entity_key == "billing_transactions":
+        for customer_id in {old["customer_id"], record["customer_id"]}:
+            settle_deposit(customer_id, store)
 
 
 def after_delete(entity_key: str, record: dict[str, Any], store: SplynxStore) -> None:
@@ -315,6 +367,8 @@ def after_delete(entity_key: str, record: dict[str, Any], store: SplynxStore) ->
             store.delete("ipv4_ips", ip["id"])
     elif entity_key == "internet_services":
         release_ip(record, store)
+    elif entity_key == "billing_transactions":
+        settle_deposit(record["customer_id"], store)
     elif entity_key == "additional_fields":
         _drop_attribute(record["module"], record["name"], store)
 
@@ -341,11 +395,12 @@ def guard_delete(entity_key: str, record_id: int, store: SplynxStore) -> None:
                                    ("ipv4_networks", "location_id")),
         "administrators": lambda: "it is the main administrator" if record_id == 1 else None,
         "customers": lambda: _used(store, record_id, *((s.key, "customer_id") for s in CUSTOMER_SERVICES),
-                                   ("items", "customer_id")),
+                                   ("items", "customer_id"), ("billing_transactions", "customer_id")),
         "ipv4_networks": lambda: _network_in_use(store, record_id),
         "vendors": lambda: _used(store, record_id, ("products", "vendor_id")),
         "products": lambda: _used(store, record_id, ("items", "product_id")),
         "stocks": lambda: _used(store, record_id, ("items", "stock_id")),
+        "transaction_categories": lambda: _category_in_use(store, record_id),
     }
     uses = PLAN_USES.get(entity_key)  # a tariff is in use while a service of its kind bills on it
     rule = reasons.get(entity_key)
@@ -381,3 +436,12 @@ def _network_in_use(store: SplynxStore, network_id: int) -> str | None:
     if used:
         return f"{used} of its IPs are used"
     return _used(store, network_id, ("internet_services", "ipv4_pool_id"))
+
+
+def _category_in_use(store: SplynxStore, category_id: int) -> str | None:
+    """A default category never goes; another only while no transaction or tariff uses it (Splynx documentation)."""
+    category = store.get("transaction_categories", category_id)
+    if category is not None and category.get("is_base"):
+        return "it is a default category"
+    return _used(store, category_id, ("billing_transactions", "category"),
+                 *((t.key, "transaction_category_id") for t in TARIFFS))

@@ -429,6 +429,60 @@ CUSTOMER_BILLING = Entity("customer_billing", "admin/customers/customer-billing"
     Field("partner_percent", DECIMAL, default="0.0000"),
 ), "Customer billing")
 
+# Finance transactions: the blueprint's *Transaction Base* / *Transaction Response* (apib ~4983) at
+# `admin/finance/transactions`, additional-fields module `billing_transactions` (the blueprint's module list);
+# lengths, enums and defaults from the live `billing_transactions` columns. Required: the blueprint's five
+# (type, customer_id, tax_percent, date, category) and `description`, which the live OPTIONS requires
+# (options-attributes.tsv); docs/fidelity.md lists where that differs from the capture. `total` is computed
+# (splynx_rules). A `debit` charges the customer, a `credit` pays (Splynx documentation, Finance > Transactions).
+# The live `deleted` flag is not simulated: a DELETE removes the record, as for every other entity.
+TRANSACTION_TYPES = ("debit", "credit")
+
+BILLING_TRANSACTIONS = Entity("billing_transactions", "admin/finance/transactions", "billing_transactions", (
+    ID,
+    Field("type", ENUM, "Type", required=True, choices=TRANSACTION_TYPES),
+    Field("customer_id", INT, "Customer", required=True, ref="customers"),
+    Field("quantity", INT, "Quantity", default=1),
+    Field("unit", STR, "Unit", default="", max_len=32),
+    Field("price", DECIMAL, "Price", default="0.0000"),
+    Field("tax_percent", DECIMAL, "Tax %", required=True),
+    Field("total", DECIMAL, "Total", writable=False, default="0.0000"),
+    Field("remind_amount", DECIMAL, "Remind amount", default="0.0000"),
+    Field("date", DATE, "Transaction date", required=True),
+    Field("category", INT, "Category", required=True, ref="transaction_categories"),
+    Field("description", STR, "Description", required=True, max_len=255),
+    Field("period_from", DATE, "From", default="0000-00-00", allow_zero_date=True),
+    Field("period_to", DATE, "To", default="0000-00-00", allow_zero_date=True),
+    Field("service_id", INT, "Service ID"),
+    Field("payment_id", INT, "Payment"),
+    Field("credit_note_id", INT, "Credit note ID", default=0),
+    Field("invoice_id", INT, "Invoice ID"),
+    Field("invoiced_by_id", INT, "Invoiced by ID"),
+    Field("comment", STR, "Comment", default="", max_len=512),
+    Field("to_invoice", BOOL, "Include transaction in next recurring invoice", default=0),
+    # NOT NULL without a default in the live table: MySQL stores an enum's first member (# guess).
+    Field("service_type", ENUM, "Service type", default="internet",
+          choices=("internet", "voice", "custom", "bundle", "one_time")),
+    Field("source", ENUM, "Source", default="manual", choices=("manual", "auto", "cdr", "config")),
+    Field("tax_id", INT, "Tax name", default=0, ref="taxes", zero_ok=True),
+    Field("sub_account_id", INT, "Account ID", default=0),
+), "Transaction")
+
+# Transaction categories: the blueprint's *TransactionCategories Base/Response*; name varchar(64) and
+# is_base enum('0','1') from the live `billing_transactions_categories`. `is_base` marks Splynx's own
+# categories, which "cannot be edited or deleted" (Splynx documentation, Config > Finance > Transaction
+# categories): server-set here, so an API write cannot make a category undeletable.
+TRANSACTION_CATEGORIES = Entity("transaction_categories", "admin/finance/transaction-categories", None, (
+    ID,
+    Field("name", STR, "Name", required=True, max_len=64),
+    Field("is_base", BOOL, "Is base", writable=False, default=0),
+    Field("accounting_category_id", INT, "Accounting category ID"),
+    *(Field(f"einvoicing_{name}", INT, default=0)
+      for name in ("category_id", "private_person_category_id", "type_id", "private_person_type_id")),
+), "Transaction category")
+SEEDED_TRANSACTION_CATEGORIES = ("Service", "Discount", "Payment", "Refund", "Correction")
+"""Splynx's default categories, ids 1..5 ("set by default", Splynx documentation; the order is a guess)."""
+
 SERVICE_STATUSES = ("active", "stopped", "disabled", "hidden", "pending")
 
 
@@ -576,7 +630,7 @@ AF_TYPES = ("string", "integer", "decimal", "numeric", "date", "datetime", "bool
 AF_MODULES = ("customers", "services_internet", "tariffs_internet", "partners", "locations", "admins",
               "ipv4_networks", "ipv4_networks_ip", "inventory_items", "inventory_products", "inventory_vendors",
               "inventory_suppliers", "routers", "ipv6_networks", "tariffs_custom", "tariffs_one_time", "tariffs_voice",
-              "services_custom", "services_voice", "bundle", "services_bundle")
+              "services_custom", "services_voice", "bundle", "services_bundle", "billing_transactions")
 
 ADDITIONAL_FIELDS = Entity("additional_fields", "admin/config/additional-fields/{module}", None, (
     Field("module", STR, "Module", writable=False),
@@ -651,6 +705,7 @@ PLAIN_ENTITIES: tuple[Entity, ...] = (
     PARTNERS, LOCATIONS, ADMINISTRATORS, TARIFFS_INTERNET, IPV4_NETWORKS, STOCKS, SUPPLIERS, VENDORS, PRODUCTS, ITEMS,
     CUSTOMERS,
     IPV6_NETWORKS, LABELS_CONFIG, TARIFFS_RECURRING, TARIFFS_ONE_TIME, TARIFFS_VOICE, NETWORK_SITES, TARIFFS_BUNDLE,
+    BILLING_TRANSACTIONS, TRANSACTION_CATEGORIES,
 )
 ALL_ENTITIES: tuple[Entity, ...] = (
     *PLAIN_ENTITIES, IPV4_IPS, CUSTOMER_INFO, CUSTOMER_BILLING, INTERNET_SERVICES, RECURRING_SERVICES,

@@ -60,8 +60,13 @@ ROOT_FIELDS: dict[str, str] = {
     "account_service": "account_services",
     "radius_account": "radius_accounts",
     "ip_assignment": "ip_assignments",
+    "account_balance": "core_transactions",
 }
 """Ledger entity name (names.md) -> Sonar root query field, in phase order."""
+
+PER_ACCOUNT = frozenset({"account_balance"})
+"""Entities read one account at a time (`core_transactions(account_id)`: no search, no sorter), one record per
+account: extractors/sonar_balances.py reads them, not the keyset paging of the others."""
 
 CHANGED_CHILDREN: dict[str, tuple[str, str]] = {
     "changed_contacts": ("contacts", "contactable_id"),
