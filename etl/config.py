@@ -254,38 +254,34 @@ def _status_map(data: dict[str, Any]) -> dict[str, str]:
     return mapping
 
 
-def _sonar_rate(sonar: dict[str, Any]) -> float | None:
-    """Requests a minute the extractor paces itself to: ETL_SONAR_RATE_PER_MINUTE, else [sonar] rate_per_minute."""
-    text = os.environ.get("ETL_SONAR_RATE_PER_MINUTE")
+def _env_number(name: str, high: float, fix: str) -> float | None:
+    """A number from 0 to `high` in environment variable `name`; None when unset; ConfigError naming it otherwise."""
+    text = os.environ.get(name)
     if not text:
-        return float(sonar["rate_per_minute"]) if "rate_per_minute" in sonar else None
+        return None
     try:
         value = float(text)
     except ValueError:
         value = -1.0
-    if not 0 <= value <= 400:
-        raise ConfigError(
-            f"ETL_SONAR_RATE_PER_MINUTE={text!r} is not a number from 0 to 400",
-            fix="set it to e.g. 360 (Sonar allows 400 requests a minute), or 0 for no pacing",
-        )
+    if not 0 <= value <= high:
+        raise ConfigError(f"{name}={text!r} is not a number from 0 to {high:g}", fix=fix)
+    return value
+
+
+def _sonar_rate(sonar: dict[str, Any]) -> float | None:
+    """Requests a minute the extractor paces itself to: ETL_SONAR_RATE_PER_MINUTE, else [sonar] rate_per_minute."""
+    fix = "set it to e.g. 360 (Sonar allows 400 requests a minute), or 0 for no pacing"
+    value = _env_number("ETL_SONAR_RATE_PER_MINUTE", 400, fix)
+    if value is None:
+        return float(sonar["rate_per_minute"]) if "rate_per_minute" in sonar else None
     return value
 
 
 def _settle_seconds(splynx: dict[str, Any]) -> float:
     """ETL_SPLYNX_SETTLE_SECONDS, else [splynx] settle_seconds, else 30 (a web server's request time limit)."""
-    text = os.environ.get("ETL_SPLYNX_SETTLE_SECONDS")
-    if not text:
-        return float(splynx.get("settle_seconds", 30))
-    try:
-        value = float(text)
-    except ValueError:
-        value = -1.0
-    if not 0 <= value <= 600:
-        raise ConfigError(
-            f"ETL_SPLYNX_SETTLE_SECONDS={text!r} is not a number from 0 to 600",
-            fix="set it to the longest time your Splynx takes to answer a write, e.g. 30",
-        )
-    return value
+    fix = "set it to the longest time your Splynx takes to answer a write, e.g. 30"
+    value = _env_number("ETL_SPLYNX_SETTLE_SECONDS", 600, fix)
+    return float(splynx.get("settle_seconds", 30)) if value is None else value
 
 
 def load_settings(config_file: Path | None = None, home: Path | None = None) -> Settings:

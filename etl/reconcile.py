@@ -12,13 +12,13 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
-from decimal import Decimal
 
 from etl.errors import ConfigError
 from extractors.sonar import SonarClient
 from extractors.sonar_balances import account_balance
 from loaders.splynx_client import NotFound, SplynxClient
 from state.ledger import Ledger
+from transformers.rules import decimal_to_cents
 
 BILLING_PATH = "admin/customers/customer-billing/{customer_id}"
 
@@ -81,5 +81,4 @@ def _splynx_owed(client: SplynxClient, customer_id: str | None) -> int | None:
         billing = client.get(BILLING_PATH.format(customer_id=customer_id))
     except NotFound:
         return None
-    deposit = Decimal(str(billing.get("deposit") or "0"))
-    return -int((deposit * 100).to_integral_exact())
+    return -decimal_to_cents(str(billing.get("deposit") or "0"))

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from decimal import Decimal
 from typing import Annotated
 
 import typer
@@ -12,12 +11,13 @@ from rich.table import Table
 from etl.commands.failures import resolve_run
 from etl.context import get_settings, open_ledger
 from etl.errors import ReconcileDifference
+from transformers.rules import cents_to_decimal
 
 console = Console()
 
 
 def _money(cents: int | None) -> str:
-    return "—" if cents is None else f"{Decimal(cents) / 100:.2f}"
+    return "—" if cents is None else cents_to_decimal(cents)
 
 
 def reconcile(
