@@ -83,6 +83,13 @@ CONFIG_KEYS: dict[str, dict[str, KeyType]] = {
             '"blocked" or "active"', lambda v: v in DELINQUENT_STATUSES, '"blocked"', shows_value=True
         ),
     },
+    "history": {
+        "mode": KeyType('"balance" or "full"', lambda v: v in ("balance", "full"), '"balance"', shows_value=True),
+        "since": KeyType(
+            "a date (YYYY-MM-DD)", lambda v: isinstance(v, date) and not isinstance(v, datetime), "2024-01-01"
+        ),
+    },
+    "payment_methods": {ANY_KEY: KeyType("a string (a Splynx payment method name)", _is_text, '"Bank transfer"')},
     "status_map": {ANY_KEY: KeyType("a string (a Splynx customer status)", _is_text, '"blocked"')},
     "role_map": {ANY_KEY: KeyType("a string (a Splynx role name)", _is_text, '"manager"')},
 }
@@ -112,6 +119,9 @@ class Settings:
     splynx_secret: Secret | None = None
     status_map: dict[str, str] = field(default_factory=lambda: dict(DEFAULT_STATUS_MAP))
     role_map: dict[str, str] = field(default_factory=dict)  # lower-cased Sonar role -> Splynx role, from [role_map]
+    payment_methods: dict[str, str] = field(default_factory=dict)  # Sonar payment type -> Splynx method name
+    history_mode: str | None = None  # [history] mode; None: the default (balance)
+    history_since: str | None = None  # [history] since, ISO
     rate: float | None = None
     sonar_rate_per_minute: float | None = None  # None: the extractor's default (360, under Sonar's 400)
     splynx_settle_s: float = 30.0  # how long Splynx may still apply a write whose sender died (SplynxClient)
@@ -306,6 +316,9 @@ def load_settings(config_file: Path | None = None, home: Path | None = None) -> 
         splynx_secret=_secret("ETL_SPLYNX_SECRET"),
         status_map=_status_map(data),
         role_map={k.strip().lower(): v.strip() for k, v in data.get("role_map", {}).items()},
+        payment_methods={k.strip().upper(): v.strip() for k, v in data.get("payment_methods", {}).items()},
+        history_mode=data.get("history", {}).get("mode"),
+        history_since=_iso(data.get("history", {}).get("since")),
         rate=float(etl_section["rate"]) if "rate" in etl_section else None,
         sonar_rate_per_minute=_sonar_rate(sonar),
         splynx_settle_s=_settle_seconds(splynx),
@@ -314,6 +327,10 @@ def load_settings(config_file: Path | None = None, home: Path | None = None) -> 
         raw=data,
         warnings=_unknown_warning(data, path),
     )
+
+
+def _iso(value: date | None) -> str | None:
+    return None if value is None else value.isoformat()
 
 
 def default_ledger_url(home: Path) -> str:

@@ -101,13 +101,16 @@ def transform_context(
     subdivisions: Mapping[str, str] | None = None,
     customer_labels: Mapping[str, str] | None = None,
     taxes: Mapping[str, str] | None = None,
+    history_mode: str = "balance",
+    payment_methods: Mapping[str, str] | None = None,
 ) -> TransformContext:
     """The transformers' view of the id map and settings, as of now (`missing_id` stands in for unmapped parents).
 
     `known_roles` are the roles preflight read from Splynx (None: not read); `subdivisions` its
     states/provinces (`etl.preflight.read_subdivisions`); `customer_labels` its labels by title
     (`etl.preflight.ensure_customer_labels`); `taxes` its tax ids by rate (`etl.preflight.read_taxes`,
-    None: not read).
+    None: not read); `history_mode` the run's (etl/history.py); `payment_methods` Splynx's method id per
+    Sonar payment type (`etl.preflight.ensure_payment_methods`, None: not read).
     """
     companies = tuple(sorted({dest for dest, _ in ledger.mapped("company").values()}))
     splynx = settings.raw.get("splynx", {})
@@ -129,6 +132,8 @@ def transform_context(
         transaction_category_id=str(splynx.get("transaction_category", "1")),
         tariff_partner_ids=companies,
         delinquent_status=settings.raw.get("mapping", {}).get("delinquent", DEFAULT_DELINQUENT_STATUS),
+        history_mode=history_mode,
+        payment_methods=None if payment_methods is None else dict(payment_methods),
     )
 
 

@@ -9,7 +9,8 @@ account's DATA services (`radius_account`) becomes an internet service of its ow
 Sonar package becomes a bundle tariff after the tariffs it groups; a package on an account (`account_package`)
 a bundle service before the services that join it. Last, an IP no service takes (`ip_assignment`) is marked
 used on its network's IP record, for its customer. HISTORY follows: each customer's balance, carried over as
-one opening-balance transaction (`account_balance`), then reconciled (`etl reconcile`).
+one opening-balance transaction (`account_balance`), or in the full-history mode its debits and discounts
+(`account_transaction`) and payments (`account_payment`) one by one; then reconciled (`etl reconcile`).
 """
 
 from __future__ import annotations
@@ -40,7 +41,7 @@ PHASE_ENTITIES: dict[Phase, tuple[str, ...]] = {
     Phase.CUSTOMERS: (
         "account", "inventory_assignment", "account_package", "account_service", "radius_account", "ip_assignment"
     ),
-    Phase.HISTORY: ("account_balance",),
+    Phase.HISTORY: ("account_balance", "account_transaction", "account_payment"),
 }
 
 ENTITY_PHASE: dict[str, Phase] = {e: p for p, entities in PHASE_ENTITIES.items() for e in entities}
@@ -65,6 +66,8 @@ PARENTS: dict[str, tuple[str, ...]] = {
     "radius_account": ("account", "service"),
     "ip_assignment": ("account", "subnet", "ip_pool"),  # the customer, and the network holding the IP record
     "account_balance": ("account",),  # the customer whose opening balance it is
+    "account_transaction": ("account",),  # the customer it debits or credits
+    "account_payment": ("account",),  # the customer who paid
 }
 
 

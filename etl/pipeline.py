@@ -21,6 +21,7 @@ from loguru import logger
 
 from etl.config import Settings
 from etl.errors import ConfigError, EtlError
+from etl.history import BALANCE, HistoryWindow
 from etl.load_stage import EntityLoader, EntityOutcome, transform_context
 from etl.phases import PHASE_ENTITIES, Phase, parse_phases
 from etl.preflight import (
@@ -29,6 +30,7 @@ from etl.preflight import (
     check_splynx,
     ensure_additional_fields,
     ensure_customer_labels,
+    ensure_payment_methods,
     read_subdivisions,
     read_taxes,
     require_settings,
@@ -51,13 +53,17 @@ from transformers.registry import additional_field_definitions
 
 S = ItemState
 WATERMARK_OVERLAP = timedelta(minutes=10)
-CUSTOMER_ENTITIES = (
-    *(e for e in PHASE_ENTITIES[Phase.CUSTOMERS] if e != "inventory_assignment"),
-    *PHASE_ENTITIES[Phase.HISTORY],  # balances follow their accounts: an incremental run re-reads changed ones
-)
+CUSTOMER_ENTITIES = tuple(e for e in PHASE_ENTITIES[Phase.CUSTOMERS] if e != "inventory_assignment")
 """What an incremental run reads for the accounts changed since the watermark only. Not an item's
 assignment: an item moves to another account (a new `updated_at` on the item) while neither account
 changes, so assignments are read in full, like the inventory, and the unchanged ones skipped."""
+WATERMARKED: dict[str, Phase] = {
+    **dict.fromkeys(CUSTOMER_ENTITIES, Phase.CUSTOMERS),
+    **dict.fromkeys(PHASE_ENTITIES[Phase.HISTORY], Phase.HISTORY),
+}
+"""Entity -> the phase whose last full run is its watermark. Histories follow their accounts (the changed
+ones are re-read), but from the last full run that carried the history in the same mode and window: the
+first history run after the customers' reads every account's."""
 
 
 @dataclass(frozen=True)
@@ -71,6 +77,16 @@ class RunOptions:
     sync_deletes: bool = False
     full: bool = False
     verify: bool = True
+    history: str = BALANCE  # the history mode (etl/history.py): balances only, or every transaction
+    history_since: str | None = None  # the full history's first day (ISO date); None: all of it
+
+    def __post_init__(self) -> None:
+        self.window  # noqa: B018 - a bad history mode or date is refused before anything is opened
+
+    @property
+    def window(self) -> HistoryWindow:
+        """The history mode and window, checked (ConfigError on a bad mode or date)."""
+        return HistoryWindow.parse(self.history, self.history_since)
 
     def to_json(self) -> dict[str, Any]:
         """JSON-ready, as stored in `run.options`."""
@@ -112,6 +128,8 @@ class Migration:
     subdivisions: dict[str, str] | None = None  # Splynx's states/provinces, read at preflight
     customer_labels: dict[str, str] | None = None  # a Splynx label per Sonar account group, made before loading
     taxes: dict[str, str] | None = None  # Splynx's tax ids by rate, read at preflight (None: not read)
+    history_mode: str = BALANCE  # the run's history mode, for the opening balance's transformer
+    payment_methods: dict[str, str] | None = None  # Splynx payment method id per Sonar payment type
 
     # --- public entry points -------------------------------------------------------------------
 
@@ -127,10 +145,14 @@ class Migration:
             unfinished = self._finish_interrupted(options, finished_first)
             if unfinished is not None:
                 return unfinished
-            watermark = None if (options.full or not selection.is_everything) else self.watermark()
+            self.refuse_history_switch(options)
+            incremental = selection.is_everything and not options.full
+            watermark = self.watermark() if incremental else None
+            history_watermark = self.watermark(Phase.HISTORY, options.window) if incremental else None
             stored = {
                 **selection.to_json(),
                 "watermark": watermark.isoformat() if watermark else None,
+                "history_watermark": history_watermark.isoformat() if history_watermark else None,
                 "workspace": f"{socket.gethostname()}:{self.settings.home.resolve()}",
             }
             run_id = self.ledger.start_run("migrate", selection=stored, options=options.to_json())
@@ -201,24 +223,36 @@ class Migration:
         if "service" in self.entities(options):
             self.taxes = read_taxes(self.loader.client)
 
-    def watermark(self) -> Any:
-        """Start of the last successful full run of the customers, less a safety overlap: the incremental `since`.
+    def watermark(self, phase: Phase = Phase.CUSTOMERS, window: HistoryWindow | None = None) -> Any:
+        """Start of the last successful full run of a phase, less a safety overlap: the incremental `since`.
 
         A full run of other phases only (`--all --phases foundation`) brought no customers over, so it
-        must not hide every unchanged customer from the next run.
+        must not hide every unchanged customer from the next run; for the history, only a run that
+        carried it in the same mode and window counts.
         """
         for run in self.ledger.runs(kind="migrate", limit=200):
             selection = stored_selection(run)
-            if Phase.CUSTOMERS not in RunOptions.from_json(stored_options(run)).phases:
+            options = RunOptions.from_json(stored_options(run))
+            if phase not in options.phases or (window is not None and options.window != window):
                 continue
             if run.status == RunStatus.SUCCEEDED and Selection.from_json(selection).is_everything:
                 return run.started_at - WATERMARK_OVERLAP
         return None
 
+    def refuse_history_switch(self, options: RunOptions) -> None:
+        """Refuse a history mode or window that would count what Splynx already holds twice (etl/history.py)."""
+        if Phase.HISTORY not in options.phases:
+            return
+        last = self.ledger.last_mapping_run(PHASE_ENTITIES[Phase.HISTORY])
+        if last is not None:
+            earlier = RunOptions.from_json(stored_options(self.ledger.get_run(last))).window
+            options.window.refuse_switch_from(earlier, last)
+
     @staticmethod
     def entities(options: RunOptions) -> list[str]:
-        """Entities of the selected phases, in dependency order."""
-        return [e for phase in options.phases for e in PHASE_ENTITIES[phase]]
+        """Entities of the selected phases, in dependency order (the history's: those of its mode)."""
+        history = options.window.entities
+        return [e for phase in options.phases for e in PHASE_ENTITIES[phase] if phase != Phase.HISTORY or e in history]
 
     # --- the run itself ------------------------------------------------------------------------
 
@@ -239,6 +273,10 @@ class Migration:
 
     def _execute(self, run_id: int, selection: Selection, options: RunOptions, *, resuming: bool) -> RunOutcome:
         entities = self.entities(options)
+        self.extractor.history_since = options.window.since
+        self.history_mode = options.window.mode
+        if "account_payment" in entities:
+            self.payment_methods = ensure_payment_methods(self.loader.client, self.settings.payment_methods)
         created = ensure_additional_fields(self.loader.client, additional_field_definitions())
         if created:
             self.ledger.event(run_id, f"created {created} additional-field definitions in Splynx")
@@ -279,19 +317,19 @@ class Migration:
     def _extraction_plan(
         self, run_id: int, selection: Selection, entities: Sequence[str]
     ) -> Iterator[tuple[Selection, list[str]]]:
-        """Which selection each group of entities is extracted with (watermark: customers only)."""
+        """Which selection each group of entities is extracted with (watermarks: customers and histories only)."""
         stored = stored_selection(self.ledger.get_run(run_id))
-        watermark = stored.get("watermark")
-        if not (selection.is_everything and watermark):
+        watermarks = {Phase.CUSTOMERS: stored.get("watermark"), Phase.HISTORY: stored.get("history_watermark")}
+        if not selection.is_everything:
             yield selection, list(entities)
             return
-        parents = [e for e in entities if e not in CUSTOMER_ENTITIES]
-        customers = [e for e in entities if e in CUSTOMER_ENTITIES]
-        if parents:
-            yield selection, parents
-        if customers:
-            since = Selection.from_json({**selection.to_json(), "since": watermark})
-            yield since, customers
+        groups: dict[str | None, list[str]] = {}
+        for entity in entities:
+            phase = WATERMARKED.get(entity)
+            groups.setdefault(None if phase is None else watermarks[phase], []).append(entity)
+        for watermark, group in groups.items():  # in entity order: parents first
+            yield (selection if watermark is None else Selection.from_json({**selection.to_json(), "since": watermark}),
+                   group)  # fmt: skip
 
     def _reextract_unfinished(self, run_id: int, recorder: PageRecorder, entities: list[str]) -> None:
         """Fetch again, by id, every failed or unfinished item: the fix may have been made in Sonar."""
@@ -332,6 +370,8 @@ class Migration:
             subdivisions=self.subdivisions,
             customer_labels=self.customer_labels,
             taxes=self.taxes,
+            history_mode=self.history_mode,
+            payment_methods=self.payment_methods,
         )
 
     def _deletes(self, run_id: int, selection: Selection, options: RunOptions) -> list[str]:

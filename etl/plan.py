@@ -13,9 +13,10 @@ from dataclasses import dataclass, field
 
 from etl.config import Settings
 from etl.errors import EtlError, RecordError
+from etl.history import HistoryWindow
 from etl.load_stage import UNCHANGED, effective_hash, transform_context
 from etl.phases import PHASE_ENTITIES, Phase
-from etl.preflight import read_customer_labels, read_subdivisions, read_taxes
+from etl.preflight import DEFAULT_PAYMENT_METHODS, read_customer_labels, read_subdivisions, read_taxes
 from etl.selection import Selection
 from etl.staging import source_hash
 from extractors.sonar import Page, SonarExtractor, extract
@@ -69,14 +70,20 @@ class Plan:
 
 
 def plan(settings: Settings, ledger: Ledger, selection: Selection, phases: Sequence[Phase]) -> Plan:
-    """Count, per entity, what a run of `selection` would do, and why it would skip what it skips."""
-    entities = [e for p in phases for e in PHASE_ENTITIES[p]]
+    """Count, per entity, what a run of `selection` would do, and why it would skip what it skips.
+
+    The history follows etl.toml's `[history]` (mode and window); a payment's method counts as found (a run
+    creates the Splynx methods it lacks by name).
+    """
+    window = HistoryWindow.parse(settings.history_mode, settings.history_since)
+    entities = [e for p in phases for e in PHASE_ENTITIES[p] if p != Phase.HISTORY or e in window.entities]
     mapped = {e: ledger.mapped(e) for e in entities}
     overrides = {e: ledger.all_overrides(e) for e in entities}
     subdivisions, labels, taxes = splynx_lookups(settings, entities)
     context = transform_context(
-        ledger, settings, missing_id=PLACEHOLDER_ID, subdivisions=subdivisions, customer_labels=labels, taxes=taxes
-    )
+        ledger, settings, missing_id=PLACEHOLDER_ID, subdivisions=subdivisions, customer_labels=labels, taxes=taxes,
+        history_mode=window.mode, payment_methods=dict.fromkeys(DEFAULT_PAYMENT_METHODS, PLACEHOLDER_ID),
+    )  # fmt: skip
     result: dict[str, Counter[str]] = {e: Counter() for e in entities}
     reasons: dict[str, Counter[str]] = {}
 
@@ -103,6 +110,7 @@ def plan(settings: Settings, ledger: Ledger, selection: Selection, phases: Seque
             result[page.entity]["update" if known or target(payload.target).put_only else "create"] += 1
 
     with SonarExtractor.from_settings(settings) as extractor:
+        extractor.history_since = window.since
         extract(extractor, selection, count, entities=entities)
         if Phase.CUSTOMERS in phases and selection.is_everything:
             present = set(extractor.scan_ids("account", include_archived=False))

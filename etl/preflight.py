@@ -169,6 +169,42 @@ def ensure_customer_labels(client: SplynxClient, titles: Iterable[str]) -> dict[
     return found
 
 
+PAYMENT_METHODS_PATH = "admin/finance/payment-methods"
+DEFAULT_PAYMENT_METHODS: dict[str, str] = {
+    "CASH": "Cash", "CHECK": "Check", "CREDITCARD": "Credit card", "BANKACCOUNT": "Bank transfer",
+    "WIRE": "Bank transfer", "PAYPAL": "PayPal", "OTHER": "Other",
+}  # fmt: skip
+"""Sonar's PaymentType -> the Splynx payment method name a payment of that type is booked with (a guess at
+the names of a fresh Splynx's list, docs/fidelity.md; `[payment_methods]` in etl.toml overrides any)."""
+
+
+def read_payment_methods(client: SplynxClient) -> dict[str, str]:
+    """Splynx's payment methods as {upper-cased name: id}."""
+    return {str(r["name"]).strip().upper(): str(r["id"]) for r in client.list(PAYMENT_METHODS_PATH) if r.get("name")}
+
+
+def ensure_payment_methods(client: SplynxClient, configured: Mapping[str, str]) -> dict[str, str]:
+    """The Splynx payment method id of each Sonar payment type, creating a method Splynx lacks by its name.
+
+    Why by name, and created like a customer label: a method carries no migration marker, its name is what an
+    operator sees on the payment, and one made by hand (or by an earlier run) is the one to use. A POST whose
+    answer was lost, or refused because the name was taken meanwhile, is resolved by reading the list again.
+    """
+    names = {**DEFAULT_PAYMENT_METHODS, **{k.strip().upper(): v for k, v in configured.items()}}
+    found = read_payment_methods(client)
+    for name in sorted({n.strip() for n in names.values()}):
+        if name.upper() in found:
+            continue
+        try:
+            found[name.upper()] = client.create(PAYMENT_METHODS_PATH, {"name": name, "is_active": True})
+            logger.info("created payment method {!r}", name)
+        except (UncertainWrite, ValidationRefused):
+            found = read_payment_methods(client)
+            if name.upper() not in found:
+                raise
+    return {kind: found[name.strip().upper()] for kind, name in names.items()}
+
+
 def ensure_additional_fields(client: SplynxClient, definitions: Mapping[str, list[dict[str, Any]]]) -> int:
     """Create every additional-field definition the transformers write to; returns how many were new."""
     created = 0
@@ -196,6 +232,7 @@ __all__ = [
     "check_splynx",
     "ensure_additional_fields",
     "ensure_customer_labels",
+    "ensure_payment_methods",
     "read_customer_labels",
     "read_subdivisions",
     "read_taxes",

@@ -84,7 +84,10 @@ _COLUMNS: dict[str, str] = {
     "radius_account": "account_id username account:json ip_assignments:json",
     "ip_assignment": "subnet subnet_id ip_pool_id description ipassignmentable_id ipassignmentable_type "
     "holder:json account:json",
-    "account_balance": "account_id balance:int as_of:ts transactions:int",
+    "account_balance": "account_id balance:int as_of:ts transactions:int opening:int opening_as_of:ts",
+    "account_transaction": "account_id type amount:int tax_total:int datetime:ts description running_balance:int",
+    "account_payment": "account_id amount:int payment_datetime:ts payment_type reference description "
+    "successful:bool status",
 }
 
 _PART = re.compile(r"part-(\d+)\.parquet$")

@@ -17,7 +17,7 @@ import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from itertools import chain
 from pathlib import Path
 from typing import Any, Protocol
@@ -35,7 +35,7 @@ from etl.phases import ENTITY_PHASE, Phase
 from etl.selection import Selection
 from etl.staging import StagingWriter, source_hash
 from extractors import sonar_queries as q
-from extractors.sonar_balances import balance_pages
+from extractors.sonar_balances import history_pages, in_window
 from extractors.sonar_secrets import seal, seal_one
 from state.ledger import Ledger
 from state.states import ItemState, RunStatus, is_legal
@@ -528,6 +528,7 @@ class SonarExtractor:
             raise ConfigError(f"page size {page_size} is outside 1..{MAX_PAGE_SIZE}", fix="use 100 to 1000")
         self.client = client
         self.page_size = page_size
+        self.history_since: date | None = None  # the history window's first day (`--history-since`), set per run
         self._statuses: list[Record] | None = None
 
     @classmethod
@@ -831,13 +832,16 @@ class SonarExtractor:
 
     # --- what the pipeline calls ---------------------------------------------------------------
 
-    def pages(self, entity: str, selection: Selection | None = None) -> Iterator[Page]:
-        """Every record of an entity; accounts follow the selection (active first, archived or not)."""
+    def pages(self, entity: str, selection: Selection | None = None, *, together: Sequence[str] = ()) -> Iterator[Page]:
+        """Every record of an entity; accounts follow the selection (active first, archived or not).
+
+        `together`: per-account entities read with this one, from the same read of each account.
+        """
         if entity == "account":
             return self.account_pages(selection or Selection())
-        if entity in q.PER_ACCOUNT:
+        if entity in q.PER_ACCOUNT or entity in PAYMENTS:
             accounts = self.scan_ids("account", include_archived=(selection or Selection()).include_archived)
-            return balance_pages(self.client, accounts, self.page_size)
+            return self.history_pages(together or [entity], accounts)
         pages = self._pages(entity, self._walk(entity))
         if entity in ACCOUNT_CHILDREN and not (selection or Selection()).include_archived:
             return (kept for page in pages if (kept := _without_archived_accounts(page)).records)
@@ -845,10 +849,30 @@ class SonarExtractor:
 
     def fetch_by_ids(self, entity: str, ids: Iterable[str]) -> Iterator[Page]:
         """Re-extract specific records (resume, referenced parents); archived accounts included."""
-        if entity in q.PER_ACCOUNT:  # one record per account, the account's id
-            return balance_pages(self.client, ids, self.page_size)
+        if entity == BALANCE:  # one record per account, the account's id
+            return self.history_pages([entity], ids)
+        if entity in q.PER_ACCOUNT:  # a debit or discount: Sonar books it once, its staged record stands
+            return iter(())
+        if entity in PAYMENTS:
+            return self._in_window(self.fetch_where(entity, "id", ids))
         archived = True if entity in q.ARCHIVABLE else None
         return self.fetch_where(entity, "id", ids, include_archived=archived)
+
+    def history_pages(self, entities: Sequence[str], account_ids: Iterable[str]) -> Iterator[Page]:
+        """The wanted history entities of these accounts inside the history window, each account read once."""
+        ids = list(account_ids)
+        per_account = [e for e in entities if e in q.PER_ACCOUNT]
+        if per_account:
+            yield from history_pages(self.client, per_account, ids, self.page_size, self.history_since)
+        for entity in (e for e in entities if e in PAYMENTS):
+            yield from self._in_window(self.fetch_where(entity, "account_id", ids))
+
+    def _in_window(self, pages: Iterable[Page]) -> Iterator[Page]:
+        """Payments booked inside the history window (all of them without one)."""
+        for page in pages:
+            kept = [r for r in page.records if in_window(r.get("payment_datetime"), self.history_since)]
+            if kept:
+                yield Page(page.entity, kept, page.number)
 
     def fetch_where(
         self, entity: str, column: str, values: Iterable[str], *, include_archived: bool | None = None
@@ -872,7 +896,7 @@ class SonarExtractor:
         For a `q.GROUPED` entity: how many of the root field's records it is made of, an upper bound. A
         `q.PER_ACCOUNT` entity has one record per account.
         """
-        if entity in q.PER_ACCOUNT:
+        if entity in q.PER_ACCOUNT:  # the accounts read (as many balances; the debits: unknown until read)
             return self.count("account", selection)
         if entity != "account" or selection is None:
             return self._count(entity, include_archived=False if entity in q.ARCHIVABLE else None)
@@ -1094,6 +1118,11 @@ def _pairing_view(account: Record) -> Record:
 
 
 ACCOUNT_CHILDREN = ("account_service", "radius_account", "account_package")
+BALANCE = "account_balance"
+PAYMENTS = frozenset({"account_payment"})
+"""History entities read from their own root field by `account_id` (not per account from `core_transactions`)."""
+HISTORY_ENTITIES = ("account_balance", "account_transaction", "account_payment")
+"""What an account's history is made of, read after its other children, in this order."""
 """Entities read as children of accounts: an archived account's are left out unless archived ones are selected."""
 
 INTERNET_ONLY = ("ip_assignments", "radius_accounts", "uninventoried_mac_addresses")
@@ -1261,10 +1290,13 @@ def extract(
             counts[page.entity] = counts.get(page.entity, 0) + len(page.records)
 
     if selection.is_everything:
+        per_account = [e for e in q.entities() if e in wanted and e in q.PER_ACCOUNT]
         for entity in q.entities():
-            if entity in wanted:
-                for page in extractor.pages(entity, selection):
-                    deliver(page)
+            if entity not in wanted or entity in per_account[1:]:
+                continue  # the first per-account entity reads the others' records too, each account once
+            pages = extractor.pages(entity, selection, together=per_account if entity in per_account else ())
+            for page in pages:
+                deliver(page)
         return counts
     refs = ReferenceSet()
     for page in chain(extractor.account_pages(selection), _parent_accounts(extractor, refs)):
@@ -1311,7 +1343,7 @@ def _extract_children(
     extractor: SonarExtractor, accounts: Page, deliver: PageSink, refs: ReferenceSet, wanted: set[str]
 ) -> None:
     """One page of accounts' services and RADIUS logins, the equipment the accounts hold, and who holds it."""
-    children = ("account_service", "inventory_assignment", "account_package", "ip_assignment", "account_balance")
+    children = ("account_service", "inventory_assignment", "account_package", "ip_assignment", *HISTORY_ENTITIES)
     if not any(needed(entity, wanted) for entity in children):
         return
     service_ids: list[str] = []
@@ -1344,8 +1376,9 @@ def _extract_children(
         for page in held_ips(extractor, holders):
             deliver(page)
             refs.add(page)
-    if needed("account_balance", wanted):
-        for page in balance_pages(extractor.client, accounts.ids, extractor.page_size):
+    history = [entity for entity in HISTORY_ENTITIES if needed(entity, wanted)]
+    if history:
+        for page in extractor.history_pages(history, accounts.ids):
             deliver(page)
 
 
@@ -1406,7 +1439,7 @@ def expected_totals(
     wanted = [e for e in q.entities() if entities is None or e in entities]
     if selection.is_everything:
         return {
-            e: None if e in q.GROUPED else extractor.count(e, selection if e == "account" else None) for e in wanted
+            e: None if e in q.UNCOUNTED else extractor.count(e, selection if e == "account" else None) for e in wanted
         }
     totals: dict[str, int | None] = dict.fromkeys(wanted)
     if "account" in totals:

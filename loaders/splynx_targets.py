@@ -234,7 +234,7 @@ TARGETS: dict[str, Target] = {
             undo={"is_used": 0, "customer_id": 0, "title": "", "comment": ""},  # a free address, as Splynx made it
             lookup=PathLookup("ip", "admin/networking/ipv4-ip", {"ipv4_networks_id": "network_id", "ip": "ip"}),
         ),
-        Target(  # a customer's opening balance (HISTORY); module `billing_transactions` carries the marker
+        Target(  # an opening balance, debit or discount (HISTORY); module `billing_transactions` carries the marker
             "billing_transaction",
             "admin/finance/transactions",
             "admin/finance/transactions/{id}",
@@ -242,6 +242,15 @@ TARGETS: dict[str, Target] = {
             required=_required("billing_transaction"),
             references={"customer_id": "customer"},
             choices=_choices("billing_transaction", "type", "source"),
+        ),
+        Target(  # a Sonar payment (HISTORY, full mode); module `payments` (the blueprint's list) carries the marker
+            "payment",
+            "admin/finance/payments",
+            "admin/finance/payments/{id}",
+            "payments",
+            required=_required("payment"),
+            references={"customer_id": "customer"},
+            formats={"date": DATE},
         ),
         Target(  # no additional-fields module in the blueprint's list: no marker, adopted by its name
             "inventory_stock",

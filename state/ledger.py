@@ -517,6 +517,13 @@ class Ledger:
         with self.reader.connect() as conn:
             return {source_id: (dest_id, source_hash) for source_id, dest_id, source_hash in conn.execute(query)}
 
+    def last_mapping_run(self, entities: Iterable[str]) -> int | None:
+        """The latest run that wrote a record of these entities to Splynx (None: Splynx holds none of them)."""
+        query = select(func.max(ID_MAP.c.last_run_id)).where(ID_MAP.c.entity.in_(list(entities)))
+        with self.reader.connect() as conn:
+            found = conn.execute(query).scalar_one_or_none()
+        return None if found is None else int(found)
+
     def dest_id(self, entity: str, source_id: str) -> str | None:
         """The Splynx id a Sonar record was migrated to, or None."""
         query = select(ID_MAP.c.dest_id).where(ID_MAP.c.entity == entity, ID_MAP.c.source_id == str(source_id))

@@ -37,6 +37,7 @@ TABLES: dict[str, tuple[str | None, str]] = {
     "services_voice": ("voice_service", "voice_services"),
     "billing_transactions": (None, "billing_transactions"),
     "billing_transactions_categories": (None, "transaction_categories"),
+    "payments": ("payment", "payments"),
 }
 # Columns that also govern an attribute of another write: customer_billing.type is customers.billing_type.
 ALSO: dict[str, list[tuple[str | None, str, str]]] = {
@@ -57,6 +58,8 @@ ENDPOINTS: dict[str, tuple[str | None, str]] = {
     "admin/tariffs/voice": ("voice_tariff", "tariffs_voice"),
     "admin/finance/transactions": (None, "billing_transactions"),
     "admin/finance/transaction-categories": (None, "transaction_categories"),
+    "admin/finance/payment-methods": (None, "payment_methods"),
+    "admin/finance/payments": ("payment", "payments"),
 }
 TEXT_KINDS = {"str", "email"}
 

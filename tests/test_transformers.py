@@ -17,7 +17,9 @@ from tests.fixtures.sonar_records import (
     AccountBalanceFactory,
     AccountFactory,
     AccountPackageFactory,
+    AccountPaymentFactory,
     AccountServiceFactory,
+    AccountTransactionFactory,
     AddressFactory,
     CompanyFactory,
     ContactFactory,
@@ -66,7 +68,8 @@ FACTORIES: dict[str, Any] = {
     "radius_account": RadiusAccountFactory, "vendor": VendorFactory, "package": PackageFactory,
     "account_package": AccountPackageFactory, "ip_assignment": IpAssignmentFactory, "vehicle": VehicleFactory,
     "user_stock": UserStockFactory, "network_site_stock": NetworkSiteStockFactory,
-    "account_balance": AccountBalanceFactory,
+    "account_balance": AccountBalanceFactory, "account_transaction": AccountTransactionFactory,
+    "account_payment": AccountPaymentFactory,
 }  # fmt: skip
 
 
@@ -154,6 +157,7 @@ def test_local_field_rules_match_the_splynx_simulator() -> None:
         "recurring_service": splynx_schema.RECURRING_SERVICES, "voice_service": splynx_schema.VOICE_SERVICES,
         "bundle_tariff": splynx_schema.TARIFFS_BUNDLE, "bundle_service": splynx_schema.BUNDLE_SERVICES,
         "ipv4_ip": splynx_schema.IPV4_IPS, "billing_transaction": splynx_schema.BILLING_TRANSACTIONS,
+        "payment": splynx_schema.PAYMENTS,
     }  # fmt: skip
     assert set(entity_of) == set(FIELDS)
     for target, rules in FIELDS.items():

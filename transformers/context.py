@@ -66,6 +66,11 @@ class TransformContext:
         delinquent_status: the Splynx status of a delinquent account whose status activates it
             (`[mapping] delinquent`: `blocked`, Splynx's state for an unpaid customer past its due days,
             or `active` to keep serving it).
+        history_mode: `balance` (one opening balance per customer) or `full` (every debit, discount and
+            payment; the opening balance is then only what came before the history window, etl/history.py).
+        payment_methods: Sonar payment type (`CHECK`) -> Splynx payment method id, made or adopted by name
+            before loading (`etl.preflight.ensure_payment_methods`); None: not read (payments then fail,
+            naming the method to create).
     """
 
     dest_id: Callable[[str, str], str | None]
@@ -83,6 +88,8 @@ class TransformContext:
     taxes: Mapping[str, str] | None = None
     delinquent_status: str = DEFAULT_DELINQUENT_STATUS
     mapped_id: Callable[[str, str], str | None] | None = None
+    history_mode: str = "balance"
+    payment_methods: Mapping[str, str] | None = None
 
     def migrated(self, entity: str, source_id: str) -> bool:
         """Whether a record really is in Splynx already (`dest_id` may stand a placeholder in, for plans)."""

@@ -19,7 +19,9 @@ from transformers import (
     account,
     account_balance,
     account_package,
+    account_payment,
     account_service,
+    account_transaction,
     company,
     custom_field,
     holder_stock,
@@ -124,6 +126,8 @@ _MODULES: tuple[EntityTransformer, ...] = (
     radius_account,
     ip_assignment,
     account_balance,
+    account_transaction,
+    account_payment,
 )
 TRANSFORMERS: dict[str, Transform] = {m.ENTITY: m.transform for m in _MODULES}
 """Ledger entity name -> transform function."""

@@ -227,6 +227,19 @@ FIELDS: dict[str, tuple[FieldRule, ...]] = {
         _f("comment", max_len=512),
         _f("source", ENUM, choices=("manual", "auto", "cdr", "config")),
     ),
+    # A payment: blueprint "Payment Base" (customer_id, payment_type, receipt_number, date, amount and
+    # field_1..5 required there; the live OPTIONS requires customer_id only: every one is sent, the free
+    # fields blank); lengths from the live `payments` columns.
+    "payment": (
+        _f("customer_id", INT, required=True),
+        _f("payment_type", INT, required=True),
+        _f("receipt_number", required=True, max_len=32),
+        _f("date", DATE, required=True),
+        _f("amount", DECIMAL, required=True),
+        _f("comment", max_len=256),
+        *(_f(f"field_{n}", max_len=512) for n in range(1, 6)),
+        _f("note"),
+    ),
     "ipv4_ip": (
         _f("is_used", BOOL, required=True),
         _f("customer_id", INT),
@@ -323,4 +336,5 @@ MODULES: dict[str, str] = {
     "recurring_tariff": "tariffs_custom", "one_time_tariff": "tariffs_one_time", "voice_tariff": "tariffs_voice",
     "recurring_service": "services_custom", "voice_service": "services_voice",
     "bundle_tariff": "bundle", "bundle_service": "services_bundle", "billing_transaction": "billing_transactions",
+    "payment": "payments",
 }  # fmt: skip

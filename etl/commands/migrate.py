@@ -11,6 +11,7 @@ from rich.table import Table
 from etl.commands.status import counts_table, skip_table
 from etl.context import get_settings, open_ledger
 from etl.errors import ConfigError, RunFailed
+from etl.history import BALANCE
 from etl.options import (
     ActiveFirstOption,
     AllOption,
@@ -93,10 +94,21 @@ def run(
     sync_deletes: Annotated[bool, typer.Option("--sync-deletes", help="Disable in Splynx what Sonar deleted.")] = False,
     full: Annotated[bool, typer.Option("--full", help="Ignore the incremental watermark.")] = False,
     verify: Annotated[bool, typer.Option("--verify/--no-verify", help="Read each record back after writing.")] = True,
+    history: Annotated[
+        str | None,
+        typer.Option(
+            "--history", help="History: balance (one opening balance each) or full (every debit, discount, payment)."
+        ),
+    ] = None,
+    history_since: Annotated[
+        str | None,
+        typer.Option("--history-since", help="Full history from this day (YYYY-MM-DD); earlier: brought forward."),
+    ] = None,
 ) -> None:
     """Migrate a selection from Sonar to Splynx; a later run brings over only what changed.
 
-    Examples: `etl run --customer 1042`, `etl run --limit 100`, `etl run --all --workers 8`.
+    Examples: `etl run --customer 1042`, `etl run --limit 100`, `etl run --all --workers 8`,
+    `etl run --all --history full --history-since 2024-01-01`.
     """
     from etl.pipeline import RunOptions, open_migration
 
@@ -108,6 +120,7 @@ def run(
     options = RunOptions(
         phases=parse_phases(phases), stop_on_error=stop_on_error, workers=_workers(workers, settings.workers),
         rate=rate if rate is not None else settings.rate, sync_deletes=sync_deletes, full=full, verify=verify,
+        history=history or settings.history_mode or BALANCE, history_since=history_since or settings.history_since,
     )  # fmt: skip
     ledger = open_ledger()
     try:

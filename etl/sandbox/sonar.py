@@ -43,8 +43,8 @@ from etl.sandbox.server import (
     maintenance_page,
     truncated,
 )
-from etl.sandbox.sonar_data import generate
-from etl.sandbox.sonar_query import CollectionQuery, Record
+from etl.sandbox.sonar_data import add_payment, generate
+from etl.sandbox.sonar_query import CollectionQuery, Record, parse_datetime
 from etl.sandbox.sonar_schema import load_schema
 from etl.sandbox.sonar_store import LINKS, TYPE_TABLE, SonarStore
 
@@ -202,6 +202,7 @@ class SonarApp:
             Rule("/_admin/accounts/<int:account_id>", endpoint="update_account", methods=["PATCH"]),
             Rule("/_admin/accounts/<int:account_id>", endpoint="delete_account", methods=["DELETE"]),
             Rule("/_admin/accounts/<int:account_id>/archive", endpoint="archive_account", methods=["POST"]),
+            Rule("/_admin/accounts/<int:account_id>/payments", endpoint="add_payment", methods=["POST"]),
             Rule("/_admin/faults", endpoint="faults", methods=["POST"]),
             Rule("/_admin/problems", endpoint="problems", methods=["GET"]),
         ])  # fmt: skip
@@ -292,12 +293,29 @@ class SonarApp:
         yield body[: len(body) // 2]
         drop_connection(environ)
 
+    def _add_payment(self, account_id: int, payload: dict[str, Any]) -> dict[str, str]:
+        """Book a payment from `{"cents": 4999, "when": ISO-8601, "payment_type": "CHECK"}` (see `add_payment`).
+
+        `when` and `payment_type` are optional (now, CREDITCARD); a bad value is a 422, as for the others.
+        """
+        when = payload.get("when")
+        try:
+            moment = parse_datetime(str(when)) if when else None
+        except GraphQLError as exc:
+            raise ValueError(exc.message) from exc
+        transaction_id, payment_id = add_payment(
+            self.store, account_id, int(payload.get("cents", 0)), moment, payload.get("payment_type", "CREDITCARD")
+        )
+        return {"transaction_id": str(transaction_id), "payment_id": str(payment_id)}
+
     def _admin(self, endpoint: str, request: Request, values: dict[str, Any]) -> Response:
         """Mutations for tests that drive the simulator in another process."""
         payload = request.get_json(silent=True) or {}
         try:
             if endpoint == "add_account":
                 return _json({"id": str(self.store.add_account(**payload))}, 201)
+            if endpoint == "add_payment":
+                return _json(self._add_payment(values["account_id"], payload), 201)
             if endpoint == "update_account":
                 self.store.update_account(values["account_id"], **payload)
             elif endpoint == "delete_account":

@@ -28,7 +28,9 @@ IP each from the "Core infrastructure" subnet, after the sites' addresses: IPs n
 users 3 and 4 (technicians) and by the first two network sites. Last of all (`_transactions`, its own
 stream): six monthly cycles of `core_transactions` for every live account with services, a DEBIT of its
 services on the 1st and mostly a full PAYMENT days later, some paying part, skipping, overpaying or
-getting a DISCOUNT.
+getting a DISCOUNT. After them (`_payments`, its own stream): the Sonar `Payment` behind each PAYMENT
+transaction (`payment_type` from its description, a check number, card charge id or ACH trace as its
+`reference`), linked by the transaction's `payment_id`. `add_payment` books one more after generation.
 
 Deliberately bad records (only when there are at least 10 customers), in `store.problem_account_ids`:
     - ``primary_contact_without_email`` (account 3): the primary contact has no email address; Splynx
@@ -56,7 +58,7 @@ from factory import random as factory_random
 from factory.base import DictFactory
 from faker import Faker
 
-from etl.sandbox.sonar_query import Record
+from etl.sandbox.sonar_query import Record, parse_datetime
 from etl.sandbox.sonar_store import MEMBERSHIPS, TYPE_TABLE, SonarStore, format_datetime
 
 START = datetime(2018, 1, 1, tzinfo=UTC)
@@ -75,6 +77,8 @@ DEFAULTS: dict[str, Record] = {
                   "is_anchor": False, "timezone": "AMERICACHICAGO"},
     "account_services": {"quantity": 1},
     "core_transactions": {"type": "DEBIT", "description": "Monthly services", "tax_total": 0},
+    "payments": {"amount_remaining": 0, "company_id": 1, "fee": 0, "is_autopay": True, "payment_type": "CREDITCARD",
+                 "status": "SUCCEEDED", "successful": True},
     "ip_assignments": {"ipassignmentable_type": "Account", "soft": False, "description": "Static IP"},
     "custom_field_data": {"customfielddataable_type": "Account"},
     "inventory_items": {"flapping": False, "icmp_status_flap_count": 0, "snmp_status_flap_count": 0,
@@ -1005,6 +1009,130 @@ def _transactions(tables: dict[str, dict[int, Record]], seed: int) -> None:
         rows[new_id] = {"id": new_id, **record}
 
 
+PAYMENT_TYPES = {"Payment - Credit card": "CREDITCARD", "Payment - ACH": "BANKACCOUNT", "Payment - Check": "CHECK",
+                 "Payment - Cash": "CASH", "Payment - Wire": "WIRE"}  # fmt: skip
+"""A PAYMENT transaction's description -> its Payment's `payment_type`.
+
+The generated history uses the PAYMENT_METHODS only; cash and wire are for `add_payment`: giving some
+generated payments those types would mean rewriting their transactions' descriptions."""
+PAYMENT_DESCRIPTIONS = {payment_type: description for description, payment_type in PAYMENT_TYPES.items()}
+AUTOPAY_TYPES = frozenset({"CREDITCARD", "BANKACCOUNT"})
+"""Payment types charged automatically (a card or bank account on file); a check or cash is handed in."""
+
+
+def _reference(rng: random.Random, payment_type: str) -> str | None:
+    """The `reference` a payment of this type carries (at most 32 characters); None for cash.
+
+    A check's number, a card processor's charge id (Stripe's `ch_` form), an ACH trace number (15 digits)
+    or a wire's Fed reference: what a bookkeeper matches the payment against.
+    """
+    if payment_type == "CHECK":
+        return f"CHK-{rng.randrange(100_000, 1_000_000)}"
+    if payment_type == "CREDITCARD":
+        return f"ch_{rng.getrandbits(96):024x}"
+    if payment_type == "BANKACCOUNT":
+        return f"ACH-{rng.randrange(10**14, 10**15)}"
+    if payment_type == "WIRE":
+        return f"WIRE-{rng.randrange(10**11, 10**12)}"
+    return None
+
+
+def _payment(transaction: Record, company_id: int, payment_type: str, reference: str | None) -> Record:
+    """The Payment behind one PAYMENT transaction, holding only what differs from its DEFAULTS (no id yet).
+
+    Amount, account, moment and description are the transaction's: Sonar books one from the other.
+    """
+    full: Record = {
+        "account_id": transaction["account_id"], "amount": transaction["amount"],
+        "payment_datetime": transaction["datetime"], "created_at": transaction["created_at"],
+        "updated_at": transaction["updated_at"], "description": transaction.get("description"),
+        "company_id": company_id, "payment_type": payment_type, "is_autopay": payment_type in AUTOPAY_TYPES,
+        "reference": reference,
+    }  # fmt: skip
+    defaults = DEFAULTS["payments"]
+    return {k: v for k, v in full.items() if v is not None and (k not in defaults or defaults[k] != v)}
+
+
+def _company_of(tables: dict[str, dict[int, Record]], account_id: int) -> int:
+    """The company an account belongs to (the default one unless it says otherwise)."""
+    company = tables["accounts"][account_id].get("company_id")
+    return int(DEFAULTS["accounts"]["company_id"] if company is None else company)
+
+
+def _payments(tables: dict[str, dict[int, Record]], seed: int) -> None:
+    """A Sonar Payment behind every PAYMENT transaction, which points at it by `payment_id`.
+
+    Its own `random.Random` (only the references are drawn), appended records and one new column on the
+    payment transactions, so every value generated before stays as it was. Payment ids follow the
+    transactions' (chronological) order; the ids are counted here, not looked up per record, because a
+    large store holds half a million payments.
+    """
+    rng = random.Random(f"payments-{seed}")
+    payments = tables["payments"]
+    next_id = max(payments, default=0) + 1
+    transactions = tables["core_transactions"]
+    for transaction_id in sorted(transactions):
+        transaction = transactions[transaction_id]
+        if transaction.get("type") != "PAYMENT":
+            continue
+        payment_type = PAYMENT_TYPES[transaction["description"]]
+        company_id = _company_of(tables, transaction["account_id"])
+        payments[next_id] = {"id": next_id, **_payment(transaction, company_id, payment_type,
+                                                        _reference(rng, payment_type))}  # fmt: skip
+        transaction["payment_id"] = next_id
+        next_id += 1
+
+
+def _latest_balance(store: SonarStore, account_id: int) -> tuple[int, datetime | None]:
+    """An account's running balance after its latest transaction (by datetime, then id), and that moment."""
+    history = store.where("core_transactions", "account_id", account_id)
+    latest = max(history, key=lambda t: (parse_datetime(t["datetime"]), t["id"]), default=None)
+    if latest is None:
+        return 0, None
+    return int(latest["running_balance"]), parse_datetime(latest["datetime"])
+
+
+def add_payment(
+    store: SonarStore,
+    account_id: int,
+    cents: int,
+    when: datetime | None = None,
+    payment_type: str = "CREDITCARD",
+) -> tuple[int, int]:
+    """Book a payment on an account after generation; returns (transaction id, payment id).
+
+    Why a function here and not a store method: both records are built as the generated ones are
+    (`_transaction`, `_payment`, `_reference`), so a booked payment cannot drift from them. The PAYMENT
+    transaction's `running_balance` continues the account's latest one; nothing else moves (no account's
+    `updated_at`, no other record). `datetime`, `payment_datetime` and `created_at` are `when` (default:
+    now), as in the generated history; `updated_at` is the store's clock, which only moves forward, so a
+    run reading changes since the previous one sees the payment even when it is back-dated.
+
+    Raises:
+        KeyError: no such account.
+        ValueError: `cents` is not positive, `payment_type` has no description here (see PAYMENT_TYPES),
+            or `when` precedes the account's latest transaction (whose balance would then be wrong).
+    """
+    if cents <= 0 or payment_type not in PAYMENT_DESCRIPTIONS:
+        raise ValueError(f"cannot book {cents} cents as a {payment_type!r} payment")
+    moment = (when or datetime.now(UTC)).astimezone(UTC).replace(microsecond=0)
+    with store.lock:
+        account_id = int(account_id)
+        if account_id not in store.tables["accounts"]:
+            raise KeyError(f"no account {account_id}")
+        balance, latest = _latest_balance(store, account_id)
+        if latest is not None and moment < latest:
+            raise ValueError(f"{format_datetime(moment)} precedes account {account_id}'s latest transaction")
+        rng = random.Random(f"added-payment-{account_id}-{len(store.tables['payments'])}")
+        event = (moment, "PAYMENT", cents, PAYMENT_DESCRIPTIONS[payment_type])
+        unique_id = str(uuid.UUID(int=rng.getrandbits(128), version=4))
+        transaction = _transaction(account_id, event, balance - cents, unique_id, format_datetime(moment))
+        payment = _payment(transaction, _company_of(store.tables, account_id), payment_type,
+                           _reference(rng, payment_type))  # fmt: skip
+        payment_id = store.insert("payments", **payment)
+        return store.insert("core_transactions", **transaction, payment_id=payment_id), payment_id
+
+
 def _plant_problems(tables: dict[str, dict[int, Record]]) -> dict[str, int]:
     """Turn accounts 3-6 into the documented bad records and archive account 8 (see module docstring)."""
     accounts = tables["accounts"]
@@ -1046,6 +1174,7 @@ def generate(customers: int, seed: int = 42) -> SonarStore:
     _loose_ips(b.tables)
     _held_stock(b.tables, customers, seed)
     _transactions(b.tables, seed)
+    _payments(b.tables, seed)
     for table, rows in b.tables.items():
         for record in rows.values():
             if table != MEMBERSHIPS and "created_at" not in record:

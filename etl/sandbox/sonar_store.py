@@ -38,6 +38,7 @@ TYPE_TABLE: dict[str, str] = {
     "VoiceProvider": "voice_providers", "Did": "dids", "DidAssignment": "did_assignments",
     "NetworkSite": "network_sites", "Tax": "taxes", "ServiceTax": "service_taxes", "Package": "packages",
     "PackageService": "package_services", "Vehicle": "vehicles", "Transaction": "core_transactions",
+    "Payment": "payments",
 }  # fmt: skip
 """GraphQL object type -> table (the root query field of the same name)."""
 
@@ -158,6 +159,7 @@ LINKS: dict[tuple[str, str], Link] = {
     ("CustomFieldData", "custom_field"): _one("custom_fields", "custom_field_id"),
     ("User", "role"): _one("roles", "role_id"),
     ("Transaction", "account"): _one("accounts", "account_id"),
+    ("Transaction", "payment"): _one("payments", "payment_id"),  # a column the schema does not show
 }  # fmt: skip
 """Every relation field of the pruned schema, mapped onto the tables."""
 
@@ -179,6 +181,20 @@ def _column_kinds() -> dict[str, dict[str, str]]:
     return kinds
 
 
+def _hidden_columns(kinds: dict[str, dict[str, str]]) -> dict[str, frozenset[str]]:
+    """Per table, the columns its to-one relations read that its GraphQL type does not show.
+
+    Why: Sonar's `Transaction` has a `payment` but no `payment_id`; the store still needs the key, and
+    `insert` must accept it while refusing every other column the schema lacks.
+    """
+    hidden: dict[str, set[str]] = {}
+    for (type_name, _relation), link in LINKS.items():
+        table = TYPE_TABLE[type_name]
+        if not link.many and link.local not in kinds[table]:
+            hidden.setdefault(table, set()).add(link.local)
+    return {table: frozenset(columns) for table, columns in hidden.items()}
+
+
 def format_datetime(moment: datetime) -> str:
     """Sonar's Datetime form: ISO-8601 with an offset, to the second."""
     return moment.astimezone(UTC).isoformat(timespec="seconds")
@@ -198,6 +214,7 @@ class SonarStore:
         self.problem_account_ids = problem_account_ids
         self.lock = threading.RLock()
         self._kinds = _column_kinds()
+        self._hidden = _hidden_columns(self._kinds)
         self._indexes: dict[tuple[str, str], dict[Any, list[Record]]] = {}
         self._clock = max(
             (parse_datetime(r["updated_at"]) for r in tables["accounts"].values()),
@@ -297,7 +314,8 @@ class SonarStore:
 
     def insert(self, table: str, **fields: Any) -> int:
         """Insert one record with the next id; created_at/updated_at are now, `_version` 1."""
-        unknown = set(fields) - set(self._kinds[table]) - {"account_group_id"}
+        allowed = {*self._kinds[table], *self._hidden.get(table, ()), "account_group_id"}
+        unknown = set(fields) - allowed
         if unknown:
             raise ValueError(f"{table} has no column(s) {sorted(unknown)}")
         with self._writing(table):

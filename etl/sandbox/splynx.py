@@ -18,8 +18,9 @@ Data choices (see splynx_api for the wire format): GET bodies carry every scalar
 PHP/MySQL stack does ("id": "3", "price": "12.3400"); POST-201 bodies carry the new id as an int; ids grow
 per entity and are never reused, across restarts too. A fresh install holds partner 1 "Main",
 location 1 "Central", stock 1 "Main stock", administrator 1 (the configured admin login), three taxes,
-Splynx's five default transaction categories (1 "Service" .. 5 "Correction"), and no customers. A customer's
-balance (`deposit` of its customer-billing record) is kept equal to its credit minus its debit transactions.
+Splynx's five default transaction categories (1 "Service" .. 5 "Correction"), five payment methods (1 "Cash" ..
+5 "Refill card"), and no customers. A customer's balance (`deposit` of its customer-billing record) is kept equal
+to its credit minus its debit transactions; each payment books one credit transaction.
 Modules: splynx_schema (entities), splynx_validation (422 rules), splynx_rules (cross-record rules,
 delete guards), splynx_query (search), splynx_auth (signatures, tokens), splynx_store (SQLite).
 """
@@ -41,6 +42,8 @@ from etl.sandbox.splynx_schema import (
     BY_PATH,
     CUSTOMER_SERVICES,
     IPV4_IPS,
+    PAYMENT_METHODS,
+    SEEDED_PAYMENT_METHODS,
     SEEDED_TAXES,
     SEEDED_TRANSACTION_CATEGORIES,
     TRANSACTION_CATEGORIES,
@@ -135,6 +138,7 @@ class SplynxSimulator:
     def _seed_if_fresh(self) -> None:
         """A new Splynx has partner 1, location 1, the installing administrator and its default finance setup."""
         self._seed_categories()
+        self._seed_payment_methods()
         with self.store.transaction():
             if self.store.get("partners", 1) is not None:
                 return
@@ -164,6 +168,19 @@ class SplynxSimulator:
                 return
             for name in SEEDED_TRANSACTION_CATEGORIES:
                 self._seed_category(name)
+
+    def _seed_payment_methods(self) -> None:
+        """A fresh Splynx's payment methods, also into a database file made before they were simulated.
+
+        Why keyed on the id sequence rather than on a count: methods can be deleted, and deleting them all must
+        not bring them back at the next start; a sequence never written means a file older than the methods.
+        """
+        with self.store.transaction():
+            if self.store.last_id("payment_methods"):
+                return
+            defaults = {f.name: f.default for f in PAYMENT_METHODS.fields if f.name != "id"}
+            for name in SEEDED_PAYMENT_METHODS:
+                self._seed("payment_methods", {**defaults, "name": name, "is_active": 1})
 
     def _seed_category(self, name: str) -> None:
         """One of Splynx's default transaction categories (`is_base` 1: it cannot be edited or deleted)."""

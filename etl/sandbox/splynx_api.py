@@ -15,6 +15,9 @@ Wire conventions (see /work/shared/api/splynx.md; our choices where the real API
 * Finance transactions (`admin/finance/transactions`): `total` is computed, never written; every
   create, update and delete of one re-sums its customer's `deposit` on `customer-billing/{id}`
   (credits minus debits, splynx_rules.settle_deposit). Transaction categories 1-5 are Splynx's defaults.
+* Payments (`admin/finance/payments`): each books one credit transaction (its `transaction_id`, the
+  transaction's `payment_id`) that follows the payment's amount, date, customer and receipt number and is
+  deleted with it; that transaction cannot be deleted on its own (400). Payment methods 1-5 are seeded.
 * Errors: `{"error":{"message","code","internal_code"}}` (compact JSON); validation: 422 with
   `[{"field","message"}]`; a still-referenced record: 400 ENTITY_CANNOT_BE_DELETED (except a bundle
   service that services still belong to: 422 on `id`, a guess, docs/fidelity.md).
@@ -434,13 +437,16 @@ class Handler:
         return record
 
     def _stamp(self, record: dict[str, Any], creating: bool) -> None:
+        """Set what the server records about a write: when, and (on create) who made the record."""
         now = dt.datetime.now().strftime("%Y-%m-%d %H:%M:%S")
+        if creating and self.entity.field("added_by") is not None:  # customers, payments
+            kind, _, who = self.subject.partition(":")
+            record["added_by"] = "admin" if kind == "admin" else "api"
+            record["added_by_id"] = int(who) if kind == "admin" else 0
+        if creating and self.entity.field("real_create_datetime") is not None:
+            record["real_create_datetime"] = now
         if self.entity.key == "customers":
             record["last_update"] = now
-            if creating:
-                kind, _, who = self.subject.partition(":")
-                record["added_by"] = "admin" if kind == "admin" else "api"
-                record["added_by_id"] = int(who) if kind == "admin" else 0
         elif self.entity.field("updated_at") is not None:
             record["updated_at"] = now
 

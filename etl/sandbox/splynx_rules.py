@@ -13,6 +13,12 @@ administrator 1 (never), tariff (the services of its kind; a bundle tariff: its 
 services taking a pool from it), vendor (products), product (items), transaction category (one of Splynx's
 default ones never; else transactions, tariffs). A bundle service that internet, voice or recurring services
 still name in `bundle_service_id` is refused with a 422 on `id` instead (a stricter guess, docs/fidelity.md).
+Payments (our guesses where Splynx's behaviour is not captured): a customer with payments goes neither; a payment
+method while payments use it; the credit transaction a payment booked only with its payment (400 naming it).
+
+A payment books a credit transaction, as Splynx's payments appear among a customer's transactions (the live
+billing_transactions.payment_id and payments.transaction_id columns): it follows the payment's edits and goes
+with it, so the customer's `deposit`, summed from transactions, counts the payment exactly once.
 """
 
 from __future__ import annotations
@@ -24,6 +30,7 @@ from typing import Any
 
 from etl.sandbox.splynx_schema import (
     ALL_ENTITIES,
+    BILLING_TRANSACTIONS,
     CUSTOMER_BILLING,
     CUSTOMER_INFO,
     CUSTOMER_SERVICES,
@@ -293,6 +300,8 @@ def after_create(entity_key: str, record: dict[str, Any], store: SplynxStore) ->
         _materialize_ips(record, store)
     elif entity_key == "billing_transactions":
         settle_deposit(record["customer_id"], store)
+    elif entity_key == "payments":
+        book_payment(record, store)
     if entity_key == "internet_services":
         assign_ip(record, store)
 
@@ -314,6 +323,41 @@ def settle_deposit(customer_id: int, store: SplynxStore) -> None:
         balance += Decimal(row["total"]) if row["type"] == "credit" else -Decimal(row["total"])
     billing["deposit"] = f"{balance:.4f}"
     store.put("customer_billing", customer_id, billing)
+
+
+PAYMENT_BOOKED = ("customer_id", "amount", "date", "receipt_number")
+"""The payment attributes its credit transaction repeats: a change to any of them rewrites the transaction."""
+
+
+def book_payment(payment: dict[str, Any], store: SplynxStore) -> None:
+    """Write the payment's credit transaction (a new one on create, the same id on update) and settle the deposit.
+
+    Why a full rewrite of the transaction: it is the payment's own record (source manual, quantity 1, no tax), so
+    everything in it derives from the payment; a missing one (deleted from a file outside the API) is booked anew.
+    """
+    transaction = store.get("billing_transactions", payment.get("transaction_id") or 0) or _new_transaction(store)
+    transaction.update(type="credit", customer_id=payment["customer_id"], quantity=1, price=payment["amount"],
+                       tax_percent="0.0000", total=payment["amount"], date=payment["date"],
+                       category=payment_category(store), description=f"Payment #{payment['receipt_number']}",
+                       payment_id=payment["id"], source="manual")
+    store.put("billing_transactions", transaction["id"], transaction)
+    if payment.get("transaction_id") != transaction["id"]:
+        payment["transaction_id"] = transaction["id"]
+        store.put("payments", payment["id"], payment)
+    settle_deposit(payment["customer_id"], store)
+
+
+def _new_transaction(store: SplynxStore) -> dict[str, Any]:
+    """A transaction with the next id and every default, for a payment to fill in."""
+    defaults = {f.name: default_for(f) for f in BILLING_TRANSACTIONS.fields}
+    return {**defaults, "id": store.next_id("billing_transactions"), "additional_attributes": {}}
+
+
+def payment_category(store: SplynxStore) -> int:
+    """Splynx's default "Payment" transaction category, or 1 where it is not seeded (a database without it)."""
+    found = store.select("transaction_categories", "json_extract(data, '$.name') = 'Payment' AND "
+                                                   "json_extract(data, '$.is_base') = 1")
+    return int(found[0]["id"]) if found else 1
 
 
 def _materialize_ips(network: dict[str, Any], store: SplynxStore) -> None:
@@ -355,6 +399,9 @@ def after_update(entity_key: str, old: dict[str, Any], record: dict[str, Any], s
     elif entity_key == "billing_transactions":
         for customer_id in {old["customer_id"], record["customer_id"]}:
             settle_deposit(customer_id, store)
+    elif entity_key == "payments" and any(old.get(k) != record.get(k) for k in PAYMENT_BOOKED):
+        book_payment(record, store)
+        settle_deposit(old["customer_id"], store)
 
 
 def after_delete(entity_key: str, record: dict[str, Any], store: SplynxStore) -> None:
@@ -368,6 +415,9 @@ def after_delete(entity_key: str, record: dict[str, Any], store: SplynxStore) ->
     elif entity_key == "internet_services":
         release_ip(record, store)
     elif entity_key == "billing_transactions":
+        settle_deposit(record["customer_id"], store)
+    elif entity_key == "payments":
+        store.delete("billing_transactions", record.get("transaction_id") or 0)
         settle_deposit(record["customer_id"], store)
     elif entity_key == "additional_fields":
         _drop_attribute(record["module"], record["name"], store)
@@ -395,12 +445,15 @@ def guard_delete(entity_key: str, record_id: int, store: SplynxStore) -> None:
                                    ("ipv4_networks", "location_id")),
         "administrators": lambda: "it is the main administrator" if record_id == 1 else None,
         "customers": lambda: _used(store, record_id, *((s.key, "customer_id") for s in CUSTOMER_SERVICES),
-                                   ("items", "customer_id"), ("billing_transactions", "customer_id")),
+                                   ("items", "customer_id"), ("payments", "customer_id"),
+                                   ("billing_transactions", "customer_id")),
         "ipv4_networks": lambda: _network_in_use(store, record_id),
         "vendors": lambda: _used(store, record_id, ("products", "vendor_id")),
         "products": lambda: _used(store, record_id, ("items", "product_id")),
         "stocks": lambda: _used(store, record_id, ("items", "stock_id")),
         "transaction_categories": lambda: _category_in_use(store, record_id),
+        "payment_methods": lambda: _used(store, record_id, ("payments", "payment_type")),
+        "billing_transactions": lambda: _payment_of(store, record_id),
     }
     uses = PLAN_USES.get(entity_key)  # a tariff is in use while a service of its kind bills on it
     rule = reasons.get(entity_key)
@@ -428,6 +481,12 @@ def _used(store: SplynxStore, record_id: int, *uses: tuple[str, str]) -> str | N
         if n:
             return f"used by {n} {entity.replace('_', ' ')} ({field})"
     return None
+
+
+def _payment_of(store: SplynxStore, transaction_id: int) -> str | None:
+    """A payment's credit transaction goes only with the payment (a guess): else the payment would outlive it."""
+    found = store.select("payments", "json_extract(data, '$.transaction_id') = ?", [transaction_id])
+    return f"it is the transaction of payment {found[0]['id']}; delete the payment instead" if found else None
 
 
 def _network_in_use(store: SplynxStore, network_id: int) -> str | None:

@@ -483,6 +483,59 @@ TRANSACTION_CATEGORIES = Entity("transaction_categories", "admin/finance/transac
 SEEDED_TRANSACTION_CATEGORIES = ("Service", "Discount", "Payment", "Refund", "Correction")
 """Splynx's default categories, ids 1..5 ("set by default", Splynx documentation; the order is a guess)."""
 
+# Payment methods: the blueprint's *PaymentMethods Base/Response* (apib ~5164) at `admin/finance/payment-methods`;
+# attributes and required flags (name, is_active) as the live OPTIONS listed them (options-attributes.tsv). The
+# live table was not captured: no lengths are enforced (# guess). name_1..name_5 are the titles the method gives
+# a payment's field_1..field_5 ("Payer", ...). The blueprint's module list has no payment-methods module.
+PAYMENT_METHODS = Entity("payment_methods", "admin/finance/payment-methods", None, (
+    ID,
+    Field("name", STR, "Name", required=True),
+    Field("is_active", BOOL, "Active", required=True),
+    *(Field(f"name_{n}", STR, f"Field {n}", default="") for n in range(1, 6)),
+    Field("accounting_bank_accounts_id", INT, "Accounting bank accounts ID", default=0),
+    Field("einvoicing_payment_methods_id", INT, "Einvoicing_payment_methods_id", default=0),
+), "Payment method")
+SEEDED_PAYMENT_METHODS = ("Cash", "Bank transfer", "Credit card", "PayPal", "Refill card")
+"""What a fresh Splynx lists, ids 1..5: a guess (neither the blueprint nor the captures list them)."""
+
+# Payments: the blueprint's *Payment Base/Response* (apib ~5124) at `admin/finance/payments`, additional-fields
+# module `payments` (the blueprint's module list); titles as the live OPTIONS gave them, lengths and enums from
+# the live `payments` columns (receipt_number varchar(32), comment varchar(256), field_1..5 varchar(512),
+# is_sent and added_by enums). Required, a choice between two sources that disagree:
+# * customer_id, payment_type, receipt_number, date, amount: the blueprint marks them required; the live OPTIONS
+#   only customer_id. The blueprint wins here: the live columns are NOT NULL without a default, and a payment
+#   without a method, a date or a sum is no payment.
+# * field_1..field_5: the blueprint marks them required, the live OPTIONS not. The capture wins: they are free
+#   text whose meaning the payment method names (name_1..name_5), so absent or "" is accepted and stored as "".
+# Server-set (a write is ignored): transaction_id, the credit transaction the payment books (splynx_rules:
+# live payments.transaction_id is NOT NULL); real_create_datetime, added_by, added_by_id, updated_at (stamped);
+# remind_amount, the sum not allocated to an invoice, which the blueprint lists in the response only (kept at
+# 0.0000 as its example shows, # guess: invoices are not simulated). The live `deleted` flag is not simulated.
+PAYMENTS = Entity("payments", "admin/finance/payments", "payments", (
+    ID,
+    Field("customer_id", INT, "Customer ID", required=True, ref="customers"),
+    Field("invoice_id", INT, "Invoice"),
+    Field("credit_note_id", INT, "Credit note"),
+    Field("request_id", INT, "Proforma Invoice"),
+    Field("transaction_id", INT, "Transaction", writable=False, default=0),
+    Field("payment_statement_id", INT, "Payment_statement_id"),
+    Field("payment_type", INT, "Payment type", required=True, ref="payment_methods"),
+    Field("receipt_number", STR, "Receipt Number", required=True, max_len=32),
+    Field("date", DATE, "Date", required=True),
+    Field("real_create_datetime", DATETIME, "Created", writable=False),
+    Field("amount", DECIMAL, "Sum", required=True),
+    Field("remind_amount", DECIMAL, "Unallocated amount", writable=False, default="0.0000"),
+    Field("comment", STR, "Comment", default="", max_len=256),
+    Field("is_sent", BOOL, "Sent?", default=0),
+    Field("field_1", STR, "Payer", default="", max_len=512),
+    *(Field(f"field_{n}", STR, f"#{n}", default="", max_len=512) for n in range(2, 6)),
+    Field("note", STR, "Note", default=""),
+    Field("memo", STR, "Memo", default=""),
+    Field("added_by", ENUM, "Added_by", writable=False, default="api", choices=("system", "api", "admin")),
+    Field("added_by_id", INT, "Added by", writable=False, default=0),
+    Field("updated_at", DATETIME, "Updated_at", writable=False),
+), "Payment")
+
 SERVICE_STATUSES = ("active", "stopped", "disabled", "hidden", "pending")
 
 
@@ -630,7 +683,8 @@ AF_TYPES = ("string", "integer", "decimal", "numeric", "date", "datetime", "bool
 AF_MODULES = ("customers", "services_internet", "tariffs_internet", "partners", "locations", "admins",
               "ipv4_networks", "ipv4_networks_ip", "inventory_items", "inventory_products", "inventory_vendors",
               "inventory_suppliers", "routers", "ipv6_networks", "tariffs_custom", "tariffs_one_time", "tariffs_voice",
-              "services_custom", "services_voice", "bundle", "services_bundle", "billing_transactions")
+              "services_custom", "services_voice", "bundle", "services_bundle", "billing_transactions",
+              "payments")
 
 ADDITIONAL_FIELDS = Entity("additional_fields", "admin/config/additional-fields/{module}", None, (
     Field("module", STR, "Module", writable=False),
@@ -705,7 +759,7 @@ PLAIN_ENTITIES: tuple[Entity, ...] = (
     PARTNERS, LOCATIONS, ADMINISTRATORS, TARIFFS_INTERNET, IPV4_NETWORKS, STOCKS, SUPPLIERS, VENDORS, PRODUCTS, ITEMS,
     CUSTOMERS,
     IPV6_NETWORKS, LABELS_CONFIG, TARIFFS_RECURRING, TARIFFS_ONE_TIME, TARIFFS_VOICE, NETWORK_SITES, TARIFFS_BUNDLE,
-    BILLING_TRANSACTIONS, TRANSACTION_CATEGORIES,
+    BILLING_TRANSACTIONS, TRANSACTION_CATEGORIES, PAYMENT_METHODS, PAYMENTS,
 )
 ALL_ENTITIES: tuple[Entity, ...] = (
     *PLAIN_ENTITIES, IPV4_IPS, CUSTOMER_INFO, CUSTOMER_BILLING, INTERNET_SERVICES, RECURRING_SERVICES,

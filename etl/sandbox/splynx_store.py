@@ -105,6 +105,12 @@ class SplynxStore:
         """Allocate the next id of `entity`; never reuses one, as MySQL AUTO_INCREMENT."""
         return self.next_ids(entity, 1)[0]
 
+    def last_id(self, entity: str) -> int:
+        """The last id ever allocated to `entity` (0 when none was): whether it was ever seeded or written."""
+        with self.transaction():
+            row = self._conn.execute("SELECT last_id FROM seq WHERE entity = ?", (entity,)).fetchone()
+            return int(row[0]) if row else 0
+
     def next_ids(self, entity: str, count: int) -> range:
         """Allocate `count` consecutive ids of `entity` at once (an endnet's thousands of IP records)."""
         with self.transaction():

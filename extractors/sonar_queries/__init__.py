@@ -61,12 +61,18 @@ ROOT_FIELDS: dict[str, str] = {
     "radius_account": "radius_accounts",
     "ip_assignment": "ip_assignments",
     "account_balance": "core_transactions",
+    "account_transaction": "core_transactions",
+    "account_payment": "payments",
 }
 """Ledger entity name (names.md) -> Sonar root query field, in phase order."""
 
-PER_ACCOUNT = frozenset({"account_balance"})
-"""Entities read one account at a time (`core_transactions(account_id)`: no search, no sorter), one record per
-account: extractors/sonar_balances.py reads them, not the keyset paging of the others."""
+PER_ACCOUNT = frozenset({"account_balance", "account_transaction"})
+"""Entities read one account at a time (`core_transactions(account_id)`: no search, no sorter), both from one
+read of each account: extractors/sonar_balances.py reads them, not the keyset paging of the others. One
+balance record per account; one record per debit or discount."""
+
+SHARED_QUERIES: dict[str, str] = {"account_transaction": "account_balance"}
+"""Entities read by another entity's query file (the same read serves both)."""
 
 CHANGED_CHILDREN: dict[str, tuple[str, str]] = {
     "changed_contacts": ("contacts", "contactable_id"),
@@ -78,6 +84,7 @@ CHANGED_CHILDREN: dict[str, tuple[str, str]] = {
     "changed_phone_numbers": ("phone_numbers", "contact_id"),
     "changed_radius_accounts": ("radius_accounts", "account_id"),
     "changed_uninventoried_mac_addresses": ("uninventoried_mac_addresses", "account_id"),
+    "changed_payments": ("payments", "account_id"),
     "changed_did_assignments": ("did_assignments", "account_id"),
 }
 """Incremental runs: query -> (root field, column leading to the account; a phone number's to its contact).
@@ -153,6 +160,10 @@ account service would be fetched to keep the few in a package.
 GROUPED = frozenset({"account_package"})
 """Entities whose records are groups of the root field's: Sonar's count says how many members, not groups."""
 
+UNCOUNTED = GROUPED | {"account_transaction"}
+"""Entities with no count before they are read (progress shows no total): groups, and an account's debits
+and discounts (`core_transactions` has no filter by type)."""
+
 MAX_SEARCHES = 240
 """How many `Search` objects (OR'ed) one request carries at most; id lists are batched below this."""
 
@@ -174,7 +185,7 @@ def _check(name: str) -> None:
 def query_text(name: str) -> str:
     """The text of one query file (an entity name or an auxiliary query name)."""
     _check(name)
-    return (QUERY_DIR / f"{name}.graphql").read_text(encoding="utf-8")
+    return (QUERY_DIR / f"{SHARED_QUERIES.get(name, name)}.graphql").read_text(encoding="utf-8")
 
 
 @cache
