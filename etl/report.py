@@ -18,6 +18,9 @@ from sqlalchemy import select
 from state.ledger import EVENT, Ledger
 from state.states import ItemState
 
+RECONCILE_EVENT = "reconcile"
+"""The entity of the ledger event each `etl reconcile` writes (JSON: summary, differing lines), shown here."""
+
 
 @dataclass
 class Failure:
@@ -47,6 +50,8 @@ class RunReport:
     failures_per_entity: dict[str, int] = field(default_factory=dict)
     message: str | None = None
     skip_reasons: dict[str, dict[str, int]] = field(default_factory=dict)
+    reconciliation: dict[str, Any] | None = None  # the latest `etl reconcile` of the run, as it recorded it
+    reconciled_at: str | None = None
 
 
 def failures(ledger: Ledger, run_id: int) -> list[Failure]:
@@ -66,6 +71,37 @@ def _throughput(ledger: Ledger, run_id: int) -> list[tuple[str, int]]:
     return sorted(per_minute.items())
 
 
+def _reconciliation(ledger: Ledger, run_id: int) -> tuple[dict[str, Any] | None, str | None]:
+    """The latest reconciliation `etl reconcile` recorded for the run, and when (None: never reconciled)."""
+    query = (
+        select(EVENT.c.detail, EVENT.c.at)
+        .where(EVENT.c.run_id == run_id, EVENT.c.entity == RECONCILE_EVENT)
+        .order_by(EVENT.c.id.desc())
+        .limit(1)
+    )
+    with ledger.reader.connect() as conn:
+        row = conn.execute(query).first()
+    if row is None:
+        return None, None
+    return dict(json.loads(row[0] or "{}")), _as_datetime(row[1]).isoformat(timespec="seconds")
+
+
+def reconciliation_section(record: dict[str, Any] | None, at: str | None) -> list[str]:
+    """The report's "Reconciliation" section: the last `etl reconcile` of the run, its differing lines."""
+    if record is None:
+        return ["", "## Reconciliation", "", "Not reconciled yet: `etl reconcile RUN` compares the balances."]
+    lines = ["", "## Reconciliation", "", f"{record.get('summary')} (`etl reconcile`, {at})"]
+    balances, months = record.get("balances") or [], record.get("months") or []
+    if balances:
+        lines += ["", "| account | customer | Sonar (cents) | Splynx (cents) |", "|---|---|---:|---:|"]
+        lines += [f"| {b['account_id']} | {b['customer_id'] or '—'} | {b['sonar_cents']} | "
+                  f"{'—' if b['splynx_cents'] is None else b['splynx_cents']} |" for b in balances]  # fmt: skip
+    if months:
+        lines += ["", "| month | kind | Sonar (cents) | Splynx (cents) |", "|---|---|---:|---:|"]
+        lines += [f"| {m['month']} | {m['kind']} | {m['sonar_cents']} | {m['splynx_cents']} |" for m in months]
+    return lines
+
+
 def _as_datetime(value: Any) -> datetime:
     return value if isinstance(value, datetime) else datetime.fromisoformat(str(value))
 
@@ -75,6 +111,7 @@ def build_report(ledger: Ledger, run_id: int) -> RunReport:
     run = ledger.get_run(run_id)
     failed = failures(ledger, run_id)
     duration = (run.finished_at - run.started_at).total_seconds() if run.finished_at else None
+    reconciled = _reconciliation(ledger, run_id) if "account_balance" in ledger.counts(run_id) else (None, None)
     return RunReport(
         run_id=run_id,
         kind=run.kind,
@@ -88,6 +125,8 @@ def build_report(ledger: Ledger, run_id: int) -> RunReport:
         failures_per_entity=dict(Counter(f.entity for f in failed)),
         message=run.message,
         skip_reasons=ledger.skip_reasons(run_id),
+        reconciliation=reconciled[0],
+        reconciled_at=reconciled[1],
     )
 
 
@@ -119,6 +158,8 @@ def to_markdown(report: RunReport) -> str:
         cells = [str(per.get(s, 0)) for s in states]
         lines.append(f"| {entity} | " + " | ".join(cells) + f" | {sum(per.values())} |")
     lines += skipped_section(report.skip_reasons)
+    if "account_balance" in report.counts:  # the run carried the history: its money is proved or not yet
+        lines += reconciliation_section(report.reconciliation, report.reconciled_at)
     lines += ["", f"## Failures ({len(report.failures)})", ""]
     if report.failures:
         lines += ["| entity | source id | field | error | suggested fix |", "|---|---|---|---|---|"]

@@ -104,8 +104,10 @@ def test_every_customers_balance_is_carried_reconciled_and_rolled_back(make_sand
     assert {a: -d for a, d in deposits.items() if d} == owed  # to the cent, every customer (the others owe 0)
     assert any(b > 0 for b in owed.values()) and any(b < 0 for b in owed.values())
 
+    assert "Not reconciled yet" in box.etl("report", "1").output
     result = box.etl("reconcile", "1")
     assert "every balance matches to the cent" in result.output
+    assert "customers reconciled, 0 differ" in box.etl("report", "1").output
 
     account = min(carried, key=int)
     customer = customers[account]

@@ -218,7 +218,22 @@ def test_the_full_history_is_carried_once_reconciled_and_rolled_back(make_sandbo
     assert sum(Decimal(p["amount"]) for p in payments.values()) == sum(
         Decimal(p["amount"]) / 100 for p in sonar_payments.values()
     )
-    assert "every balance matches to the cent" in box.etl("reconcile", "1").output
+    assert "every balance and every monthly total matches to the cent" in box.etl("reconcile", "1").output
+
+    with box.ledger() as ledger:
+        account, (customer, _) = min(ledger.mapped("account").items(), key=lambda kv: int(kv[0]))
+    by_hand = client.create("admin/finance/payments", {"customer_id": customer, "payment_type": 1, "amount": "7.25",
+                            "receipt_number": "BY-HAND-1", "date": "2099-03-04"})  # fmt: skip
+    result = box.etl("reconcile", "1", code=6)
+    balance_line = next(row for row in result.output.splitlines() if f" {customer} " in row and account in row)
+    assert "-7.25" in balance_line and "etl run --customer" in result.output
+    month_line = next(row for row in result.output.splitlines() if "2099-03" in row)
+    assert "paid" in month_line and "7.25" in month_line
+    assert "1 differ" in result.output and "monthly totals, 1 differ" in result.output
+    report = box.etl("report", "1").output  # the report shows the last reconciliation, from the ledger alone
+    assert "## Reconciliation" in report and "monthly totals, 1 differ" in report
+    assert f"| {account} | {customer} |" in report and "| 2099-03 | paid | 0 | 725 |" in report
+    assert client.delete(f"admin/finance/payments/{by_hand}").status_code in (200, 204)
 
     box.etl("run", "--all", "--history", "balance", code=2)  # would put an opening balance on top of them
     box.etl("rollback", "2", "--yes")
@@ -244,7 +259,7 @@ def test_a_window_brings_the_earlier_balance_forward_and_a_later_payment_is_repo
     assert carried and all(row["date"] >= since for row in carried.values())
     openings = _marked(client, "admin/finance/transactions", "account_balance:")
     assert openings and all(row["date"] < since for row in openings.values())
-    assert "every balance matches to the cent" in box.etl("reconcile", "1").output
+    assert "every balance and every monthly total matches to the cent" in box.etl("reconcile", "1").output
 
     account = min(customers, key=int)
     add_payment(box.sonar.store, int(account), 1234, datetime.now(UTC), "CASH")
@@ -254,7 +269,7 @@ def test_a_window_brings_the_earlier_balance_forward_and_a_later_payment_is_repo
     with box.ledger() as ledger:
         assert actions(ledger, 2, "account_payment", ["create", "update"]) == {"create": 1}
         assert {i.source_id for i in ledger.items(2, entity="account_balance")} == {account}
-    assert "every balance matches to the cent" in box.etl("reconcile", "2").output
+    assert "every balance and every monthly total matches to the cent" in box.etl("reconcile", "2").output
     box.etl("run", "--all", "--history", "full", "--history-since", "2099-01-01", code=2)
     methods = Counter(row["name"] for row in client.rows("admin/finance/payment-methods"))
     assert methods["Cash"] == 1 and methods["Check"] == 1  # made once by name, adopted afterwards
