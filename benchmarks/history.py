@@ -52,12 +52,12 @@ def history_run(customers: int, rate: float, workers: int, counter: RequestCount
 def main() -> None:
     """Run the figure and print it."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--small", action="store_true", help="CI size: 25 customers")
+    parser.add_argument("--small", action="store_true", help="CI size: 12 customers")
     parser.add_argument("--customers", type=int, default=None)
     parser.add_argument("--rate", type=float, default=40.0, help="Splynx requests/s allowed")
     parser.add_argument("--workers", type=int, default=8)
     args = parser.parse_args()
-    customers = args.customers or (25 if args.small else 100)
+    customers = args.customers or (12 if args.small else 100)
     counter = RequestCounter()
     counter.install()
     one = history_run(customers, args.rate, args.workers, counter)

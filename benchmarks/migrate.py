@@ -159,14 +159,14 @@ def extrapolate(small: tuple[float, float], big: tuple[float, float], at: float)
 def main() -> None:
     """Run the figures and print them."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--small", action="store_true", help="CI size: 60 rate-limited, 300 unthrottled")
+    parser.add_argument("--small", action="store_true", help="CI size: 40 rate-limited, 150 unthrottled")
     parser.add_argument("--customers", type=int, default=None, help="customers of the rate-limited run")
     parser.add_argument("--big", type=int, default=None, help="customers of the resume/incremental/RSS run")
     parser.add_argument("--rate", type=float, default=40.0, help="Splynx requests/s allowed")
     parser.add_argument("--workers", type=int, default=8)
     args = parser.parse_args()
-    customers = args.customers or (60 if args.small else 300)
-    big = args.big or (300 if args.small else 2000)
+    customers = args.customers or (40 if args.small else 300)
+    big = args.big or (150 if args.small else 2000)
     counter = RequestCounter()
     counter.install()
 

@@ -21,10 +21,11 @@ from etl.errors import ConfigError
 BALANCE = "balance"
 FULL = "full"
 MODES = (BALANCE, FULL)
-HISTORY_ENTITIES = {
+MONEY_ENTITIES = {
     BALANCE: ("account_balance",),
     FULL: ("account_balance", "account_transaction", "account_payment"),
 }
+RECORDS = ("account_note",)  # what a customer's history holds besides money: carried in either mode
 
 
 @dataclass(frozen=True)
@@ -51,8 +52,8 @@ class HistoryWindow:
 
     @property
     def entities(self) -> tuple[str, ...]:
-        """The HISTORY phase's entities in this mode."""
-        return HISTORY_ENTITIES[self.mode]
+        """The HISTORY phase's entities in this mode: its money, then the records (notes)."""
+        return (*MONEY_ENTITIES[self.mode], *RECORDS)
 
     def describe(self) -> str:
         """How the operator sees it: `balance`, `full`, `full since 2024-01-01`."""

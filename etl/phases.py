@@ -10,7 +10,8 @@ Sonar package becomes a bundle tariff after the tariffs it groups; a package on 
 a bundle service before the services that join it. Last, an IP no service takes (`ip_assignment`) is marked
 used on its network's IP record, for its customer. HISTORY follows: each customer's balance, carried over as
 one opening-balance transaction (`account_balance`), or in the full-history mode its debits and discounts
-(`account_transaction`) and payments (`account_payment`) one by one; then reconciled (`etl reconcile`).
+(`account_transaction`) and payments (`account_payment`) one by one; then reconciled (`etl reconcile`). Each
+account's notes become its customer's comments (`account_note`), in either mode.
 """
 
 from __future__ import annotations
@@ -41,7 +42,7 @@ PHASE_ENTITIES: dict[Phase, tuple[str, ...]] = {
     Phase.CUSTOMERS: (
         "account", "inventory_assignment", "account_package", "account_service", "radius_account", "ip_assignment"
     ),
-    Phase.HISTORY: ("account_balance", "account_transaction", "account_payment"),
+    Phase.HISTORY: ("account_balance", "account_transaction", "account_payment", "account_note"),
 }
 
 ENTITY_PHASE: dict[str, Phase] = {e: p for p, entities in PHASE_ENTITIES.items() for e in entities}
@@ -68,6 +69,7 @@ PARENTS: dict[str, tuple[str, ...]] = {
     "account_balance": ("account",),  # the customer whose opening balance it is
     "account_transaction": ("account",),  # the customer it debits or credits
     "account_payment": ("account",),  # the customer who paid
+    "account_note": ("account",),  # the customer it is about (its author, a user, is optional)
 }
 
 

@@ -21,7 +21,7 @@ from loguru import logger
 
 from etl.config import Settings
 from etl.errors import ConfigError, EtlError
-from etl.history import BALANCE, HistoryWindow
+from etl.history import BALANCE, FULL, MONEY_ENTITIES, HistoryWindow
 from etl.load_stage import EntityLoader, EntityOutcome, transform_context
 from etl.phases import PHASE_ENTITIES, Phase, parse_phases
 from etl.preflight import (
@@ -243,7 +243,7 @@ class Migration:
         """Refuse a history mode or window that would count what Splynx already holds twice (etl/history.py)."""
         if Phase.HISTORY not in options.phases:
             return
-        last = self.ledger.last_mapping_run(PHASE_ENTITIES[Phase.HISTORY])
+        last = self.ledger.last_mapping_run(MONEY_ENTITIES[FULL])  # notes hold no money: any mode keeps them
         if last is not None:
             earlier = RunOptions.from_json(stored_options(self.ledger.get_run(last))).window
             options.window.refuse_switch_from(earlier, last)

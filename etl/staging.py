@@ -88,6 +88,7 @@ _COLUMNS: dict[str, str] = {
     "account_transaction": "account_id type amount:int tax_total:int datetime:ts description running_balance:int",
     "account_payment": "account_id amount:int payment_datetime:ts payment_type reference description "
     "successful:bool status",
+    "account_note": "message noteable_id noteable_type priority user_id",
 }
 
 _PART = re.compile(r"part-(\d+)\.parquet$")

@@ -839,7 +839,7 @@ class SonarExtractor:
         """
         if entity == "account":
             return self.account_pages(selection or Selection())
-        if entity in q.PER_ACCOUNT or entity in PAYMENTS:
+        if entity in q.PER_ACCOUNT or entity in BY_ACCOUNT:
             accounts = self.scan_ids("account", include_archived=(selection or Selection()).include_archived)
             return self.history_pages(together or [entity], accounts)
         pages = self._pages(entity, self._walk(entity))
@@ -853,8 +853,8 @@ class SonarExtractor:
             return self.history_pages([entity], ids)
         if entity in q.PER_ACCOUNT:  # a debit or discount: Sonar books it once, its staged record stands
             return iter(())
-        if entity in PAYMENTS:
-            return self._in_window(self.fetch_where(entity, "id", ids))
+        if entity in BY_ACCOUNT:
+            return self._kept(self.fetch_where(entity, "id", ids))
         archived = True if entity in q.ARCHIVABLE else None
         return self.fetch_where(entity, "id", ids, include_archived=archived)
 
@@ -864,13 +864,16 @@ class SonarExtractor:
         per_account = [e for e in entities if e in q.PER_ACCOUNT]
         if per_account:
             yield from history_pages(self.client, per_account, ids, self.page_size, self.history_since)
-        for entity in (e for e in entities if e in PAYMENTS):
-            yield from self._in_window(self.fetch_where(entity, "account_id", ids))
+        for entity in (e for e in entities if e in BY_ACCOUNT):
+            yield from self._kept(self.fetch_where(entity, BY_ACCOUNT[entity], ids))
 
-    def _in_window(self, pages: Iterable[Page]) -> Iterator[Page]:
-        """Payments booked inside the history window (all of them without one)."""
+    def _kept(self, pages: Iterable[Page]) -> Iterator[Page]:
+        """Payments booked inside the history window (all without one); notes about accounts, not other things."""
         for page in pages:
-            kept = [r for r in page.records if in_window(r.get("payment_datetime"), self.history_since)]
+            if page.entity == "account_note":
+                kept = [r for r in page.records if r.get("noteable_type") == ACCOUNT_NOTEABLE]
+            else:
+                kept = [r for r in page.records if in_window(r.get("payment_datetime"), self.history_since)]
             if kept:
                 yield Page(page.entity, kept, page.number)
 
@@ -1119,9 +1122,11 @@ def _pairing_view(account: Record) -> Record:
 
 ACCOUNT_CHILDREN = ("account_service", "radius_account", "account_package")
 BALANCE = "account_balance"
-PAYMENTS = frozenset({"account_payment"})
-"""History entities read from their own root field by `account_id` (not per account from `core_transactions`)."""
-HISTORY_ENTITIES = ("account_balance", "account_transaction", "account_payment")
+BY_ACCOUNT: dict[str, str] = {"account_payment": "account_id", "account_note": "noteable_id"}
+"""History entities read from their own root field by the column naming the account (not per account from
+`core_transactions`): payments, and notes (whose `noteable_id` is an account's only when `noteable_type` says so)."""
+HISTORY_ENTITIES = ("account_balance", "account_transaction", "account_payment", "account_note")
+ACCOUNT_NOTEABLE = "Account"
 """What an account's history is made of, read after its other children, in this order."""
 """Entities read as children of accounts: an archived account's are left out unless archived ones are selected."""
 

@@ -214,11 +214,13 @@ class SplynxLoader:
         return min((r["id"] for r in rows), key=_id_order) if rows else None
 
     def _find_by_text_marker(self, tgt: Target, field_name: str, payload: SplynxPayload) -> str | None:
-        """Records whose marker is in a text field (network sites): list them all, match the marker here.
+        """Records whose marker is in a text field (network sites, comments): list them, match the marker here.
 
-        Why not a LIKE search: whether Splynx filters on that field is unknown; the list is short (sites).
+        Why not a LIKE search: whether Splynx filters on that field is unknown; the list is short (sites), or
+        searched by the record's owner (`marker_scope`: a customer's comments).
         """
-        rows = self.client.list(tgt.collection_path(payload.parent))
+        scope = {tgt.marker_scope: payload.body.get(tgt.marker_scope)} if tgt.marker_scope else None
+        rows = self.client.list(tgt.collection_path(payload.parent), main=scope)
         found = [r["id"] for r in rows if marker_in_text(r.get(field_name), MARKER_FIELD) == payload.marker]
         return min(found, key=_id_order) if found else None
 

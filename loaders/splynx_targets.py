@@ -70,6 +70,8 @@ class Target:
         marker_in: an unmarked record whose text field carries the marker as `[sonar_id=<marker>]` (a network
             site: no additional-fields module, and a title an operator's own site may share) is found by
             listing its collection for that marker, never by its name.
+        marker_scope: a body field the list for a `marker_in` marker is searched by (`customer_id`: a customer's
+            comments, not every comment of every customer); the marker is still matched here.
         lookup: for a put-only target whose path names a record by an id we do not know (an IP record), how
             the loader finds that id from what we know (its network and address).
     """
@@ -87,6 +89,7 @@ class Target:
     undo: Mapping[str, Any] | None = None
     listed_by_name: bool = False
     marker_in: str | None = None
+    marker_scope: str | None = None
     lookup: PathLookup | None = None
 
     @property
@@ -242,6 +245,16 @@ TARGETS: dict[str, Target] = {
             required=_required("billing_transaction"),
             references={"customer_id": "customer"},
             choices=_choices("billing_transaction", "type", "source"),
+        ),
+        Target(  # a customer's comment: no additional-fields module, the marker in its `name` (docs/fidelity.md)
+            "customer_note",
+            "admin/customers/customer-notes",
+            "admin/customers/customer-notes/{customer_id}--{id}",
+            None,
+            required=_required("customer_note"),
+            references={"customer_id": "customer"},
+            marker_in="name",
+            marker_scope="customer_id",
         ),
         Target(  # a Sonar payment (HISTORY, full mode); module `payments` (the blueprint's list) carries the marker
             "payment",

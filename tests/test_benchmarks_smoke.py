@@ -17,7 +17,7 @@ import pytest
 from tests.fixtures.services import MYSQL_URL, POSTGRES_URL, port_open, unavailable
 
 ROOT = Path(__file__).resolve().parents[1]
-BENCHMARKS = ["extract", "load", "migrate", "history", "db_copy", "file_copy"]
+BENCHMARKS = ["extract", "load", "db_copy", "file_copy"]  # the migrations': test_benchmarks_smoke_migration.py
 RATIO = re.compile(r"ratio|vs cp|\d\.\d+ ?[x\N{MULTIPLICATION SIGN}]", re.IGNORECASE)
 
 

@@ -9,19 +9,17 @@ they choose, Splynx must end exactly as a clean run leaves it (every entity, com
 from __future__ import annotations
 
 import json
-import random
 import signal
 import subprocess
 import time
 from collections.abc import Callable
-from pathlib import Path
 
 import pytest
 
-from etl.sandbox.faultproxy import html, kill, reset, truncate
+from etl.sandbox.faultproxy import kill
 from state.states import ItemState, RunStatus
 from tests.fixtures.faults import ProxiedSandbox, ProxiedSandboxFactory
-from tests.fixtures.ledger import backend_url, postgres_schema
+from tests.fixtures.ledger import postgres_schema
 from tests.fixtures.pipeline import CUSTOMERS, Sandbox, SandboxFactory, marker_of, run_ids, splynx_markers
 from tests.fixtures.snapshot import content_diff, splynx_content
 
@@ -180,80 +178,3 @@ def _window_then(box: Sandbox, window: str, next_command: str, clean: dict[str, 
         if next_command == "run":
             assert "finished interrupted run 1 first" in result.output
     assert_like_clean_run(box, clean)
-
-
-FAULTS = ("kill-before", "kill-after", "reset-after", "html-after", "truncate", "none")
-COMMANDS = ("run --all", "run --limit 6", "resume", "rollback")
-
-
-def _step(box: ProxiedSandbox, rng: random.Random, log: list[str]) -> None:
-    """One random operator command, with one random fault at a random Splynx request."""
-    command, fault = rng.choice(COMMANDS), rng.choice(FAULTS)
-    with box.ledger() as ledger:
-        runs = run_ids(ledger)
-    args = command.split()
-    if command == "rollback":
-        if not runs:
-            return
-        args = ["rollback", str(rng.choice(runs)), "--yes"]
-    child = box.spawn(*args)
-    nth = rng.randint(1, 60)
-    method = rng.choice(["POST", "PUT", "GET", "DELETE"])
-    action = {
-        "kill-before": kill(child.pid, when="before"),
-        "kill-after": kill(child.pid, when="after"),
-        "reset-after": reset("after"),
-        "html-after": html("after"),
-        "truncate": truncate(),
-        "none": None,
-    }[fault]
-    rule = box.proxy.add(method, r".", action, nth=nth) if action is not None else None
-    code = child.wait(timeout=120)
-    box.proxy.clear()
-    log.append(f"{' '.join(args)} with {fault} at {method} #{nth}: exit {code}, fired {rule.fired if rule else '-'}")
-    errors = child.stderr.read().decode() if child.stderr else ""
-    # 0 done, 1 a record failed or a rollback was refused, 2 nothing to resume, 4 Splynx kept answering
-    # garbage: each a clean end (one line), like the SIGKILL we sent
-    assert code in (0, 1, 2, 4, -signal.SIGKILL), "\n".join(log) + "\n" + errors
-    assert "Traceback" not in errors and "internal error" not in errors, errors
-
-
-@pytest.mark.slow
-@pytest.mark.parametrize(
-    ("seed", "backend"),
-    [(11, "sqlite"), (23, "sqlite"), pytest.param(37, "postgresql", marks=pytest.mark.services)],
-)
-def test_random_kills_and_faults_between_random_commands_end_like_a_clean_run_then_roll_back_to_nothing(
-    make_sandbox: SandboxFactory,
-    make_proxied_sandbox: ProxiedSandboxFactory,
-    seed: int,
-    backend: str,
-    tmp_path: Path,
-) -> None:
-    clean = clean_content(make_sandbox)
-    with backend_url(backend, tmp_path) as url:
-        _torture(make_proxied_sandbox, seed, clean, url if backend == "postgresql" else None)
-
-
-def _torture(
-    make_proxied_sandbox: ProxiedSandboxFactory, seed: int, clean: dict[str, list[str]], ledger_url: str | None
-) -> None:
-    box = prepared(make_proxied_sandbox, ledger_url=ledger_url)
-    assert isinstance(box, ProxiedSandbox)
-    rng = random.Random(seed)
-    log: list[str] = []
-    for _ in range(8):
-        _step(box, rng, log)
-        assert not {m: n for m, n in splynx_markers(box.splynx).items() if n > 1}, "\n".join(log)
-
-    box.etl("run", "--all")  # whatever happened, a new run finishes what is unfinished and brings the rest
-    diff = content_diff(splynx_content(box.splynx), clean)
-    assert not diff, "\n".join(log) + "\n" + diff
-    box.check()
-
-    with box.ledger() as ledger:
-        runs = sorted(ledger.runs(kind="migrate"), key=lambda r: -(r.id or 0))
-    for run in runs:
-        if run.status != RunStatus.ROLLED_BACK:
-            box.etl("rollback", str(run.id), "--yes")
-    assert splynx_markers(box.splynx) == {}, "\n".join(log)

@@ -21,7 +21,7 @@ from tests.fixtures.pipeline import (
 )
 from transformers.inventory_item import status_and_mark
 
-ALL_CUSTOMERS = 500  # 1 000 took ~90 s here with both simulators in the test process; see docs/benchmarks.md
+ALL_CUSTOMERS = 300  # every visible customer of a store with every planted case; scale: benchmarks/migrate.py
 FOUNDATION = {"company", "custom_field", "user", "service", "package"}
 
 

@@ -438,8 +438,8 @@ def test_everything_selection_extracts_every_entity(sonar_sim: SonarSimulator) -
     ex = extractor(sonar_sim, page_size=100)
     for entity, n in counts.items():
         seen[entity] = ex.count(entity, Selection() if entity == "account" else None)
-        assert n == seen[entity] or entity in ("account_package", "account_transaction"), entity
-    assert len(counts) == 31  # every ROOT_FIELDS entity (holder stocks, balances, debits and discounts, payments)
+        assert n == seen[entity] or entity in ("account_package", "account_transaction", "account_note"), entity
+    assert len(counts) == 32  # every ROOT_FIELDS entity (holder stocks, balances, debits, payments, notes)
     services = sonar_sim.store.tables["account_services"].values()
     relationships = {s["unique_package_relationship_id"] for s in services if s.get("unique_package_relationship_id")}
     assert counts["account_package"] == len(relationships) < seen["account_package"]  # members, counted by Sonar

@@ -16,6 +16,7 @@ from loaders.splynx_targets import TARGETS as TARGETS_BY_KEY
 from tests.fixtures.sonar_records import (
     AccountBalanceFactory,
     AccountFactory,
+    AccountNoteFactory,
     AccountPackageFactory,
     AccountPaymentFactory,
     AccountServiceFactory,
@@ -69,7 +70,7 @@ FACTORIES: dict[str, Any] = {
     "account_package": AccountPackageFactory, "ip_assignment": IpAssignmentFactory, "vehicle": VehicleFactory,
     "user_stock": UserStockFactory, "network_site_stock": NetworkSiteStockFactory,
     "account_balance": AccountBalanceFactory, "account_transaction": AccountTransactionFactory,
-    "account_payment": AccountPaymentFactory,
+    "account_payment": AccountPaymentFactory, "account_note": AccountNoteFactory,
 }  # fmt: skip
 
 
@@ -157,7 +158,7 @@ def test_local_field_rules_match_the_splynx_simulator() -> None:
         "recurring_service": splynx_schema.RECURRING_SERVICES, "voice_service": splynx_schema.VOICE_SERVICES,
         "bundle_tariff": splynx_schema.TARIFFS_BUNDLE, "bundle_service": splynx_schema.BUNDLE_SERVICES,
         "ipv4_ip": splynx_schema.IPV4_IPS, "billing_transaction": splynx_schema.BILLING_TRANSACTIONS,
-        "payment": splynx_schema.PAYMENTS,
+        "payment": splynx_schema.PAYMENTS, "customer_note": splynx_schema.CUSTOMER_NOTES,
     }  # fmt: skip
     assert set(entity_of) == set(FIELDS)
     for target, rules in FIELDS.items():

@@ -18,6 +18,7 @@ from etl.errors import RecordError, RecordProblem
 from transformers import (
     account,
     account_balance,
+    account_note,
     account_package,
     account_payment,
     account_service,
@@ -128,6 +129,7 @@ _MODULES: tuple[EntityTransformer, ...] = (
     account_balance,
     account_transaction,
     account_payment,
+    account_note,
 )
 TRANSFORMERS: dict[str, Transform] = {m.ENTITY: m.transform for m in _MODULES}
 """Ledger entity name -> transform function."""

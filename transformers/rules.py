@@ -159,6 +159,15 @@ def splynx_date(value: object) -> str | None:
     return dt.datetime.fromisoformat(text.replace("Z", "+00:00")).date().isoformat()
 
 
+def splynx_datetime(value: object) -> str | None:
+    """A Sonar Datetime (ISO 8601 with offset) as Splynx's `YYYY-MM-DD HH:MM:SS`, in UTC."""
+    text = str(value or "").strip()
+    if not text:
+        return None
+    moment = dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
+    return (moment.astimezone(dt.UTC) if moment.tzinfo else moment).strftime("%Y-%m-%d %H:%M:%S")
+
+
 # -- lookups folded into records ------------------------------------------------------------------
 
 

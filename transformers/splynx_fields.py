@@ -240,6 +240,19 @@ FIELDS: dict[str, tuple[FieldRule, ...]] = {
         *(_f(f"field_{n}", max_len=512) for n in range(1, 6)),
         _f("note"),
     ),
+    # A customer comment: blueprint "Customer comment Base" (customer_id and comment required); lengths and
+    # the type list from the live `customer_notes` columns, the class list from the blueprint.
+    "customer_note": (
+        _f("customer_id", INT, required=True),
+        _f("comment", required=True),
+        _f("datetime"),
+        _f("administrator_id", INT),
+        _f("type", ENUM, choices=("comment", "message", "call", "customer", "finance", "service", "support")),
+        _f("class", ENUM, max_len=32, choices=("default", "primary", "success", "warning", "danger", "info")),
+        _f("title", max_len=50),
+        _f("name", max_len=255),
+        _f("is_pinned", BOOL),
+    ),
     "ipv4_ip": (
         _f("is_used", BOOL, required=True),
         _f("customer_id", INT),

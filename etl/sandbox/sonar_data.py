@@ -31,6 +31,10 @@ services on the 1st and mostly a full PAYMENT days later, some paying part, skip
 getting a DISCOUNT. After them (`_payments`, its own stream): the Sonar `Payment` behind each PAYMENT
 transaction (`payment_type` from its description, a check number, card charge id or ACH trace as its
 `reference`), linked by the transaction's `payment_id`. `add_payment` books one more after generation.
+Then (`_notes`, its own stream): 1-3 notes on ~25 % of the live accounts (support and finance texts, a
+few multi-line, one ~3000 characters long; ~10 % STICKY, ~3 % STICKY_WITH_CONFIRMATION, ~10 % written by
+Sonar itself with no user, ~10 % edited later), then a handful on stock devices and network sites, so a
+client must filter on `noteable_type`. `add_note` writes one more after generation, `edit_note` edits one.
 
 Deliberately bad records (only when there are at least 10 customers), in `store.problem_account_ids`:
     - ``primary_contact_without_email`` (account 3): the primary contact has no email address; Splynx
@@ -1133,6 +1137,249 @@ def add_payment(
         return store.insert("core_transactions", **transaction, payment_id=payment_id), payment_id
 
 
+NOTED_SHARE = 0.25
+"""Share of live accounts with notes (1-3 each): realistic, and light on every end-to-end test of the sandbox."""
+NOTE_PRIORITIES = ("NORMAL", "STICKY", "STICKY_WITH_CONFIRMATION")
+NOTE_PRIORITY_WEIGHTS = (0.87, 0.10, 0.03)
+"""Sonar's NotePriority members, and how often each is written: a sticky note pops up on the account."""
+SYSTEM_SHARE_OF_NORMAL = 0.115
+"""Share of the NORMAL notes Sonar itself writes (no user): ~10 % of all notes."""
+EDITED_NOTE_SHARE = 0.1
+MIN_NOTE_AGE = timedelta(hours=1)
+"""An account created less than this before NOW has no notes yet (a large store's newest accounts)."""
+NOTE_TEXTS: dict[str, tuple[str, ...]] = {
+    "NORMAL": (
+        "Customer called about slow speeds in the evening; rebooted CPE remotely.",
+        "Payment arrangement: ${amount} on the {day} until balance cleared.",
+        "Customer asked for a copy of last month's invoice; emailed the PDF.",
+        "Updated card on file at customer's request; new card ending {last4}.",
+        "Intermittent drops reported. Signal at -{signal} dBm; truck roll scheduled for {weekday}.",
+        "Waived the ${fee} late fee as a one-time courtesy.",
+        "Customer is moving in {month} and wants service transferred to the new address.",
+        "Router replaced under warranty; old unit returned to stock.",
+        "Asked about upgrading to Fiber 500; promised a callback with pricing.",
+        "Autopay declined twice (insufficient funds); customer will pay by phone on the {day}.",
+        "Speed test on site: {down} Mbps down / {up} Mbps up. Customer satisfied.",
+        "Billing approved a ${amount} outage credit.",
+        "Outage follow-up:\n- customer confirms service back since {weekday}\n- credited 3 days\n- no further action",
+        "Called in upset about the bill increase; explained the rate change letter from March and offered the "
+        "loyalty discount, which the customer declined for now.",
+    ),
+    "STICKY": (
+        "Gate code {code} — dog in yard.",
+        "Call before visiting: customer works nights and sleeps until 2 pm.",
+        "Equipment is in the basement utility room; use the side door.",
+        "Customer prefers email only: no phone calls.",
+        "Tax exempt: certificate on file, expires {month} 2026.",
+        "Spanish speaker; ask for {first} (daughter) for account questions.",
+        "Access:\nGate code {code}\nPark by the barn, not the house.",
+    ),
+    "STICKY_WITH_CONFIRMATION": (
+        "Verify the caller's account PIN before discussing anything: a social-engineering attempt is on record.",
+        "Do NOT disconnect for non-payment: medical equipment on site (letter on file).",
+        "Account in dispute with billing: confirm with finance before applying any credit or change.",
+        "Only the account holder may make changes; a former partner has called pretending to be them.",
+    ),
+}
+"""What staff write, per priority: support and finance notes; access instructions and warnings stick."""
+SYSTEM_NOTE_TEXTS = (
+    "Autopay declined: card expired. Reminder email sent to the primary contact.",
+    "Invoice #{invoice} emailed to the primary contact.",
+    "Status changed by the delinquency automation.",
+    "Welcome email sent.",
+)
+"""What Sonar itself writes (no user): always NORMAL."""
+NOTE_WORDS: dict[str, tuple[str, ...]] = {
+    "weekday": ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday"),
+    "month": ("January", "March", "May", "July", "September", "November"),
+    "first": ("Maria", "Lucia", "Ana", "Sofia"),
+    "day": ("1st", "5th", "15th", "20th", "28th"),
+}
+OTHER_NOTES = (
+    ("InventoryItem", "RMA requested: port 2 dead, confirmed on the bench."),
+    ("InventoryItem", "Returned by a customer; factory reset and firmware updated."),
+    ("InventoryItem", "Cosmetic damage to the case; fine for a loaner."),
+    ("NetworkSite", "Tower climb scheduled; the landlord wants 24 h notice for gate access."),
+    ("NetworkSite", "Generator fuel checked, 3/4 full.\nNext service due in the autumn."),
+)
+"""Notes about stock devices (the first InventoryLocation items) and the first network sites."""
+LONG_NOTE = "\n\n".join((
+    "Escalation history (copied from the old CRM when the account was migrated; keep for reference).",
+    "Initial install: customer requested a roof mount facing the north tower. The installer found the roof "
+    "line blocked by two mature oak trees and mounted the radio on a 10 ft mast on the east gable instead. "
+    "Signal at install -61 dBm, capacity 78% on both chains. Customer signed off on the mast location and "
+    "was told that tree growth may require a taller mast in a few years.",
+    "Year two: repeated evening slowdowns. Remote checks showed the sector AP at 90% airtime between 7 and "
+    "11 pm. Network team moved the account to the new 5 GHz sector; speeds recovered. Customer was credited "
+    "one month as a goodwill gesture after three tickets in six weeks.",
+    "Year three: lightning strike damaged the PoE injector and the customer's own router. We replaced the "
+    "injector and the radio at no charge under the surge policy; the customer's router was not ours and was "
+    "not covered. Customer disputed this by phone and by letter; billing reviewed and upheld the policy but "
+    "offered a discounted rental router, which the customer accepted.",
+    "Year four: customer reported the oaks had grown into the path. Signal had fallen to -74 dBm with "
+    "frequent re-associations. Scheduled a tech with the bucket truck; mast extended to 20 ft and the radio "
+    "re-aimed. Signal back to -63 dBm. Customer asked about fiber availability; address is outside the "
+    "current build area, added to the interest list for the next phase.",
+    "Billing notes: account has been on autopay since year two. Two declined payments in year four were due "
+    "to a replaced card; customer updated the card by phone both times within a week. No late fees were "
+    "charged because the customer called before the due date. Payment history otherwise clean.",
+    "Access: long gravel driveway, locked farm gate. The code changes every spring and the customer emails "
+    "it to support; check the most recent sticky note before dispatch. Two dogs, friendly but loud; the "
+    "customer asks that techs call ten minutes before arriving so the dogs can be brought in.",
+    "Preferences: customer prefers email for anything non-urgent and a call to the landline for outages. "
+    "Customer does not want marketing calls and has asked twice to be removed from promotional lists; the "
+    "marketing opt-out is set on the primary contact. Paper invoices were stopped at the customer's request.",
+    "Open items: fiber interest list (see above); possible mast replacement if the oaks keep growing; the "
+    "customer has asked to be told of any planned maintenance on the north tower at least two days ahead, "
+    "because they work from home and run a small accounting business from the house during tax season.",
+    "Summary for new staff: long-standing, reasonable customer with a difficult line of sight. Most problems "
+    "have been physical (trees, lightning) rather than network-side. Be patient, read this note first, and "
+    "check the tower sector load before sending a truck.",
+))  # fmt: skip
+"""The one long note (~3000 characters): an account's history pasted in from an older system."""
+
+NoteDraft = tuple[datetime, int, Record]
+"""A generated note before its id: moment created, noteable id, record."""
+
+
+def _between(rng: random.Random, start: datetime, end: datetime) -> datetime:
+    """A whole second strictly after `start` and strictly before `end` (at least 2 s apart)."""
+    return start + timedelta(seconds=rng.randrange(1, int((end - start).total_seconds())))
+
+
+def _note_text(rng: random.Random, template: str) -> str:
+    """A note's message: the template with its placeholders (if any) filled in."""
+    if "{" not in template:
+        return template
+    words = {name: rng.choice(choices) for name, choices in NOTE_WORDS.items()}
+    return template.format(
+        amount=rng.choice((25, 40, 50, 75, 100)), fee=rng.choice((5, 10, 15)), last4=f"{rng.randrange(10_000):04d}",
+        signal=rng.randrange(68, 80), code=f"{rng.randrange(1000, 10_000)}", down=rng.randrange(80, 500),
+        up=rng.randrange(10, 100), invoice=rng.randrange(100_000, 1_000_000), **words,
+    )  # fmt: skip
+
+
+def _note_times(rng: random.Random, since: datetime) -> tuple[datetime, datetime]:
+    """When a note was written (after `since`, before NOW) and last edited: mostly never, so the same."""
+    created = _between(rng, since, NOW)
+    if rng.random() >= EDITED_NOTE_SHARE or NOW - created < timedelta(seconds=2):
+        return created, created
+    return created, _between(rng, created, NOW)
+
+
+def _note_record(noteable: tuple[str, int], message: str, priority: str, user_id: int | None,
+                 times: tuple[datetime, datetime]) -> Record:  # fmt: skip
+    """One `notes` record (no id yet); an edited one is at `_version` 2."""
+    created, updated = times
+    record: Record = {
+        "message": message, "noteable_type": noteable[0], "noteable_id": noteable[1], "priority": priority,
+        "user_id": user_id, "created_at": format_datetime(created), "updated_at": format_datetime(updated),
+    }  # fmt: skip
+    if updated != created:
+        record["_version"] = "2"
+    return record
+
+
+def _account_note(rng: random.Random, users: list[int], account_id: int, born: datetime) -> NoteDraft:
+    """One note on an account created at `born`: by a staff user, or by Sonar itself (a NORMAL one)."""
+    times = _note_times(rng, born)
+    priority = rng.choices(NOTE_PRIORITIES, NOTE_PRIORITY_WEIGHTS)[0]
+    if priority == "NORMAL" and rng.random() < SYSTEM_SHARE_OF_NORMAL:
+        user_id, template = None, rng.choice(SYSTEM_NOTE_TEXTS)
+    else:
+        user_id, template = rng.choice(users), rng.choice(NOTE_TEXTS[priority])
+    message = _note_text(rng, template)
+    return times[0], account_id, _note_record(("Account", account_id), message, priority, user_id, times)
+
+
+def _noted_accounts(rng: random.Random, accounts: dict[int, Record]) -> list[int]:
+    """Which live accounts get notes: an exact share (at least one), so a small test store always has some."""
+    live = [i for i, a in sorted(accounts.items())
+            if not a.get("archived_at") and NOW - parse_datetime(a["created_at"]) >= MIN_NOTE_AGE]  # fmt: skip
+    return sorted(rng.sample(live, max(1, round(NOTED_SHARE * len(live))))) if live else []
+
+
+def _notes(tables: dict[str, dict[int, Record]], seed: int) -> None:
+    """Notes: 1-3 on ~25 % of the live accounts, one of them long, then a few on devices and network sites.
+
+    Its own `random.Random` and only appended records, so everything generated before stays put. The
+    account notes' ids follow their `created_at`; the others come after them, so a store generated without
+    network sites holds the same account and device notes. Every column is stored (no DEFAULTS), as a
+    client reads raw `noteable_type`s to tell an account's note from another's.
+    """
+    rng = random.Random(f"notes-{seed}")
+    users = sorted(tables["users"])
+    drafts: list[NoteDraft] = []
+    for account_id in _noted_accounts(rng, tables["accounts"]):
+        born = parse_datetime(tables["accounts"][account_id]["created_at"])
+        drafts.extend(_account_note(rng, users, account_id, born) for _ in range(rng.randint(1, 3)))
+    if drafts:
+        rng.choice(drafts)[2].update(message=LONG_NOTE, priority="NORMAL")
+    drafts.sort(key=lambda draft: draft[:2])
+    records = [draft[2] for draft in drafts]
+    items = tables["inventory_items"]
+    stock = [i for i in sorted(items) if items[i].get("inventoryitemable_type") == "InventoryLocation"]
+    noteables = {"InventoryItem": stock, "NetworkSite": sorted(tables["network_sites"])}
+    taken = dict.fromkeys(noteables, 0)
+    for kind, message in OTHER_NOTES:
+        if taken[kind] < len(noteables[kind]):
+            noteable = (kind, noteables[kind][taken[kind]])
+            records.append(_note_record(noteable, message, "NORMAL", rng.choice(users), _note_times(rng, START)))
+            taken[kind] += 1
+    notes = tables["notes"]
+    for new_id, record in enumerate(records, start=max(notes, default=0) + 1):
+        notes[new_id] = {"id": new_id, **record}
+
+
+def add_note(
+    store: SonarStore,
+    account_id: int,
+    message: str,
+    priority: str = "NORMAL",
+    user_id: int | None = None,
+    when: datetime | None = None,
+) -> int:
+    """Write a note on an account after generation, as a staff user (or Sonar itself: None); returns its id.
+
+    `created_at` is `when` (default: now); `updated_at` is the store's clock, which only moves forward, so
+    a run reading notes changed since the previous one sees it even when it is back-dated. The account's
+    own `updated_at` does not move: in Sonar a note is a record of its own.
+
+    Raises:
+        KeyError: no such account or user.
+        ValueError: an empty message, a priority that is no NotePriority member, or `when` before the
+            account was created or in the future.
+    """
+    if not message.strip() or priority not in NOTE_PRIORITIES:
+        raise ValueError(f"cannot write a {priority!r} note saying {message!r}")
+    with store.lock:
+        account = store.tables["accounts"].get(int(account_id))
+        if account is None:
+            raise KeyError(f"no account {account_id}")
+        if user_id is not None and int(user_id) not in store.tables["users"]:
+            raise KeyError(f"no user {user_id}")
+        fields: Record = {"message": message, "noteable_type": "Account", "noteable_id": int(account_id),
+                          "priority": priority, "user_id": None if user_id is None else int(user_id)}  # fmt: skip
+        if when is not None:
+            moment = when.astimezone(UTC).replace(microsecond=0)
+            if moment < parse_datetime(account["created_at"]) or moment > datetime.now(UTC):
+                raise ValueError(f"{format_datetime(moment)} is outside account {account_id}'s life")
+            fields["created_at"] = format_datetime(moment)
+        return store.insert("notes", **fields)
+
+
+def edit_note(store: SonarStore, note_id: int, message: str) -> None:
+    """Change a note's message: `updated_at` moves to the store's clock and `_version` goes up by one.
+
+    Raises:
+        KeyError: no such note.
+        ValueError: an empty message (Sonar's `message` is required).
+    """
+    if not message.strip():
+        raise ValueError(f"cannot empty note {note_id}")
+    store.update("notes", int(note_id), message=message)
+
+
 def _plant_problems(tables: dict[str, dict[int, Record]]) -> dict[str, int]:
     """Turn accounts 3-6 into the documented bad records and archive account 8 (see module docstring)."""
     accounts = tables["accounts"]
@@ -1175,6 +1422,7 @@ def generate(customers: int, seed: int = 42) -> SonarStore:
     _held_stock(b.tables, customers, seed)
     _transactions(b.tables, seed)
     _payments(b.tables, seed)
+    _notes(b.tables, seed)
     for table, rows in b.tables.items():
         for record in rows.values():
             if table != MEMBERSHIPS and "created_at" not in record:

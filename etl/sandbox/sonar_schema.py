@@ -50,7 +50,7 @@ ROOT_FIELDS: tuple[str, ...] = (
     "account_services", "account_billing_parameters", "logs", "radius_accounts", "uninventoried_mac_addresses",
     "recurring_service_details", "voice_service_details", "expiring_service_details", "voice_providers", "dids",
     "did_assignments", "network_sites", "taxes", "service_taxes", "packages", "package_services",
-    "vehicles", "core_transactions", "payments",
+    "vehicles", "core_transactions", "payments", "notes",
 )  # fmt: skip
 """Root query fields the simulator serves (all return `<Type>Connection!`).
 
@@ -96,6 +96,7 @@ RELATIONS: dict[str, tuple[str, ...]] = {
     "CustomFieldData": ("custom_field",),
     "User": ("role", "inventory_items"),
     "Transaction": ("account", "payment"),  # not debit/discount: their detail types are not served
+    "Note": ("user",),  # not `noteable`: a NoteableInterface, and the pruner serves no interfaces
 }  # fmt: skip
 """Object-valued fields kept per type (every scalar/enum field of a kept type is kept)."""
 

@@ -38,7 +38,7 @@ TYPE_TABLE: dict[str, str] = {
     "VoiceProvider": "voice_providers", "Did": "dids", "DidAssignment": "did_assignments",
     "NetworkSite": "network_sites", "Tax": "taxes", "ServiceTax": "service_taxes", "Package": "packages",
     "PackageService": "package_services", "Vehicle": "vehicles", "Transaction": "core_transactions",
-    "Payment": "payments",
+    "Payment": "payments", "Note": "notes",
 }  # fmt: skip
 """GraphQL object type -> table (the root query field of the same name)."""
 
@@ -160,6 +160,7 @@ LINKS: dict[tuple[str, str], Link] = {
     ("User", "role"): _one("roles", "role_id"),
     ("Transaction", "account"): _one("accounts", "account_id"),
     ("Transaction", "payment"): _one("payments", "payment_id"),  # a column the schema does not show
+    ("Note", "user"): _one("users", "user_id"),
 }  # fmt: skip
 """Every relation field of the pruned schema, mapped onto the tables."""
 

@@ -18,6 +18,9 @@ Wire conventions (see /work/shared/api/splynx.md; our choices where the real API
 * Payments (`admin/finance/payments`): each books one credit transaction (its `transaction_id`, the
   transaction's `payment_id`) that follows the payment's amount, date, customer and receipt number and is
   deleted with it; that transaction cannot be deleted on its own (400). Payment methods 1-5 are seeded.
+* Customer comments (`admin/customers/customer-notes`): POST and GET on the collection, GET on the item
+  `customer-notes/{customer_id}--{id}` (the blueprint), PUT and DELETE there too (a guess); a customer part
+  that is not the comment's customer is 404. A customer with comments cannot be deleted (400, a guess).
 * Errors: `{"error":{"message","code","internal_code"}}` (compact JSON); validation: 422 with
   `[{"field","message"}]`; a still-referenced record: 400 ENTITY_CANNOT_BE_DELETED (except a bundle
   service that services still belong to: 422 on `id`, a guess, docs/fidelity.md).
@@ -52,6 +55,7 @@ from etl.sandbox.splynx_schema import (
     BOOL,
     CUSTOMER_BILLING,
     CUSTOMER_INFO,
+    CUSTOMER_NOTES,
     CUSTOMER_SERVICES,
     DECIMAL,
     ENUM,
@@ -161,10 +165,25 @@ def _resolve_service(path: str) -> Target | None:
     return Target(entity, None, {"customer_id": cid} if cid else {}, COLLECTION if cid else SEARCH_ONLY)
 
 
+def _resolve_note(path: str) -> Target | None:
+    """`customer-notes` and `customer-notes/{customer_id}--{id}`: the item is named by its customer and its id.
+
+    Why the customer goes into the scope: a request whose customer part is not the comment's is 404 (Handler's
+    _current), and a PUT cannot move a comment to another customer. PUT and DELETE on the item are a guess:
+    the blueprint documents only GET there (see CUSTOMER_NOTES).
+    """
+    if path == CUSTOMER_NOTES.path:
+        return Target(CUSTOMER_NOTES, None, {}, COLLECTION)
+    match = re.fullmatch(re.escape(CUSTOMER_NOTES.path) + r"/(\d+)--(\d+)", path)
+    if match is None:
+        return None
+    return Target(CUSTOMER_NOTES, int(match.group(2)), {"customer_id": int(match.group(1))}, ITEM)
+
+
 def _resolve_nested(path: str, store: SplynxStore) -> Target:
-    service = _resolve_service(path)
-    if service is not None:
-        return service
+    customer_scoped = _resolve_service(path) or _resolve_note(path)
+    if customer_scoped is not None:
+        return customer_scoped
     if path == IPV4_IPS.path:
         return Target(IPV4_IPS, None, {}, SEARCH_ONLY)
     match = re.fullmatch(re.escape(IPV4_IPS.path) + r"/(\d+)(?:--([\d.]+))?", path)

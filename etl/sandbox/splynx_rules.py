@@ -15,6 +15,8 @@ default ones never; else transactions, tariffs). A bundle service that internet,
 still name in `bundle_service_id` is refused with a 422 on `id` instead (a stricter guess, docs/fidelity.md).
 Payments (our guesses where Splynx's behaviour is not captured): a customer with payments goes neither; a payment
 method while payments use it; the credit transaction a payment booked only with its payment (400 naming it).
+Customer comments (a guess, as for payments): a customer with comments is refused too, so a rollback must delete
+the comments first rather than have them vanish with the customer.
 
 A payment books a credit transaction, as Splynx's payments appear among a customer's transactions (the live
 billing_transactions.payment_id and payments.transaction_id columns): it follows the payment's edits and goes
@@ -23,6 +25,7 @@ with it, so the customer's `deposit`, summed from transactions, counts the payme
 
 from __future__ import annotations
 
+import datetime as dt
 import ipaddress
 from collections.abc import Callable
 from decimal import ROUND_HALF_UP, Decimal
@@ -277,11 +280,19 @@ def _check_category(record: dict[str, Any], store: SplynxStore, problems: Proble
         problems.add("name", f"Transaction category {record['id']} is a default category and cannot be edited.")
 
 
+def _check_note(record: dict[str, Any], store: SplynxStore, problems: Problems, creating: bool,
+                body: dict[str, Any]) -> None:
+    """A comment omitting `datetime` is dated now: the live column is NOT NULL without a default (a guess)."""
+    if blank(record.get("datetime")) and not problems.has("datetime"):
+        record["datetime"] = dt.datetime.now().strftime("%Y-%m-%d %H:%M:%S")
+
+
 _CHECKS = {
     "administrators": _check_admin, "ipv4_networks": _check_network, "ipv6_networks": _check_network6,
     "ipv4_ips": _check_ip, "internet_services": _check_service, "recurring_services": _check_recurring_service,
     "voice_services": _check_voice_service, "bundle_services": _check_bundle_service,
     "billing_transactions": _check_transaction, "transaction_categories": _check_category,
+    "customer_notes": _check_note,
     **{t.key: _check_tariff for t in TARIFFS},
 }
 
@@ -446,7 +457,7 @@ def guard_delete(entity_key: str, record_id: int, store: SplynxStore) -> None:
         "administrators": lambda: "it is the main administrator" if record_id == 1 else None,
         "customers": lambda: _used(store, record_id, *((s.key, "customer_id") for s in CUSTOMER_SERVICES),
                                    ("items", "customer_id"), ("payments", "customer_id"),
-                                   ("billing_transactions", "customer_id")),
+                                   ("billing_transactions", "customer_id"), ("customer_notes", "customer_id")),
         "ipv4_networks": lambda: _network_in_use(store, record_id),
         "vendors": lambda: _used(store, record_id, ("products", "vendor_id")),
         "products": lambda: _used(store, record_id, ("items", "product_id")),

@@ -38,7 +38,8 @@ class Field:
         unique: no two records may share the value (blank values are exempt).
         writable: False for server-computed attributes (id, added_by, ...), silently ignored on write.
         secret: accepted on write, never returned (passwords).
-        allow_zero_date: "0000-00-00" is accepted (MySQL's zero date = "endless").
+        allow_zero_date: "0000-00-00" (a DATETIME: "0000-00-00 00:00:00") is accepted (MySQL's zero date =
+            "endless", or "not set").
         update_only: not in the APIB's create body (inventory items' status, mark, customer): a POST's
             value is ignored and the default stored; a PUT sets it (docs/fidelity.md, a guess).
     """
@@ -429,6 +430,39 @@ CUSTOMER_BILLING = Entity("customer_billing", "admin/customers/customer-billing"
     Field("partner_percent", DECIMAL, default="0.0000"),
 ), "Customer billing")
 
+# Customer comments ("notes"): the blueprint's *Customer comment Base/Response* (apib ~2568) at
+# `admin/customers/customer-notes`, item `customer-notes/{customer_id}--{id}`; the blueprint's additional-fields
+# module list has none for them, so no module. Lengths, enums and defaults from the live `customer_notes` columns
+# (title varchar(50), name varchar(255), comment and values text, type enum, is_done/is_send enum('0','1'),
+# is_pinned tinyint). Required: customer_id and comment (the blueprint; no OPTIONS capture). The blueprint documents
+# GET on the item only; PUT and DELETE there are a GUESS (a real Splynx admin UI edits and deletes comments, and the
+# client needs them for updates and rollback). Guesses besides: `class` is checked against the blueprint's six
+# values though the live column is a free varchar(32), and defaults to "default" (NOT NULL without a default
+# live); `datetime` is stamped with the time of the create when omitted; administrator_id and assigned_to name an
+# administrator, 0 meaning none. The live `deleted`, `is_edited` and `updated_at` columns are not simulated.
+NOTE_TYPES = ("comment", "message", "call", "customer", "finance", "service", "support")
+NOTE_CLASSES = ("default", "primary", "success", "warning", "danger", "info")
+"""The blueprint's list of `class` values (the live column is varchar(32): Splynx's own check is not captured)."""
+
+CUSTOMER_NOTES = Entity("customer_notes", "admin/customers/customer-notes", None, (
+    ID,
+    Field("customer_id", INT, "Customer", required=True, ref="customers"),
+    Field("datetime", DATETIME, "Date and time"),
+    Field("administrator_id", INT, "Administrator", default=0, ref="administrators", zero_ok=True),
+    Field("type", ENUM, "Type", default="comment", choices=NOTE_TYPES),
+    Field("class", ENUM, "Class", default="default", choices=NOTE_CLASSES, max_len=32),
+    Field("title", STR, "Title", default="", max_len=50),
+    Field("name", STR, "Name", default="", max_len=255),
+    Field("comment", STR, "Comment", required=True),
+    Field("values", STR, "Values", default=""),
+    Field("pinned_date", DATETIME, "Pinned date", allow_zero_date=True),
+    Field("scheduled_send_time", DATETIME, "Scheduled send time", allow_zero_date=True),
+    Field("assigned_to", INT, "Assigned to", default=0, ref="administrators", zero_ok=True),
+    Field("is_done", BOOL, "Is done", default=0),
+    Field("is_send", BOOL, "Is send", default=0),
+    Field("is_pinned", BOOL, "Is pinned", default=0),
+), "Customer comment")
+
 # Finance transactions: the blueprint's *Transaction Base* / *Transaction Response* (apib ~4983) at
 # `admin/finance/transactions`, additional-fields module `billing_transactions` (the blueprint's module list);
 # lengths, enums and defaults from the live `billing_transactions` columns. Required: the blueprint's five
@@ -763,7 +797,7 @@ PLAIN_ENTITIES: tuple[Entity, ...] = (
 )
 ALL_ENTITIES: tuple[Entity, ...] = (
     *PLAIN_ENTITIES, IPV4_IPS, CUSTOMER_INFO, CUSTOMER_BILLING, INTERNET_SERVICES, RECURRING_SERVICES,
-    VOICE_SERVICES, BUNDLE_SERVICES, ADDITIONAL_FIELDS, STATES_PROVINCES, TAXES,
+    VOICE_SERVICES, BUNDLE_SERVICES, ADDITIONAL_FIELDS, STATES_PROVINCES, TAXES, CUSTOMER_NOTES,
 )
 BY_KEY: dict[str, Entity] = {e.key: e for e in ALL_ENTITIES}
 BY_PATH: dict[str, Entity] = {e.path: e for e in ALL_ENTITIES}

@@ -40,6 +40,7 @@ EMAIL_RE = re.compile(r"^[A-Za-z0-9!#$%&'*+/=?^_`{|}~.-]+@[A-Za-z0-9](?:[A-Za-z0
 DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 DATETIME_RE = re.compile(r"^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}$")
 AF_NAME_RE = re.compile(r"^[a-z_][a-z0-9_]*$")
+ZERO_DATETIME = "0000-00-00 00:00:00"
 
 
 class Invalid(Exception):
@@ -135,6 +136,8 @@ def _parse_date(fld: Field, value: Any) -> str:
 
 def _parse_datetime(fld: Field, value: Any) -> str:
     text = str(value).strip()
+    if fld.allow_zero_date and text in (ZERO_DATETIME, ""):  # the blueprint's example for "not set"
+        return ZERO_DATETIME
     try:
         if not DATETIME_RE.match(text):
             raise ValueError(text)

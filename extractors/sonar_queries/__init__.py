@@ -63,6 +63,7 @@ ROOT_FIELDS: dict[str, str] = {
     "account_balance": "core_transactions",
     "account_transaction": "core_transactions",
     "account_payment": "payments",
+    "account_note": "notes",
 }
 """Ledger entity name (names.md) -> Sonar root query field, in phase order."""
 
@@ -85,6 +86,7 @@ CHANGED_CHILDREN: dict[str, tuple[str, str]] = {
     "changed_radius_accounts": ("radius_accounts", "account_id"),
     "changed_uninventoried_mac_addresses": ("uninventoried_mac_addresses", "account_id"),
     "changed_payments": ("payments", "account_id"),
+    "changed_notes": ("notes", "noteable_id"),
     "changed_did_assignments": ("did_assignments", "account_id"),
 }
 """Incremental runs: query -> (root field, column leading to the account; a phone number's to its contact).
@@ -160,9 +162,9 @@ account service would be fetched to keep the few in a package.
 GROUPED = frozenset({"account_package"})
 """Entities whose records are groups of the root field's: Sonar's count says how many members, not groups."""
 
-UNCOUNTED = GROUPED | {"account_transaction"}
-"""Entities with no count before they are read (progress shows no total): groups, and an account's debits
-and discounts (`core_transactions` has no filter by type)."""
+UNCOUNTED = GROUPED | {"account_transaction", "account_note"}
+"""Entities with no count before they are read (progress shows no total): groups, an account's debits and
+discounts (`core_transactions` has no filter by type), and account notes (`notes` counts every noteable's)."""
 
 MAX_SEARCHES = 240
 """How many `Search` objects (OR'ed) one request carries at most; id lists are batched below this."""
