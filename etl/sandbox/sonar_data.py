@@ -31,7 +31,7 @@ services on the 1st and mostly a full PAYMENT days later, some paying part, skip
 getting a DISCOUNT. After them (`_payments`, its own stream): the Sonar `Payment` behind each PAYMENT
 transaction (`payment_type` from its description, a check number, card charge id or ACH trace as its
 `reference`), linked by the transaction's `payment_id`. `add_payment` books one more after generation.
-Then (`_notes`, its own stream): 1-3 notes on ~25 % of the live accounts (support and finance texts, a
+Then (`_notes`, its own stream): 1-3 notes on ~15 % of the live accounts (support and finance texts, a
 few multi-line, one ~3000 characters long; ~10 % STICKY, ~3 % STICKY_WITH_CONFIRMATION, ~10 % written by
 Sonar itself with no user, ~10 % edited later), then a handful on stock devices and network sites, so a
 client must filter on `noteable_type`. `add_note` writes one more after generation, `edit_note` edits one.
@@ -1137,7 +1137,7 @@ def add_payment(
         return store.insert("core_transactions", **transaction, payment_id=payment_id), payment_id
 
 
-NOTED_SHARE = 0.25
+NOTED_SHARE = 0.15
 """Share of live accounts with notes (1-3 each): realistic, and light on every end-to-end test of the sandbox."""
 NOTE_PRIORITIES = ("NORMAL", "STICKY", "STICKY_WITH_CONFIRMATION")
 NOTE_PRIORITY_WEIGHTS = (0.87, 0.10, 0.03)
@@ -1300,7 +1300,7 @@ def _noted_accounts(rng: random.Random, accounts: dict[int, Record]) -> list[int
 
 
 def _notes(tables: dict[str, dict[int, Record]], seed: int) -> None:
-    """Notes: 1-3 on ~25 % of the live accounts, one of them long, then a few on devices and network sites.
+    """Notes: 1-3 on ~15 % of the live accounts, one of them long, then a few on devices and network sites.
 
     Its own `random.Random` and only appended records, so everything generated before stays put. The
     account notes' ids follow their `created_at`; the others come after them, so a store generated without
