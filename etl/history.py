@@ -13,10 +13,12 @@ the window earlier is fine (more records, a smaller balance brought forward, re-
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
 
 from etl.errors import ConfigError
+from etl.phases import PHASE_ENTITIES, Phase
 
 BALANCE = "balance"
 FULL = "full"
@@ -54,6 +56,10 @@ class HistoryWindow:
     def entities(self) -> tuple[str, ...]:
         """The HISTORY phase's entities in this mode: its money, then the records (notes)."""
         return (*MONEY_ENTITIES[self.mode], *RECORDS)
+
+    def select(self, phases: Iterable[Phase]) -> list[str]:
+        """The entities of these phases in dependency order, the history's those of this mode."""
+        return [e for phase in phases for e in PHASE_ENTITIES[phase] if phase != Phase.HISTORY or e in self.entities]
 
     def describe(self) -> str:
         """How the operator sees it: `balance`, `full`, `full since 2024-01-01`."""

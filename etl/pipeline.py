@@ -251,8 +251,7 @@ class Migration:
     @staticmethod
     def entities(options: RunOptions) -> list[str]:
         """Entities of the selected phases, in dependency order (the history's: those of its mode)."""
-        history = options.window.entities
-        return [e for phase in options.phases for e in PHASE_ENTITIES[phase] if phase != Phase.HISTORY or e in history]
+        return options.window.select(options.phases)
 
     # --- the run itself ------------------------------------------------------------------------
 

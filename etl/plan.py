@@ -15,7 +15,7 @@ from etl.config import Settings
 from etl.errors import EtlError, RecordError
 from etl.history import HistoryWindow
 from etl.load_stage import UNCHANGED, effective_hash, transform_context
-from etl.phases import PHASE_ENTITIES, Phase
+from etl.phases import Phase
 from etl.preflight import DEFAULT_PAYMENT_METHODS, read_customer_labels, read_subdivisions, read_taxes
 from etl.selection import Selection
 from etl.staging import source_hash
@@ -76,7 +76,7 @@ def plan(settings: Settings, ledger: Ledger, selection: Selection, phases: Seque
     creates the Splynx methods it lacks by name).
     """
     window = HistoryWindow.parse(settings.history_mode, settings.history_since)
-    entities = [e for p in phases for e in PHASE_ENTITIES[p] if p != Phase.HISTORY or e in window.entities]
+    entities = window.select(phases)
     mapped = {e: ledger.mapped(e) for e in entities}
     overrides = {e: ledger.all_overrides(e) for e in entities}
     subdivisions, labels, taxes = splynx_lookups(settings, entities)

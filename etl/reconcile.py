@@ -27,6 +27,7 @@ from extractors.sonar_balances import account_transactions, balance_record, in_w
 from loaders.splynx_client import NotFound, SplynxClient
 from loaders.splynx_targets import MARKER_FIELD
 from state.ledger import Ledger
+from transformers.account_transaction import OWED_SIGN
 from transformers.rules import decimal_to_cents, splynx_date
 
 BILLING_PATH = "admin/customers/customer-billing/{customer_id}"
@@ -35,7 +36,6 @@ PAYMENTS_PATH = "admin/finance/payments"
 LIST_PAGE = 1000
 RECORDED_LINES = 20
 KINDS = ("debited", "paid", "credited")
-OWED_SIGN = {"DEBIT": 1, "DISCOUNT": -1}
 
 
 @dataclass(frozen=True)

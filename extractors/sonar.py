@@ -1121,14 +1121,14 @@ def _pairing_view(account: Record) -> Record:
 
 
 ACCOUNT_CHILDREN = ("account_service", "radius_account", "account_package")
+"""Entities read as children of accounts: an archived account's are left out unless archived ones are selected."""
 BALANCE = "account_balance"
 BY_ACCOUNT: dict[str, str] = {"account_payment": "account_id", "account_note": "noteable_id"}
 """History entities read from their own root field by the column naming the account (not per account from
 `core_transactions`): payments, and notes (whose `noteable_id` is an account's only when `noteable_type` says so)."""
 HISTORY_ENTITIES = ("account_balance", "account_transaction", "account_payment", "account_note")
-ACCOUNT_NOTEABLE = "Account"
 """What an account's history is made of, read after its other children, in this order."""
-"""Entities read as children of accounts: an archived account's are left out unless archived ones are selected."""
+ACCOUNT_NOTEABLE = "Account"
 
 INTERNET_ONLY = ("ip_assignments", "radius_accounts", "uninventoried_mac_addresses")
 """Parts of an account's fold only its internet (DATA) services are made of."""
