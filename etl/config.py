@@ -90,6 +90,9 @@ CONFIG_KEYS: dict[str, dict[str, KeyType]] = {
         ),
     },
     "payment_methods": {ANY_KEY: KeyType("a string (a Splynx payment method name)", _is_text, '"Bank transfer"')},
+    "tickets": {"type": KeyType("a string (a Splynx ticket type's title)", _is_text, '"Question"')},
+    "ticket_statuses": {ANY_KEY: KeyType("a string (a Splynx ticket status's title)", _is_text, '"New"')},
+    "ticket_groups": {ANY_KEY: KeyType("a string (a Splynx ticket group's title)", _is_text, '"Support"')},
     "status_map": {ANY_KEY: KeyType("a string (a Splynx customer status)", _is_text, '"blocked"')},
     "role_map": {ANY_KEY: KeyType("a string (a Splynx role name)", _is_text, '"manager"')},
 }
@@ -120,6 +123,9 @@ class Settings:
     status_map: dict[str, str] = field(default_factory=lambda: dict(DEFAULT_STATUS_MAP))
     role_map: dict[str, str] = field(default_factory=dict)  # lower-cased Sonar role -> Splynx role, from [role_map]
     payment_methods: dict[str, str] = field(default_factory=dict)  # Sonar payment type -> Splynx method name
+    ticket_type: str | None = None  # [tickets] type: the Splynx ticket type of migrated tickets (None: default)
+    ticket_statuses: dict[str, str] = field(default_factory=dict)  # Sonar TicketStatus -> Splynx status title
+    ticket_groups: dict[str, str] = field(default_factory=dict)  # lower-cased Sonar group -> Splynx group title
     history_mode: str | None = None  # [history] mode; None: the default (balance)
     history_since: str | None = None  # [history] since, ISO
     rate: float | None = None
@@ -317,6 +323,9 @@ def load_settings(config_file: Path | None = None, home: Path | None = None) -> 
         status_map=_status_map(data),
         role_map={k.strip().lower(): v.strip() for k, v in data.get("role_map", {}).items()},
         payment_methods={k.strip().upper(): v.strip() for k, v in data.get("payment_methods", {}).items()},
+        ticket_type=data.get("tickets", {}).get("type"),
+        ticket_statuses={k.strip().upper(): v.strip() for k, v in data.get("ticket_statuses", {}).items()},
+        ticket_groups={k.strip().lower(): v.strip() for k, v in data.get("ticket_groups", {}).items()},
         history_mode=data.get("history", {}).get("mode"),
         history_since=_iso(data.get("history", {}).get("since")),
         rate=float(etl_section["rate"]) if "rate" in etl_section else None,

@@ -1,8 +1,8 @@
 """How much of a customer's financial history a run carries: the history mode and window.
 
 Why two modes: many ISPs cut over with balances only (`balance`: one opening-balance transaction per
-customer, the default: cheapest, and all a new billing system needs), others want every debit, discount
-and payment in Splynx (`full`), possibly only from a date on (`--history-since`), with what came before
+customer, the default: cheapest, and all a new billing system needs), others want every invoice, debit,
+discount and payment in Splynx (`full`), possibly only from a date on (`--history-since`), with what came before
 brought forward as one opening balance. Both end with the same Splynx balance as Sonar's.
 
 Why a switch is refused once history is in Splynx: the records a new mode or a later window leaves out
@@ -25,9 +25,10 @@ FULL = "full"
 MODES = (BALANCE, FULL)
 MONEY_ENTITIES = {
     BALANCE: ("account_balance",),
-    FULL: ("account_balance", "account_transaction", "account_payment"),
+    FULL: ("account_balance", "account_invoice", "account_transaction", "account_payment"),
 }
-RECORDS = ("account_note",)  # what a customer's history holds besides money: carried in either mode
+RECORDS = ("account_note", "ticket", "ticket_reply", "ticket_comment")
+"""What a customer's history holds besides money (notes, tickets and their messages): carried in either mode."""
 
 
 @dataclass(frozen=True)

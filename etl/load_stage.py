@@ -30,7 +30,7 @@ from etl.staging import read_records
 from loaders.splynx import LoadItem, LoadResult, SplynxLoader
 from state.ledger import Ledger
 from state.states import ItemState
-from transformers.context import DEFAULT_ROLE_MAP, TransformContext
+from transformers.context import DEFAULT_ROLE_MAP, TicketLookups, TransformContext
 from transformers.payload import SplynxPayload
 from transformers.registry import SELF_PARENTS, transform_record
 from transformers.validation import SkipRecord
@@ -103,6 +103,7 @@ def transform_context(
     taxes: Mapping[str, str] | None = None,
     history_mode: str = "balance",
     payment_methods: Mapping[str, str] | None = None,
+    tickets: TicketLookups | None = None,
 ) -> TransformContext:
     """The transformers' view of the id map and settings, as of now (`missing_id` stands in for unmapped parents).
 
@@ -110,7 +111,8 @@ def transform_context(
     states/provinces (`etl.preflight.read_subdivisions`); `customer_labels` its labels by title
     (`etl.preflight.ensure_customer_labels`); `taxes` its tax ids by rate (`etl.preflight.read_taxes`,
     None: not read); `history_mode` the run's (etl/history.py); `payment_methods` Splynx's method id per
-    Sonar payment type (`etl.preflight.ensure_payment_methods`, None: not read).
+    Sonar payment type (`etl.preflight.ensure_payment_methods`, None: not read); `tickets` its ticket
+    statuses, groups and type (`etl.preflight.ticket_lookups`, None: not read).
     """
     companies = tuple(sorted({dest for dest, _ in ledger.mapped("company").values()}))
     splynx = settings.raw.get("splynx", {})
@@ -134,6 +136,7 @@ def transform_context(
         delinquent_status=settings.raw.get("mapping", {}).get("delinquent", DEFAULT_DELINQUENT_STATUS),
         history_mode=history_mode,
         payment_methods=None if payment_methods is None else dict(payment_methods),
+        tickets=tickets,
     )
 
 

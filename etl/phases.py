@@ -9,9 +9,12 @@ account's DATA services (`radius_account`) becomes an internet service of its ow
 Sonar package becomes a bundle tariff after the tariffs it groups; a package on an account (`account_package`)
 a bundle service before the services that join it. Last, an IP no service takes (`ip_assignment`) is marked
 used on its network's IP record, for its customer. HISTORY follows: each customer's balance, carried over as
-one opening-balance transaction (`account_balance`), or in the full-history mode its debits and discounts
-(`account_transaction`) and payments (`account_payment`) one by one; then reconciled (`etl reconcile`). Each
-account's notes become its customer's comments (`account_note`), in either mode.
+one opening-balance transaction (`account_balance`), or in the full-history mode its invoices with their debits
+as lines (`account_invoice`), the debits no invoice carries and its discounts (`account_transaction`) and its
+payments (`account_payment`) one by one; then reconciled (`etl reconcile`). Each
+account's notes become its customer's comments (`account_note`), and its tickets Splynx tickets
+(`ticket`) with their replies and internal comments as messages (`ticket_reply`, `ticket_comment`), in
+either mode.
 """
 
 from __future__ import annotations
@@ -42,7 +45,10 @@ PHASE_ENTITIES: dict[Phase, tuple[str, ...]] = {
     Phase.CUSTOMERS: (
         "account", "inventory_assignment", "account_package", "account_service", "radius_account", "ip_assignment"
     ),
-    Phase.HISTORY: ("account_balance", "account_transaction", "account_payment", "account_note"),
+    Phase.HISTORY: (
+        "account_balance", "account_invoice", "account_transaction", "account_payment", "account_note",
+        "ticket", "ticket_reply", "ticket_comment",
+    ),
 }
 
 ENTITY_PHASE: dict[str, Phase] = {e: p for p, entities in PHASE_ENTITIES.items() for e in entities}
@@ -67,9 +73,13 @@ PARENTS: dict[str, tuple[str, ...]] = {
     "radius_account": ("account", "service"),
     "ip_assignment": ("account", "subnet", "ip_pool"),  # the customer, and the network holding the IP record
     "account_balance": ("account",),  # the customer whose opening balance it is
+    "account_invoice": ("account",),  # the customer it bills
     "account_transaction": ("account",),  # the customer it debits or credits
     "account_payment": ("account",),  # the customer who paid
     "account_note": ("account",),  # the customer it is about (its author, a user, is optional)
+    "ticket": ("account",),  # the customer it is about (its assignee, a user, is optional)
+    "ticket_reply": ("ticket", "account"),  # its ticket, and the customer who wrote it
+    "ticket_comment": ("ticket",),  # its ticket (its author, a user, is optional)
 }
 
 

@@ -35,6 +35,7 @@ from etl.preflight import (
     read_taxes,
     require_settings,
     role_map,
+    ticket_lookups,
 )
 from etl.progress import ProgressReporter
 from etl.report import Failure, failures
@@ -48,7 +49,7 @@ from loaders.splynx_client import SplynxClient
 from state.ledger import Ledger
 from state.models import Run
 from state.states import DONE_STATES, ItemState, RunStatus
-from transformers.context import TransformContext
+from transformers.context import TicketLookups, TransformContext
 from transformers.registry import additional_field_definitions
 
 S = ItemState
@@ -130,6 +131,7 @@ class Migration:
     taxes: dict[str, str] | None = None  # Splynx's tax ids by rate, read at preflight (None: not read)
     history_mode: str = BALANCE  # the run's history mode, for the opening balance's transformer
     payment_methods: dict[str, str] | None = None  # Splynx payment method id per Sonar payment type
+    tickets: TicketLookups | None = None  # Splynx's ticket statuses, groups and type, read before tickets load
 
     # --- public entry points -------------------------------------------------------------------
 
@@ -276,6 +278,8 @@ class Migration:
         self.history_mode = options.window.mode
         if "account_payment" in entities:
             self.payment_methods = ensure_payment_methods(self.loader.client, self.settings.payment_methods)
+        if "ticket" in entities:
+            self.tickets = ticket_lookups(self.loader.client, self.settings)
         created = ensure_additional_fields(self.loader.client, additional_field_definitions())
         if created:
             self.ledger.event(run_id, f"created {created} additional-field definitions in Splynx")
@@ -371,6 +375,7 @@ class Migration:
             taxes=self.taxes,
             history_mode=self.history_mode,
             payment_methods=self.payment_methods,
+            tickets=self.tickets,
         )
 
     def _deletes(self, run_id: int, selection: Selection, options: RunOptions) -> list[str]:

@@ -16,13 +16,20 @@ from etl.errors import EtlError, RecordError
 from etl.history import HistoryWindow
 from etl.load_stage import UNCHANGED, effective_hash, transform_context
 from etl.phases import Phase
-from etl.preflight import DEFAULT_PAYMENT_METHODS, read_customer_labels, read_subdivisions, read_taxes
+from etl.preflight import (
+    DEFAULT_PAYMENT_METHODS,
+    DEFAULT_TICKET_STATUSES,
+    read_customer_labels,
+    read_subdivisions,
+    read_taxes,
+)
 from etl.selection import Selection
 from etl.staging import source_hash
 from extractors.sonar import Page, SonarExtractor, extract
 from loaders.splynx_client import SplynxClient
 from loaders.splynx_targets import target
 from state.ledger import Ledger
+from transformers.context import TicketLookups
 from transformers.registry import transform_record
 from transformers.validation import SkipRecord
 
@@ -73,7 +80,8 @@ def plan(settings: Settings, ledger: Ledger, selection: Selection, phases: Seque
     """Count, per entity, what a run of `selection` would do, and why it would skip what it skips.
 
     The history follows etl.toml's `[history]` (mode and window); a payment's method counts as found (a run
-    creates the Splynx methods it lacks by name).
+    creates the Splynx methods it lacks by name), and so do a ticket's status and type (a run reads them first
+    and stops, naming them, when Splynx lacks one).
     """
     window = HistoryWindow.parse(settings.history_mode, settings.history_since)
     entities = window.select(phases)
@@ -83,6 +91,7 @@ def plan(settings: Settings, ledger: Ledger, selection: Selection, phases: Seque
     context = transform_context(
         ledger, settings, missing_id=PLACEHOLDER_ID, subdivisions=subdivisions, customer_labels=labels, taxes=taxes,
         history_mode=window.mode, payment_methods=dict.fromkeys(DEFAULT_PAYMENT_METHODS, PLACEHOLDER_ID),
+        tickets=TicketLookups(dict.fromkeys(DEFAULT_TICKET_STATUSES, PLACEHOLDER_ID), {}, PLACEHOLDER_ID),
     )  # fmt: skip
     result: dict[str, Counter[str]] = {e: Counter() for e in entities}
     reasons: dict[str, Counter[str]] = {}

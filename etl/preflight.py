@@ -11,12 +11,13 @@ from typing import Any
 
 from loguru import logger
 
+from etl.config import Settings
 from etl.errors import ConfigError
 from extractors.sonar import SonarExtractor
 from loaders.splynx import create_by_name
 from loaders.splynx_client import NotFound, SplynxClient, UncertainWrite, ValidationRefused
 from loaders.splynx_targets import target
-from transformers.context import DEFAULT_ROLE_MAP, FALLBACK_ROLE, SUPER_ADMIN_ROLE
+from transformers.context import DEFAULT_ROLE_MAP, FALLBACK_ROLE, SUPER_ADMIN_ROLE, TicketLookups
 from transformers.registry import ALL_TARGETS
 from transformers.rules import tax_rate_key
 
@@ -205,6 +206,57 @@ def ensure_payment_methods(client: SplynxClient, configured: Mapping[str, str]) 
     return {kind: found[name.strip().upper()] for kind, name in names.items()}
 
 
+TICKET_STATUSES_PATH = "admin/support/tickets-statuses"
+TICKET_GROUPS_PATH = "admin/support/tickets-groups"
+TICKET_TYPES_PATH = "admin/support/tickets-types"
+DEFAULT_TICKET_STATUSES: dict[str, str] = {
+    "OPEN": "New", "PENDING_INTERNAL": "Waiting on agent", "PENDING_EXTERNAL": "Waiting on customer",
+    "CLOSED": "Resolved",
+}  # fmt: skip
+"""Sonar's TicketStatus -> the Splynx status title a ticket gets (a guess at a fresh Splynx's list,
+docs/fidelity.md; `[ticket_statuses]` in etl.toml overrides any)."""
+DEFAULT_TICKET_TYPE = "Question"
+
+
+def ticket_lookups(client: SplynxClient, settings: Settings) -> TicketLookups:
+    """Splynx's ticket status, group and type ids for what Sonar's tickets say, found by title.
+
+    Why read and never made: Splynx's API lists ticket statuses, groups and types but has no POST for them
+    (they are made in Config / Helpdesk). A status or the type that Splynx lacks stops the run before any
+    write, naming what it has; a Sonar group it lacks is no error (the ticket's note keeps its name).
+    """
+    statuses = _titles(client, TICKET_STATUSES_PATH, "title_for_agent")
+    wanted = {**DEFAULT_TICKET_STATUSES, **settings.ticket_statuses}
+    missing = sorted({title for title in wanted.values() if title.lower() not in statuses})
+    if missing:
+        raise _no_such_title("ticket status", missing[0], statuses, "[ticket_statuses]", 'OPEN = "New"')
+    types = _titles(client, TICKET_TYPES_PATH, "title")
+    type_title = settings.ticket_type or DEFAULT_TICKET_TYPE
+    if type_title.lower() not in types:
+        raise _no_such_title("ticket type", type_title, types, "[tickets]", f'type = "{type_title}"')
+    groups = _titles(client, TICKET_GROUPS_PATH, "title")
+    mapped = {sonar: groups[title.lower()] for sonar, title in settings.ticket_groups.items()
+              if title.lower() in groups}  # fmt: skip
+    return TicketLookups(
+        statuses={status: statuses[title.lower()] for status, title in wanted.items()},
+        groups={**groups, **mapped},
+        type_id=types[type_title.lower()],
+    )
+
+
+def _titles(client: SplynxClient, path: str, field: str) -> dict[str, str]:
+    """A Splynx list as {lower-cased title: id}."""
+    return {str(r[field]).strip().lower(): str(r["id"]) for r in client.list(path) if r.get(field)}
+
+
+def _no_such_title(what: str, title: str, found: Mapping[str, str], section: str, example: str) -> ConfigError:
+    has = ", ".join(sorted(found)) or "none"
+    return ConfigError(
+        f"Splynx has no {what} titled {title!r} (it has: {has})",
+        fix=f"create it in Splynx (Config / Helpdesk), or name one it has under {section} in etl.toml ({example})",
+    )
+
+
 def ensure_additional_fields(client: SplynxClient, definitions: Mapping[str, list[dict[str, Any]]]) -> int:
     """Create every additional-field definition the transformers write to; returns how many were new."""
     created = 0
@@ -238,4 +290,5 @@ __all__ = [
     "read_taxes",
     "require_settings",
     "role_map",
+    "ticket_lookups",
 ]

@@ -7,10 +7,11 @@ sonar_balances.py); Splynx's is the customer's billing `deposit` (credits less d
 customer is in credit). So a customer reconciles when its deposit is exactly minus its Sonar balance.
 Money is integer cents end to end: Splynx's 4-place decimals are converted exactly, never through float.
 
-A run that carried the full history (`--history full`) is proved month by month too: what was debited,
-paid and credited each month inside its window, over the run's customers, is the same on both sides
-(Sonar's debits, successful payments and discounts; Splynx's debit transactions, payments and credit
-transactions other than those a payment books for itself, the balance brought forward left out).
+A run that carried the full history (`--history full`) is proved month by month too: what was invoiced,
+debited, paid and credited each month inside its window, over the run's customers, is the same on both sides
+(Sonar's invoices not voided, debits, successful payments and discounts; Splynx's invoices, debit
+transactions, whether an invoice booked them or not, payments and credit transactions other than those a
+payment books for itself, the balance brought forward left out).
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from typing import Any
 
 from etl.errors import ConfigError
 from etl.history import FULL, HistoryWindow
-from extractors.sonar import SonarClient
+from extractors.sonar import SonarClient, SonarExtractor
 from extractors.sonar_balances import account_transactions, balance_record, in_window
 from loaders.splynx_client import NotFound, SplynxClient
 from loaders.splynx_targets import MARKER_FIELD
@@ -33,9 +34,10 @@ from transformers.rules import decimal_to_cents, splynx_date
 BILLING_PATH = "admin/customers/customer-billing/{customer_id}"
 TRANSACTIONS_PATH = "admin/finance/transactions"
 PAYMENTS_PATH = "admin/finance/payments"
+INVOICES_PATH = "admin/finance/invoices"
 LIST_PAGE = 1000
 RECORDED_LINES = 20
-KINDS = ("debited", "paid", "credited")
+KINDS = ("invoiced", "debited", "paid", "credited")
 
 
 @dataclass(frozen=True)
@@ -69,7 +71,7 @@ class BalanceLine:
 
 @dataclass(frozen=True)
 class MonthLine:
-    """One month and one kind of movement (debited, paid, credited) over the run's customers, in cents."""
+    """One month and one kind of movement (invoiced, debited, paid, credited) over the run's customers, in cents."""
 
     month: str  # YYYY-MM
     kind: str
@@ -142,6 +144,7 @@ def reconcile(ledger: Ledger, sonar: SonarClient, splynx: SplynxClient, run_id: 
             customers[customer_id] = account_id
         sonar_months.update(_sonar_months(transactions, window))
     if window.mode == FULL:
+        sonar_months.update(_sonar_invoiced(SonarExtractor(sonar), accounts, window))
         result.months = _month_lines(sonar_months, _splynx_months(splynx, set(customers), window))
     return result
 
@@ -182,9 +185,22 @@ def _sonar_months(transactions: Iterable[dict[str, Any]], window: HistoryWindow)
     return months
 
 
-def _splynx_months(client: SplynxClient, customers: set[str], window: HistoryWindow) -> Counter[tuple[str, str]]:
-    """Splynx's (month, kind) totals of these customers: payments, and transactions a payment did not book."""
+def _sonar_invoiced(extractor: SonarExtractor, accounts: list[str], window: HistoryWindow) -> Counter[tuple[str, str]]:
+    """Sonar's invoiced totals per month of these accounts' invoices inside the window (voided ones bill nothing)."""
     months: Counter[tuple[str, str]] = Counter()
+    for page in extractor.fetch_where("account_invoice", "account_id", accounts):
+        for invoice in page.records:
+            if not invoice.get("void") and in_window(invoice.get("date"), window.since):
+                months[(str(invoice["date"])[:7], "invoiced")] += int(invoice.get("total_debits") or 0)
+    return months
+
+
+def _splynx_months(client: SplynxClient, customers: set[str], window: HistoryWindow) -> Counter[tuple[str, str]]:
+    """Splynx's (month, kind) totals of these customers: invoices, payments, transactions a payment did not book."""
+    months: Counter[tuple[str, str]] = Counter()
+    for row in _all_rows(client, INVOICES_PATH):
+        if str(row.get("customer_id")) in customers and in_window(row.get("date_created"), window.since):
+            months[(str(row["date_created"])[:7], "invoiced")] += decimal_to_cents(str(row.get("total") or "0"))
     for row in _all_rows(client, PAYMENTS_PATH):
         if str(row.get("customer_id")) in customers and in_window(row.get("date"), window.since):
             months[(str(row["date"])[:7], "paid")] += decimal_to_cents(str(row.get("amount") or "0"))

@@ -85,10 +85,17 @@ _COLUMNS: dict[str, str] = {
     "ip_assignment": "subnet subnet_id ip_pool_id description ipassignmentable_id ipassignmentable_type "
     "holder:json account:json",
     "account_balance": "account_id balance:int as_of:ts transactions:int opening:int opening_as_of:ts",
-    "account_transaction": "account_id type amount:int tax_total:int datetime:ts description running_balance:int",
+    "account_invoice": "account_id date:date due_date:date end_date:date status remaining_due:int total_debits:int "
+    "total_taxes:int void:bool message debits:json",
+    "account_transaction": "account_id type amount:int tax_total:int datetime:ts description running_balance:int "
+    "invoice_id invoiced:bool",
     "account_payment": "account_id amount:int payment_datetime:ts payment_type reference description "
     "successful:bool status",
     "account_note": "message noteable_id noteable_type priority user_id",
+    "ticket": "subject description status priority ticketable_id ticketable_type user_id closed_at:ts "
+    "ticket_group:json",
+    "ticket_reply": "ticket_id body incoming:bool author author_email user_id ticket:json",
+    "ticket_comment": "ticket_id body user_id ticket:json",
 }
 
 _PART = re.compile(r"part-(\d+)\.parquet$")

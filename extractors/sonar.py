@@ -839,7 +839,7 @@ class SonarExtractor:
         """
         if entity == "account":
             return self.account_pages(selection or Selection())
-        if entity in q.PER_ACCOUNT or entity in BY_ACCOUNT:
+        if entity in q.PER_ACCOUNT or entity in BY_ACCOUNT or entity in BY_TICKET:
             accounts = self.scan_ids("account", include_archived=(selection or Selection()).include_archived)
             return self.history_pages(together or [entity], accounts)
         pages = self._pages(entity, self._walk(entity))
@@ -853,7 +853,7 @@ class SonarExtractor:
             return self.history_pages([entity], ids)
         if entity in q.PER_ACCOUNT:  # a debit or discount: Sonar books it once, its staged record stands
             return iter(())
-        if entity in BY_ACCOUNT:
+        if entity in BY_ACCOUNT or entity in BY_TICKET:
             return self._kept(self.fetch_where(entity, "id", ids))
         archived = True if entity in q.ARCHIVABLE else None
         return self.fetch_where(entity, "id", ids, include_archived=archived)
@@ -864,16 +864,28 @@ class SonarExtractor:
         per_account = [e for e in entities if e in q.PER_ACCOUNT]
         if per_account:
             yield from history_pages(self.client, per_account, ids, self.page_size, self.history_since)
+        tickets: list[str] = []
         for entity in (e for e in entities if e in BY_ACCOUNT):
-            yield from self._kept(self.fetch_where(entity, BY_ACCOUNT[entity], ids))
+            for page in self._kept(self.fetch_where(entity, BY_ACCOUNT[entity], ids)):
+                tickets.extend(page.ids if entity == TICKET else ())
+                yield page
+        by_ticket = [e for e in entities if e in BY_TICKET]
+        if by_ticket and TICKET not in entities:  # a ticket's messages without it: its ids still come first
+            tickets = [i for page in self._kept(self.fetch_where(TICKET, BY_ACCOUNT[TICKET], ids)) for i in page.ids]
+        for entity in by_ticket:
+            yield from self._kept(self.fetch_where(entity, BY_TICKET[entity], tickets))
 
     def _kept(self, pages: Iterable[Page]) -> Iterator[Page]:
-        """Payments booked inside the history window (all without one); notes about accounts, not other things."""
+        """Invoices and payments dated inside the history window (all without one); notes and tickets of accounts.
+
+        Why tickets are filtered here: Sonar's `ticketable_id` names a network site's id too (ids are per type).
+        """
         for page in pages:
-            if page.entity == "account_note":
-                kept = [r for r in page.records if r.get("noteable_type") == ACCOUNT_NOTEABLE]
+            if page.entity in ABOUT_ACCOUNTS:
+                kept = [r for r in page.records if _about_account(r, ABOUT_ACCOUNTS[page.entity])]
             else:
-                kept = [r for r in page.records if in_window(r.get("payment_datetime"), self.history_since)]
+                dated = WINDOW_DATE[page.entity]
+                kept = [r for r in page.records if in_window(r.get(dated), self.history_since)]
             if kept:
                 yield Page(page.entity, kept, page.number)
 
@@ -1123,12 +1135,39 @@ def _pairing_view(account: Record) -> Record:
 ACCOUNT_CHILDREN = ("account_service", "radius_account", "account_package")
 """Entities read as children of accounts: an archived account's are left out unless archived ones are selected."""
 BALANCE = "account_balance"
-BY_ACCOUNT: dict[str, str] = {"account_payment": "account_id", "account_note": "noteable_id"}
+BY_ACCOUNT: dict[str, str] = {
+    "account_invoice": "account_id", "account_payment": "account_id", "account_note": "noteable_id",
+    "ticket": "ticketable_id",
+}  # fmt: skip
 """History entities read from their own root field by the column naming the account (not per account from
-`core_transactions`): payments, and notes (whose `noteable_id` is an account's only when `noteable_type` says so)."""
-HISTORY_ENTITIES = ("account_balance", "account_transaction", "account_payment", "account_note")
+`core_transactions`): invoices, payments, and notes (whose `noteable_id` is an account's only when
+`noteable_type` says so)."""
+BY_TICKET: dict[str, str] = {"ticket_reply": "ticket_id", "ticket_comment": "ticket_id"}
+"""History entities read by the tickets a selection read (a reply or comment names its ticket, not its account)."""
+TICKET = "ticket"
+ABOUT_ACCOUNTS: dict[str, tuple[str, ...]] = {
+    "account_note": ("noteable_type",),
+    TICKET: ("ticketable_type",),
+    "ticket_reply": ("ticket", "ticketable_type"),
+    "ticket_comment": ("ticket", "ticketable_type"),
+}
+"""Entities kept only when they are about an account: the path to the field naming what they are about."""
+WINDOW_DATE = {"account_invoice": "date", "account_payment": "payment_datetime"}
+"""The field that places a history record read by account inside or before the window."""
+HISTORY_ENTITIES = (
+    "account_balance", "account_invoice", "account_transaction", "account_payment", "account_note",
+    "ticket", "ticket_reply", "ticket_comment",
+)  # fmt: skip
 """What an account's history is made of, read after its other children, in this order."""
-ACCOUNT_NOTEABLE = "Account"
+ACCOUNT_TYPE = "Account"
+
+
+def _about_account(record: Record, path: tuple[str, ...]) -> bool:
+    """Whether the field at `path` (`ticket.ticketable_type`: through a relation) says an account."""
+    value: Any = record
+    for name in path:
+        value = value.get(name) if isinstance(value, dict) else None
+    return bool(value == ACCOUNT_TYPE)
 
 INTERNET_ONLY = ("ip_assignments", "radius_accounts", "uninventoried_mac_addresses")
 """Parts of an account's fold only its internet (DATA) services are made of."""

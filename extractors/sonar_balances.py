@@ -9,6 +9,12 @@ page of an account's transactions is read once, and that one read serves both en
 - `account_transaction`, one record per DEBIT or DISCOUNT inside the window (the full-history mode).
   Payments are read from `payments` instead (their method and reference live there).
 An account with no transaction has a balance of 0.
+
+A debit on an invoice the full history carries (`account_invoice`: not void, dated inside the window) is booked
+in Splynx by that invoice, whose lines are its debits; its transaction record says so (`invoiced`) and is not
+written on its own. Such a debit dated before the window (an invoice straddling its first day) is then left out
+of the balance brought forward too, so each one is counted exactly once. Decided here, from the account's own
+transactions and each debit's invoice, so the invoice and the transaction never need to see each other.
 """
 
 from __future__ import annotations
@@ -53,6 +59,7 @@ def balance_record(account_id: str, transactions: list[Record], since: date | No
     latest = max(transactions, key=_moment, default=None)
     before = [t for t in transactions if not in_window(t.get("datetime"), since)]
     opening = max(before, key=_moment, default=None) if since is not None else None
+    invoiced_before = sum(int(t["amount"]) for t in before if invoiced(t, since)) if opening else 0
     as_of = latest.get("datetime") if latest else None
     return {
         "id": account_id,
@@ -60,7 +67,7 @@ def balance_record(account_id: str, transactions: list[Record], since: date | No
         "balance": int(latest["running_balance"]) if latest else 0,
         "as_of": as_of,
         "transactions": len(transactions),
-        "opening": int(opening["running_balance"]) if opening else 0,
+        "opening": int(opening["running_balance"]) - invoiced_before if opening else 0,
         "opening_as_of": opening.get("datetime") if opening else None,
         "created_at": as_of,
         "updated_at": as_of,
@@ -81,12 +88,27 @@ def transaction_records(transactions: list[Record], since: date | None) -> list[
             "datetime": t.get("datetime"),
             "description": t.get("description"),
             "running_balance": int(t["running_balance"]),
+            "invoice_id": _invoice_id(t),
+            "invoiced": invoiced(t, since),
             "created_at": t.get("datetime"),
             "updated_at": t.get("datetime"),
             "_version": None,
         }
         for t in sorted(kept, key=lambda t: int(t["id"]))
     ]
+
+
+def invoiced(transaction: Record, since: date | None) -> bool:
+    """Whether a DEBIT is booked in Splynx by its invoice: one the full history carries (not void, in the window)."""
+    invoice = (transaction.get("debit") or {}).get("invoice") or {}
+    return transaction.get("type") == "DEBIT" and bool(invoice) and not invoice.get("void") and (
+        in_window(invoice.get("date"), since)
+    )
+
+
+def _invoice_id(transaction: Record) -> str | None:
+    found = (transaction.get("debit") or {}).get("invoice_id")
+    return None if found is None else str(found)
 
 
 def in_window(moment: Any, since: date | None) -> bool:

@@ -29,7 +29,7 @@ from typing import Any
 from etl.errors import ConnectionFailure, LedgerError, RecordError, RecordProblem, RetryableError
 from loaders.splynx_client import NotFound, SplynxClient, UncertainWrite, ValidationRefused
 from loaders.splynx_targets import FORMAT_CHECKS, MARKER_FIELD, MARKER_MODULES, Target, target
-from loaders.splynx_verify import differences
+from loaders.splynx_verify import differences, same
 from state.ledger import Ledger
 from state.models import Item
 from state.states import ItemState
@@ -207,6 +207,8 @@ class SplynxLoader:
             return None
         if tgt.marker_in is not None:
             return self._find_by_text_marker(tgt, tgt.marker_in, payload)
+        if tgt.natural_key:
+            return self._find_by_natural_key(tgt, payload)
         if tgt.module is None:
             return self._find_by_name(tgt, payload)
         rows = self.client.list(tgt.collection_path(payload.parent), additional={MARKER_FIELD: payload.marker})
@@ -222,6 +224,14 @@ class SplynxLoader:
         scope = {tgt.marker_scope: payload.body.get(tgt.marker_scope)} if tgt.marker_scope else None
         rows = self.client.list(tgt.collection_path(payload.parent), main=scope)
         found = [r["id"] for r in rows if marker_in_text(r.get(field_name), MARKER_FIELD) == payload.marker]
+        return min(found, key=_id_order) if found else None
+
+    def _find_by_natural_key(self, tgt: Target, payload: SplynxPayload) -> str | None:
+        """A record that carries no marker (a ticket message): its owner's record holding the same key values."""
+        scope = {tgt.marker_scope: payload.body.get(tgt.marker_scope)} if tgt.marker_scope else None
+        rows = self.client.list(tgt.collection_path(payload.parent), main=scope)
+        key = {name: payload.body.get(name) for name in tgt.natural_key}
+        found = [r["id"] for r in rows if all(same(value, r.get(name)) for name, value in key.items())]
         return min(found, key=_id_order) if found else None
 
     def _find_by_name(self, tgt: Target, payload: SplynxPayload) -> str | None:
@@ -409,7 +419,8 @@ class SplynxLoader:
             self.client.update(path, self._body(payload))
             return _last_segment(path), "update"
         if existing:
-            self.client.update(tgt.item_path(existing, payload.parent), self._body(payload))
+            body = {k: v for k, v in self._body(payload).items() if k not in tgt.create_only}
+            self.client.update(tgt.item_path(existing, payload.parent), body)
             return existing, "update"
         if unsure:
             if last_step is not None:
@@ -488,7 +499,8 @@ class SplynxLoader:
                     f"Splynx has no record at {check_path} right after we wrote it",
                     fix="check the Splynx audit log for a deletion, then resume",
                 )
-            diffs = differences(body, found, check_target.write_only | check_target.ignore_on_verify)
+            skipped = check_target.write_only | check_target.ignore_on_verify | check_target.create_only
+            diffs = differences(body, found, skipped)
             if diffs:
                 name, sent, got = diffs[0]
                 listed = ", ".join(d[0] for d in diffs)

@@ -74,6 +74,11 @@ class Target:
             comments, not every comment of every customer); the marker is still matched here.
         lookup: for a put-only target whose path names a record by an id we do not know (an IP record), how
             the loader finds that id from what we know (its network and address).
+        create_only: fields sent with the POST alone (a ticket's opening message: a PUT would add another, or be
+            refused), never with a PUT nor compared on verify.
+        natural_key: a record that can carry no marker anywhere (a ticket message: no module, and every text
+            field shown to the customer) is found by listing its owner's records (`marker_scope`) for one
+            holding exactly these fields' values.
     """
 
     key: str
@@ -91,6 +96,8 @@ class Target:
     marker_in: str | None = None
     marker_scope: str | None = None
     lookup: PathLookup | None = None
+    natural_key: tuple[str, ...] = ()
+    create_only: frozenset[str] = frozenset()
 
     @property
     def put_only(self) -> bool:
@@ -264,6 +271,38 @@ TARGETS: dict[str, Target] = {
             required=_required("payment"),
             references={"customer_id": "customer"},
             formats={"date": DATE},
+        ),
+        Target(  # a Sonar invoice (HISTORY, full mode); module `invoices` (the blueprint's list) carries the marker
+            "invoice",
+            "admin/finance/invoices",
+            "admin/finance/invoices/{id}",
+            "invoices",
+            required=_required("invoice"),
+            references={"customer_id": "customer"},
+            formats={"date_created": DATE, "date_till": DATE},
+            choices=_choices("invoice", "status", "use_transactions"),
+            write_only=frozenset({"items.categoryIdForTransaction"}),  # a line's transaction category
+        ),
+        Target(  # a Sonar ticket (HISTORY); module `ticket` (the blueprint's list) carries the marker
+            "ticket",
+            "admin/support/tickets",
+            "admin/support/tickets/{id}",
+            "ticket",
+            required=_required("ticket"),
+            references={"customer_id": "customer"},
+            create_only=frozenset({"message"}),  # the opening message, made with the ticket
+            ignore_on_verify=frozenset({"created_at"}),  # whether Splynx keeps a given one: a guess
+        ),
+        Target(  # a ticket's reply or comment: no module, no hidden field: found by what it is (docs/fidelity.md)
+            "ticket_message",
+            "admin/support/ticket-messages",
+            "admin/support/ticket-messages/{id}",
+            None,
+            required=_required("ticket_message"),
+            references={"ticket_id": "ticket"},
+            formats={"date": DATE},
+            marker_scope="ticket_id",
+            natural_key=("ticket_id", "date", "time", "message"),
         ),
         Target(  # no additional-fields module in the blueprint's list: no marker, adopted by its name
             "inventory_stock",

@@ -15,7 +15,10 @@ EMPTY = (None, "", "0000-00-00", "0000-00-00 00:00:00")
 
 
 def differences(sent: Mapping[str, Any], got: Mapping[str, Any], skip: frozenset[str]) -> list[tuple[str, Any, Any]]:
-    """Fields of `sent` whose value Splynx does not hold: (field, sent value, read-back value)."""
+    """Fields of `sent` whose value Splynx does not hold: (field, sent value, read-back value).
+
+    `skip` names fields not to compare; `items.categoryIdForTransaction` one inside each record of a list.
+    """
     out: list[tuple[str, Any, Any]] = []
     for name, value in sent.items():
         if name in skip:
@@ -24,8 +27,30 @@ def differences(sent: Mapping[str, Any], got: Mapping[str, Any], skip: frozenset
         if isinstance(value, Mapping):
             nested = differences(value, back if isinstance(back, Mapping) else {}, frozenset())
             out += [(f"{name}.{sub}", a, b) for sub, a, b in nested]
+        elif _records(value):
+            out += _record_differences(name, value, back, frozenset(s.partition(".")[2] for s in skip
+                                                                    if s.startswith(f"{name}.")))  # fmt: skip
         elif not same(value, back):
             out.append((name, value, back))
+    return out
+
+
+def _records(value: Any) -> bool:
+    return isinstance(value, list | tuple) and bool(value) and all(isinstance(v, Mapping) for v in value)
+
+
+def _record_differences(name: str, sent: Any, got: Any, skip: frozenset[str]) -> list[tuple[str, Any, Any]]:
+    """A list of records (an invoice's lines) read back in order: each compared on the fields we sent.
+
+    Why only those: Splynx adds its own (a line's id, its computed total) to every record it returns.
+    """
+    back = list(got) if isinstance(got, list | tuple) else []
+    if len(back) != len(sent):
+        return [(f"{name} (records)", len(sent), len(back))]
+    out: list[tuple[str, Any, Any]] = []
+    for n, (mine, theirs) in enumerate(zip(sent, back, strict=True)):
+        nested = differences(mine, theirs if isinstance(theirs, Mapping) else {}, skip)
+        out += [(f"{name}[{n + 1}].{sub}", a, b) for sub, a, b in nested]
     return out
 
 

@@ -1,16 +1,18 @@
 """The full-history phase as a real process, SIGKILLed at random moments, then resumed: no payment twice.
 
-A payment or a transaction is money: booked twice, the customer's balance is wrong by that amount. The
-customers are migrated first by a clean run; then `etl run --all --phases history --history full` is
-killed again and again (extracting, between a POST and its checkpoint, while verifying) and resumed each
-time. The end state: every Sonar debit, discount and payment of the migrated customers in Splynx exactly
-once, the ledger agreeing record for record, and `etl reconcile` finding no difference.
+A payment, an invoice or a transaction is money: booked twice, the customer's balance is wrong by that
+amount. The customers are migrated first by a clean run; then `etl run --all --phases history --history
+full` is killed again and again (extracting, between a POST and its checkpoint, while verifying) and resumed
+each time. The end state: every Sonar invoice (booking its debits), other debit, discount and payment of the
+migrated customers in Splynx exactly once, the ledger agreeing record for record, and `etl reconcile`
+finding no difference.
 """
 
 from __future__ import annotations
 
 import random
 import subprocess
+from collections import Counter
 
 from tests.fixtures.pipeline import Sandbox, SandboxFactory, entity_markers, run_ids
 from tests.test_crash_torture import assert_no_duplicates, kill_after
@@ -53,7 +55,17 @@ def test_sigkill_during_the_full_history_then_resume_books_every_payment_once(ma
     sonar_payments = {str(p["id"]) for p in box.sonar.store.tables["payments"].values()
                       if str(p["account_id"]) in customers}  # fmt: skip
     assert set(entity_markers(box.splynx, "account_payment")) == sonar_payments
+    sonar_invoices = {str(i["id"]) for i in box.sonar.store.tables["invoices"].values()
+                      if str(i["account_id"]) in customers}  # fmt: skip
+    assert set(entity_markers(box.splynx, "account_invoice")) == sonar_invoices
     carried = {str(t["id"]) for t in box.sonar.store.tables["core_transactions"].values()
-               if t.get("type", "DEBIT") != "PAYMENT" and str(t["account_id"]) in customers}  # fmt: skip
+               if t.get("type", "DEBIT") != "PAYMENT" and not t.get("debit_id")  # invoiced debits: their invoice's
+               and str(t["account_id"]) in customers}  # fmt: skip
     assert set(entity_markers(box.splynx, "account_transaction")) == carried
+    booked = [t for t in box.splynx.rows("admin/finance/transactions") if str(t.get("invoice_id") or 0) != "0"]
+    debits = [d for d in box.sonar.store.tables["debits"].values() if str(d["account_id"]) in customers]
+    assert len(booked) == len(debits)  # each invoiced debit booked once, by its invoice
+    messages = Counter((str(m["ticket_id"]), str(m["date"]), str(m["time"]), str(m["message"]))
+                       for m in box.splynx.rows("admin/support/ticket-messages"))  # fmt: skip
+    assert messages and max(messages.values()) == 1  # a ticket's replies and comments: each once
     assert "every balance and every monthly total matches to the cent" in box.etl("reconcile", str(history_run)).output

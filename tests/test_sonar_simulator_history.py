@@ -22,8 +22,11 @@ FIELDS = "id account_id sonar_unique_id created_at updated_at amount description
 FIELDS += "tax_total successful"
 SIGN = {"DEBIT": 1, "PAYMENT": -1, "DISCOUNT": -1}
 """How each type moves the running balance (positive: the customer owes)."""
-HISTORY_TABLES = ("core_transactions", "payments")
-"""The tables the transaction history fills: the payments are those of its PAYMENT transactions."""
+HISTORY_TABLES = ("core_transactions", "payments", "invoices", "debits")
+"""The tables the transaction history fills: the payments are those of its PAYMENT transactions, the
+invoices and debits those of its DEBIT transactions."""
+BOOKED_TABLES = ("core_transactions", "payments")
+"""The tables `add_payment` adds a record to."""
 
 
 @pytest.fixture
@@ -104,8 +107,10 @@ def test_every_live_account_with_services_has_six_monthly_debits_and_the_others_
     assert set(histories) == billed
     for account_id in billed:
         debits = [r for r in histories[account_id] if r["type"] == "DEBIT"]
-        assert len(debits) == 6, account_id
-        assert len({r["datetime"][:7] for r in debits}) == 6  # one per month
+        per_month = {month: sum(1 for r in debits if r["datetime"][:7] == month) for month in
+                     {r["datetime"][:7] for r in debits}}  # fmt: skip
+        assert len(per_month) == 6, account_id  # every month (one debit per billed service)
+        assert len(set(per_month.values())) == 1, (account_id, per_month)  # the same services each month
         assert all(r["datetime"][8:10] == "01" for r in debits)  # on the 1st
         assert max(r["datetime"] for r in histories[account_id]) < "2025-06-01"  # the last cycle ends at NOW
     assert 8 in others  # the always archived account (it may hold services) has no history
@@ -310,8 +315,8 @@ def test_add_payment_continues_the_running_balance_and_its_payment_is_served(sim
     transaction_id, payment_id = add_payment(store, account_id, 2500, when, "CHECK")
 
     grown = {t for t, rows in store.tables.items() if len(rows) != counts[t]}
-    assert grown == set(HISTORY_TABLES)
-    assert all(len(store.tables[t]) == counts[t] + 1 for t in HISTORY_TABLES)
+    assert grown == set(BOOKED_TABLES)
+    assert all(len(store.tables[t]) == counts[t] + 1 for t in BOOKED_TABLES)
     assert store.get("accounts", account_id) == account_before  # nothing else moves
     mine = all_transactions(sim100, account_id)
     assert int(mine[-1]["id"]) == transaction_id == max(int(r["id"]) for r in all_transactions(sim100))

@@ -16,6 +16,7 @@ from loaders.splynx_targets import TARGETS as TARGETS_BY_KEY
 from tests.fixtures.sonar_records import (
     AccountBalanceFactory,
     AccountFactory,
+    AccountInvoiceFactory,
     AccountNoteFactory,
     AccountPackageFactory,
     AccountPaymentFactory,
@@ -41,6 +42,9 @@ from tests.fixtures.sonar_records import (
     ServiceFactory,
     SubnetFactory,
     SupernetFactory,
+    TicketCommentFactory,
+    TicketFactory,
+    TicketReplyFactory,
     UserFactory,
     UserStockFactory,
     VehicleFactory,
@@ -71,6 +75,8 @@ FACTORIES: dict[str, Any] = {
     "user_stock": UserStockFactory, "network_site_stock": NetworkSiteStockFactory,
     "account_balance": AccountBalanceFactory, "account_transaction": AccountTransactionFactory,
     "account_payment": AccountPaymentFactory, "account_note": AccountNoteFactory,
+    "account_invoice": AccountInvoiceFactory, "ticket": TicketFactory, "ticket_reply": TicketReplyFactory,
+    "ticket_comment": TicketCommentFactory,
 }  # fmt: skip
 
 
@@ -159,6 +165,9 @@ def test_local_field_rules_match_the_splynx_simulator() -> None:
         "bundle_tariff": splynx_schema.TARIFFS_BUNDLE, "bundle_service": splynx_schema.BUNDLE_SERVICES,
         "ipv4_ip": splynx_schema.IPV4_IPS, "billing_transaction": splynx_schema.BILLING_TRANSACTIONS,
         "payment": splynx_schema.PAYMENTS, "customer_note": splynx_schema.CUSTOMER_NOTES,
+        "invoice": splynx_schema.INVOICES, "ticket": splynx_schema.TICKETS,
+        "ticket_message": splynx_schema.TICKET_MESSAGES,
+        "invoice_item": splynx_schema.Entity("invoice_items", "", None, splynx_schema.INVOICE_ITEM, "Item"),
     }  # fmt: skip
     assert set(entity_of) == set(FIELDS)
     for target, rules in FIELDS.items():

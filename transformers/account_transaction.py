@@ -1,11 +1,12 @@
 """A Sonar debit or discount (full-history mode) -> one Splynx transaction of its customer.
 
-Why transactions and not invoice lines: a Sonar debit is what moves the balance (`core_transactions`), and
-Splynx's `admin/finance/transactions` is the one record that moves a Splynx customer's balance the same
-way (a debit charges, a credit credits, docs/fidelity.md "Account transactions"). Invoices are documents
-over those debits and come separately. A DEBIT raises what the customer owes: a `debit`; a DISCOUNT lowers
-it: a `credit`; a negative amount (a reversal) the other way round. The amount is taken as what moved the
-balance, taxes included (a guess, docs/fidelity.md), so tax 0 here; `etl reconcile` proves it.
+Why transactions: a Sonar debit is what moves the balance (`core_transactions`), and Splynx's
+`admin/finance/transactions` is the one record that moves a Splynx customer's balance the same way (a debit
+charges, a credit credits, docs/fidelity.md "Account transactions"). A debit on an invoice the history carries
+is booked by that invoice (transformers/account_invoice.py) and skipped here. A DEBIT raises what the customer
+owes: a `debit`; a DISCOUNT lowers it: a `credit`; a negative amount (a reversal) the other way round. The
+amount is taken as what moved the balance, taxes included (a guess, docs/fidelity.md), so tax 0 here;
+`etl reconcile` proves it.
 """
 
 from __future__ import annotations
@@ -29,6 +30,8 @@ OWED_SIGN = {"DEBIT": 1, "DISCOUNT": -1}  # how each type moves what the custome
 def transform(record: Record, ctx: TransformContext) -> SplynxPayload:
     """A debit charges the customer, a discount credits it, on the day Sonar booked it."""
     kind = str(record.get("type") or "")
+    if record.get("invoiced"):
+        raise SkipRecord(f"the debit is a line of invoice {record.get('invoice_id')}, which books it in Splynx")
     owed = OWED_SIGN.get(kind, 0) * int(record.get("amount") or 0)
     if owed == 0:
         raise SkipRecord(f"a {kind.lower() or 'transaction'} of 0 moves no balance")

@@ -36,6 +36,21 @@ def random_password() -> str:
 
 
 @dataclass(frozen=True)
+class TicketLookups:
+    """The Splynx ids a ticket needs, found by name: Splynx's API lists statuses, groups and types, never makes them.
+
+    Attributes:
+        statuses: Sonar TicketStatus (`OPEN`) -> Splynx ticket status id.
+        groups: lower-cased Sonar ticket group name -> Splynx ticket group id (a group Splynx lacks: absent).
+        type_id: the Splynx ticket type every migrated ticket gets (Sonar has no ticket type).
+    """
+
+    statuses: Mapping[str, str]
+    groups: Mapping[str, str]
+    type_id: str
+
+
+@dataclass(frozen=True)
 class TransformContext:
     """Everything outside the record a transformer may consult.
 
@@ -71,6 +86,8 @@ class TransformContext:
         payment_methods: Sonar payment type (`CHECK`) -> Splynx payment method id, made or adopted by name
             before loading (`etl.preflight.ensure_payment_methods`); None: not read (payments then fail,
             naming the method to create).
+        tickets: how Splynx names what a Sonar ticket says, read before loading (`etl.preflight.ticket_lookups`):
+            None when not read (tickets then fail, naming the setting).
     """
 
     dest_id: Callable[[str, str], str | None]
@@ -90,6 +107,7 @@ class TransformContext:
     mapped_id: Callable[[str, str], str | None] | None = None
     history_mode: str = "balance"
     payment_methods: Mapping[str, str] | None = None
+    tickets: TicketLookups | None = None
 
     def migrated(self, entity: str, source_id: str) -> bool:
         """Whether a record really is in Splynx already (`dest_id` may stand a placeholder in, for plans)."""

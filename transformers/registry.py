@@ -18,6 +18,7 @@ from etl.errors import RecordError, RecordProblem
 from transformers import (
     account,
     account_balance,
+    account_invoice,
     account_note,
     account_package,
     account_payment,
@@ -39,6 +40,9 @@ from transformers import (
     service,
     subnet,
     supernet,
+    ticket,
+    ticket_comment,
+    ticket_reply,
     user,
     vendor,
 )
@@ -58,6 +62,8 @@ from transformers.splynx_fields import (
     INTS,
     IPV4,
     MODULES,
+    RECORD_RULES,
+    RECORDS,
     FieldRule,
 )
 from transformers.validation import (
@@ -127,9 +133,13 @@ _MODULES: tuple[EntityTransformer, ...] = (
     radius_account,
     ip_assignment,
     account_balance,
+    account_invoice,
     account_transaction,
     account_payment,
     account_note,
+    ticket,
+    ticket_reply,
+    ticket_comment,
 )
 TRANSFORMERS: dict[str, Transform] = {m.ENTITY: m.transform for m in _MODULES}
 """Ledger entity name -> transform function."""
@@ -266,6 +276,10 @@ def validate_body(subject: Subject, target: str, body: Mapping[str, Any], prefix
     """Check the body against Splynx's rules for the target; raise the first problem as ValidationError."""
     for rule in FIELDS.get(target, ()):
         _check_field(subject, rule, prefix + rule.name, body.get(rule.name))
+        if rule.kind == RECORDS:
+            for n, record in enumerate(body.get(rule.name) or (), start=1):
+                inner = record if isinstance(record, Mapping) else {}
+                validate_body(subject, RECORD_RULES[(target, rule.name)], inner, f"{prefix}{rule.name}[{n}].")
     attributes = body.get("additional_attributes")
     if attributes is not None and target in MODULES:
         _check_attributes(subject, attributes)

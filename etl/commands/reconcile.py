@@ -65,7 +65,7 @@ def _print_balances(run_id: int, result: Reconciliation, all_lines: bool) -> Non
     for line in result.balances:
         if line.matches and not all_lines:
             continue
-        diff = "" if line.matches else _money(line.difference_cents)
+        diff = "" if line.matches else _money(None if line.splynx_cents is None else line.difference_cents)
         fix = "" if line.matches else line.fix()
         table.add_row(line.account_id, line.customer_id or "—", _money(line.sonar_cents), _money(line.splynx_cents),
                       diff, fix)  # fmt: skip

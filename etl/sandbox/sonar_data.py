@@ -26,15 +26,24 @@ Then (`_loose_ips`, no randomness) the first 2 accounts (after 1-10) without a D
 IP each from the "Core infrastructure" subnet, after the sites' addresses: IPs no service takes. Last
 (`_held_stock`, its own stream): 2-3 vehicles, and spare devices held by all but the last vehicle, by
 users 3 and 4 (technicians) and by the first two network sites. Last of all (`_transactions`, its own
-stream): six monthly cycles of `core_transactions` for every live account with services, a DEBIT of its
-services on the 1st and mostly a full PAYMENT days later, some paying part, skipping, overpaying or
+stream): six monthly cycles of `core_transactions` for every live account with services, a DEBIT per
+billed service on the 1st and mostly a full PAYMENT days later, some paying part, skipping, overpaying or
 getting a DISCOUNT. After them (`_payments`, its own stream): the Sonar `Payment` behind each PAYMENT
 transaction (`payment_type` from its description, a check number, card charge id or ACH trace as its
-`reference`), linked by the transaction's `payment_id`. `add_payment` books one more after generation.
+`reference`), linked by the transaction's `payment_id`. Then (`_invoices`, no randomness): the Sonar
+`Debit` behind each DEBIT transaction (linked by its `debit_id`) and one `Invoice` per account and cycle
+holding that cycle's debits, its `remaining_due` what the account's credits leave unpaid (oldest invoice
+first). `add_payment` books one more payment after generation and settles the invoices again.
 Then (`_notes`, its own stream): 1-3 notes on ~15 % of the live accounts (support and finance texts, a
 few multi-line, one ~3000 characters long; ~10 % STICKY, ~3 % STICKY_WITH_CONFIRMATION, ~10 % written by
 Sonar itself with no user, ~10 % edited later), then a handful on stock devices and network sites, so a
 client must filter on `noteable_type`. `add_note` writes one more after generation, `edit_note` edits one.
+Last (`_tickets`, its own streams): 3 ticket groups (Support, Billing, Field Services); 1-3 tickets on ~30 %
+of the live accounts (at least 3 accounts), opened in the six months before NOW (~70 % CLOSED, 15 % OPEN,
+8 % PENDING_EXTERNAL, 7 % PENDING_INTERNAL; mostly MEDIUM; ~20 % unassigned), each with 1-4 replies
+alternating staff and customer (one ticket with none yet, one customer reply several paragraphs long) and
+0-2 internal comments by staff; then 2 tickets about network sites, so a client must filter on
+`ticketable_type`.
 
 Deliberately bad records (only when there are at least 10 customers), in `store.problem_account_ids`:
     - ``primary_contact_without_email`` (account 3): the primary contact has no email address; Splynx
@@ -83,6 +92,16 @@ DEFAULTS: dict[str, Record] = {
     "core_transactions": {"type": "DEBIT", "description": "Monthly services", "tax_total": 0},
     "payments": {"amount_remaining": 0, "company_id": 1, "fee": 0, "is_autopay": True, "payment_type": "CREDITCARD",
                  "status": "SUCCEEDED", "successful": True},
+    "invoices": {"auto_pay_attempts": 0, "child_invoice_remaining_due": 0, "company_id": 1, "delinquent": False,
+                 "frozen": False, "late_fee_applied": False, "late_fee_only": False, "number_of_months": 1,
+                 "pending_email": False, "remaining_due": 0, "status": "PAID", "tax_committed": False,
+                 "total_debits": 0, "total_taxes": 0, "void": False},
+    "debits": {"company_id": 1, "number_of_months": 1, "quantity": 1, "reversed": False, "type": "DATA",
+               "service_name": "Monthly services"},
+    "tickets": {"description": "", "priority": "MEDIUM", "status": "OPEN", "subject": "", "is_spam": False},
+    "ticket_replies": {"body": "", "incoming": False},
+    "ticket_comments": {"body": "", "user_id": 1},
+    "ticket_groups": {"enabled": True, "name": "", "private": False},
     "ip_assignments": {"ipassignmentable_type": "Account", "soft": False, "description": "Static IP"},
     "custom_field_data": {"customfielddataable_type": "Account"},
     "inventory_items": {"flapping": False, "icmp_status_flap_count": 0, "snmp_status_flap_count": 0,
@@ -898,10 +917,13 @@ a partial payment or a skipped month (they owe), an overpayment (a credit balanc
 DISCOUNT_CENTS = (500, 1000, 1500)
 OVERPAY_CENTS = (1000, 2500, 5000)
 MIN_DEBIT_CENTS = 100
-"""A floor for the monthly debit, should an account's services add up to nothing."""
+"""A floor for the monthly debit, should an account's services add up to (almost) nothing: then one
+"Monthly services" debit of this amount replaces the per-service ones."""
 
 Event = tuple[datetime, str, int, str]
 """One transaction before it is stored: moment, TransactionType, amount (cents, positive), description."""
+Charge = tuple[int, str, str, int, str]
+"""One monthly debit of an account: service id, service name, ServiceType, cents, description."""
 
 
 def _cycle_starts() -> list[datetime]:
@@ -914,22 +936,48 @@ def _cycle_starts() -> list[datetime]:
     return starts[::-1]
 
 
-def _monthly_totals(tables: dict[str, dict[int, Record]]) -> dict[int, int]:
-    """Per live (not archived) account with services: what a month bills, in cents.
+def _monthly_charges(tables: dict[str, dict[int, Record]]) -> dict[int, list[Charge]]:
+    """Per live (not archived) account with services: the debits a month bills, in service id order.
 
-    The sum of its DEBIT services' `amount` times quantity, whatever their billing period: a simplification
-    (an annual plan debits its yearly price every month), enough for realistic-looking balances.
+    One per subscription to a DEBIT application service with a positive `amount` (times its quantity),
+    described by the service's name, whatever the service's billing period: a simplification (an annual
+    plan or a one-time fee debits its price every month), enough for realistic-looking balances. Should
+    they add up to less than MIN_DEBIT_CENTS, one "Monthly services" debit of MIN_DEBIT_CENTS instead,
+    booked against the account's first service (Sonar's `Debit.service_id` is non-null).
     """
     services = tables["services"]
-    totals: dict[int, int] = {}
+    subscribed: dict[int, list[tuple[int, int, int]]] = {}  # account -> (service id, subscription id, cents)
     for subscription in tables["account_services"].values():
         service = services[subscription["service_id"]]
         debit = service.get("application", "DEBIT") == "DEBIT"
         cents = service["amount"] * subscription.get("quantity", 1) if debit else 0
-        totals[subscription["account_id"]] = totals.get(subscription["account_id"], 0) + cents
+        subscribed.setdefault(subscription["account_id"], []).append(
+            (subscription["service_id"], subscription["id"], cents)
+        )
     accounts = tables["accounts"]
-    return {aid: max(cents, MIN_DEBIT_CENTS) for aid, cents in sorted(totals.items())
-            if aid in accounts and not accounts[aid].get("archived_at")}  # fmt: skip
+    charges: dict[int, list[Charge]] = {}
+    for account_id, held in sorted(subscribed.items()):
+        if account_id not in accounts or accounts[account_id].get("archived_at"):
+            continue
+        held.sort()
+        billed = [(sid, services[sid]["name"], services[sid]["type"], cents, services[sid]["name"])
+                  for sid, _subscription, cents in held if cents > 0]  # fmt: skip
+        if sum(c[3] for c in billed) < MIN_DEBIT_CENTS:
+            first = services[held[0][0]]
+            billed = [(held[0][0], first["name"], first["type"], MIN_DEBIT_CENTS, DEBIT_DESCRIPTION)]
+        charges[account_id] = billed
+    return charges
+
+
+def _monthly_totals(charges: dict[int, list[Charge]]) -> dict[int, int]:
+    """Per billed account: what a month bills, in cents (the sum of its charges)."""
+    return {account_id: sum(c[3] for c in billed) for account_id, billed in charges.items()}
+
+
+def _split_debit(event: Event, charges: list[Charge]) -> list[Event]:
+    """A month's DEBIT event as one event per charge, at the same moment (their amounts add up to it)."""
+    assert event[2] == sum(c[3] for c in charges), (event, charges)
+    return [(event[0], "DEBIT", c[3], c[4]) for c in charges]
 
 
 def _profiles(rng: random.Random, account_ids: list[int]) -> dict[int, tuple[str, int]]:
@@ -993,20 +1041,34 @@ def _transactions(tables: dict[str, dict[int, Record]], seed: int) -> None:
     positive `running_balance` is what the customer owes after the transaction (docs/fidelity.md, a
     guess). Ids follow `datetime` across all accounts (oldest first), and timestamps are shared strings,
     so a million transactions cost one small dict each.
+
+    A month's debit is one DEBIT transaction per charge (`_monthly_charges`), all at the billing run's
+    moment, in service id order, the running balance following each. The history is drawn for the month's
+    total, and the first debit of a month takes the uuid drawn for it; the others draw theirs from a
+    stream of their own, so the main stream (profiles, payments, discounts) does not depend on how many
+    services an account has.
     """
     rng = random.Random(f"history-{seed}")
-    totals = _monthly_totals(tables)
+    split_rng = random.Random(f"debit-split-{seed}")
+    charges = _monthly_charges(tables)
+    totals = _monthly_totals(charges)
     profiles = _profiles(rng, list(totals))
     texts: dict[datetime, str] = {}
     pending: list[tuple[datetime, int, int, Record]] = []
     for account_id, cents in totals.items():
         method = rng.choices(PAYMENT_METHODS, PAYMENT_WEIGHTS)[0]
-        balance = 0
-        for seq, event in enumerate(_account_history(rng, cents, profiles.get(account_id, ("full", 0)), method)):
-            balance += event[2] if event[1] == "DEBIT" else -event[2]
+        balance, seq = 0, 0
+        for event in _account_history(rng, cents, profiles.get(account_id, ("full", 0)), method):
             text = texts.setdefault(event[0], format_datetime(event[0]))
             unique_id = str(uuid.UUID(int=rng.getrandbits(128), version=4))
-            pending.append((event[0], account_id, seq, _transaction(account_id, event, balance, unique_id, text)))
+            parts = _split_debit(event, charges[account_id]) if event[1] == "DEBIT" else [event]
+            for n, part in enumerate(parts):
+                balance += part[2] if part[1] == "DEBIT" else -part[2]
+                if n:
+                    unique_id = str(uuid.UUID(int=split_rng.getrandbits(128), version=4))
+                record = _transaction(account_id, part, balance, unique_id, text)
+                pending.append((part[0], account_id, seq, record))
+                seq += 1
     rows = tables["core_transactions"]
     next_id = max(rows, default=0) + 1
     for new_id, (*_key, record) in enumerate(sorted(pending, key=lambda p: p[:3]), start=next_id):
@@ -1087,6 +1149,119 @@ def _payments(tables: dict[str, dict[int, Record]], seed: int) -> None:
         next_id += 1
 
 
+INVOICE_DUE_DAYS = 14
+"""An invoice is due this many days after its date (the billing parameters' default `due_days`)."""
+PAID, UNPAID = "PAID", "UNPAID"
+"""Invoice `status` values. A guess: the real schema types `Invoice.status` as a bare String and spells out
+no values; these say whether `remaining_due` is 0."""
+
+
+def _invoice_status(remaining_due: int) -> str:
+    return PAID if remaining_due == 0 else UNPAID
+
+
+def _settle(totals: list[int], credit: int) -> list[int]:
+    """What each invoice (oldest first) still owes once `credit` cents are applied to them oldest first."""
+    remaining: list[int] = []
+    for total in totals:
+        applied = min(total, max(credit, 0))
+        credit -= applied
+        remaining.append(total - applied)
+    return remaining
+
+
+def _is_credit(kind: Any, successful: Any) -> bool:
+    """Whether a transaction pays invoices off: a DISCOUNT, or a PAYMENT that went through."""
+    return kind == "DISCOUNT" or (kind == "PAYMENT" and bool(successful))
+
+
+@lru_cache(maxsize=64)
+def _cycle_dates(moment_text: str) -> tuple[str, str, str]:
+    """An invoice's `date`, `due_date` and `end_date` (the day before the next monthly cycle starts)."""
+    day = parse_datetime(moment_text).date()
+    following = date(day.year + day.month // 12, day.month % 12 + 1, 1)
+    end = max(following - timedelta(days=1), day)
+    return day.isoformat(), (day + timedelta(days=INVOICE_DUE_DAYS)).isoformat(), end.isoformat()
+
+
+def _invoices(tables: dict[str, dict[int, Record]], seed: int) -> None:
+    """An invoice per account and billing cycle, and a Sonar `Debit` behind each DEBIT transaction.
+
+    No randomness (`seed` is for symmetry with its neighbours); only appended records and one new
+    column on the DEBIT transactions, `debit_id` (hidden, like `payment_id`), so every value generated
+    before stays as it was. The debits of one account at one moment are one invoice: `date` the cycle's
+    day, `due_date` INVOICE_DUE_DAYS later, `end_date` the day before the next cycle, `total_debits` the
+    sum of its debits, no taxes. Debit ids follow their transactions', invoice ids the cycles' (oldest
+    first, then by account). Each debit's service comes from `_monthly_charges`, matched in order.
+
+    `remaining_due` (a documented rule, not Sonar's): everything the account's DISCOUNTs and successful
+    PAYMENTs add up to (up to NOW) is applied to its invoices oldest first; what an invoice is then
+    still owed is its `remaining_due`, and `status` is PAID when that is 0, else UNPAID. Read from the
+    transactions, not the payments table, so `_payments` does not change it.
+    """
+    del seed
+    charges = _monthly_charges(tables)
+    transactions = tables["core_transactions"]
+    cycles: dict[tuple[int, str], list[Record]] = {}  # (account, moment) -> its DEBIT transactions, in order
+    credits: dict[int, int] = {}
+    for transaction_id in sorted(transactions):
+        transaction = transactions[transaction_id]
+        kind = transaction.get("type", DEFAULTS["core_transactions"]["type"])
+        account_id = transaction["account_id"]
+        if kind == "DEBIT":
+            cycles.setdefault((account_id, transaction["datetime"]), []).append(transaction)
+        elif _is_credit(kind, transaction.get("successful")):
+            credits[account_id] = credits.get(account_id, 0) + transaction["amount"]
+    invoices, debits = tables["invoices"], tables["debits"]
+    invoice_id = max(invoices, default=0) + 1
+    by_account: dict[int, list[Record]] = {}
+    behind: dict[int, tuple[Record, Charge]] = {}  # DEBIT transaction id -> its invoice and charge
+    for (account_id, moment), billed in cycles.items():  # in order of first transaction id: chronological
+        company_id = _company_of(tables, account_id)
+        day, due, end = _cycle_dates(moment)
+        invoice: Record = {"id": invoice_id, "account_id": account_id, "date": day, "due_date": due,
+                           "end_date": end, "total_debits": sum(t["amount"] for t in billed),
+                           "created_at": moment, "updated_at": moment}  # fmt: skip
+        if company_id != DEFAULTS["invoices"]["company_id"]:
+            invoice["company_id"] = company_id
+        invoices[invoice_id] = invoice
+        by_account.setdefault(account_id, []).append(invoice)
+        for transaction, charge in zip(billed, charges[account_id], strict=True):
+            assert transaction["amount"] == charge[3], (transaction, charge)
+            behind[transaction["id"]] = (invoice, charge)
+        invoice_id += 1
+    for debit_id, transaction_id in enumerate(sorted(behind), start=max(debits, default=0) + 1):
+        transaction = transactions[transaction_id]
+        invoice, (service_id, service_name, service_type, cents, description) = behind[transaction_id]
+        debit: Record = {"id": debit_id, "account_id": invoice["account_id"], "amount": cents,
+                         "description": description, "service_id": service_id, "service_name": service_name,
+                         "invoice_id": invoice["id"], "created_at": transaction["datetime"],
+                         "updated_at": transaction["datetime"]}  # fmt: skip
+        if service_type != DEFAULTS["debits"]["type"]:
+            debit["type"] = service_type
+        if "company_id" in invoice:
+            debit["company_id"] = invoice["company_id"]
+        debits[debit_id] = debit
+        transaction["debit_id"] = debit_id
+    for account_id, owed in by_account.items():  # stored even when PAID: a raw record read should not lie
+        remaining = _settle([i["total_debits"] for i in owed], credits.get(account_id, 0))
+        for invoice, due_now in zip(owed, remaining, strict=True):
+            invoice.update(remaining_due=due_now, status=_invoice_status(due_now))
+
+
+def _resettle(store: SonarStore, account_id: int) -> None:
+    """Re-apply an account's credits to its invoices (the `_invoices` rule) and update those that move."""
+    history = store.where("core_transactions", "account_id", account_id)
+    credit = sum(int(t["amount"]) for t in history
+                 if _is_credit(store.value("core_transactions", t, "type"),
+                               store.value("core_transactions", t, "successful")))  # fmt: skip
+    owed = sorted(store.where("invoices", "account_id", account_id), key=lambda i: i["id"])
+    totals = [int(store.value("invoices", i, "total_debits")) for i in owed]
+    for invoice, due_now in zip(owed, _settle(totals, credit), strict=True):
+        if due_now != store.value("invoices", invoice, "remaining_due"):
+            store.update("invoices", invoice["id"], remaining_due=due_now, status=_invoice_status(due_now))
+
+
 def _latest_balance(store: SonarStore, account_id: int) -> tuple[int, datetime | None]:
     """An account's running balance after its latest transaction (by datetime, then id), and that moment."""
     history = store.where("core_transactions", "account_id", account_id)
@@ -1107,10 +1282,13 @@ def add_payment(
 
     Why a function here and not a store method: both records are built as the generated ones are
     (`_transaction`, `_payment`, `_reference`), so a booked payment cannot drift from them. The PAYMENT
-    transaction's `running_balance` continues the account's latest one; nothing else moves (no account's
-    `updated_at`, no other record). `datetime`, `payment_datetime` and `created_at` are `when` (default:
-    now), as in the generated history; `updated_at` is the store's clock, which only moves forward, so a
-    run reading changes since the previous one sees the payment even when it is back-dated.
+    transaction's `running_balance` continues the account's latest one. The account's invoices are
+    settled again as `_invoices` settles them (its credits applied oldest invoice first): those whose
+    `remaining_due` changes get the new one and its `status`, with `updated_at` and `_version` moving as
+    any update's. Nothing else moves (no account's `updated_at`, no other record). `datetime`,
+    `payment_datetime` and `created_at` are `when` (default: now), as in the generated history;
+    `updated_at` is the store's clock, which only moves forward, so a run reading changes since the
+    previous one sees the payment even when it is back-dated.
 
     Raises:
         KeyError: no such account.
@@ -1134,7 +1312,9 @@ def add_payment(
         payment = _payment(transaction, _company_of(store.tables, account_id), payment_type,
                            _reference(rng, payment_type))  # fmt: skip
         payment_id = store.insert("payments", **payment)
-        return store.insert("core_transactions", **transaction, payment_id=payment_id), payment_id
+        transaction_id = store.insert("core_transactions", **transaction, payment_id=payment_id)
+        _resettle(store, account_id)
+        return transaction_id, payment_id
 
 
 NOTED_SHARE = 0.15
@@ -1380,6 +1560,312 @@ def edit_note(store: SonarStore, note_id: int, message: str) -> None:
     store.update("notes", int(note_id), message=message)
 
 
+TICKET_GROUPS = ("Support", "Billing", "Field Services")
+"""Sonar ticket groups (all enabled, none private), ids 1-3 in this order."""
+TICKETED_SHARE = 0.3
+"""Share of live accounts with tickets (1-3 each); at least 3 accounts (all, in a smaller store)."""
+MIN_TICKETED_ACCOUNTS = 3
+TICKET_WINDOW = timedelta(days=182)
+"""Tickets are opened in the last six months before NOW."""
+MIN_TICKET_AGE = timedelta(days=2)
+"""Nothing is opened later than this before NOW, so every reply, comment and closing fits before NOW."""
+TICKET_STATUSES = ("CLOSED", "OPEN", "PENDING_EXTERNAL", "PENDING_INTERNAL")
+TICKET_STATUS_WEIGHTS = (0.70, 0.15, 0.08, 0.07)
+TICKET_PRIORITIES = ("LOW", "MEDIUM", "HIGH", "CRITICAL")
+TICKET_PRIORITY_WEIGHTS = (0.15, 0.62, 0.20, 0.03)
+UNASSIGNED_SHARE = 0.2
+SILENT_TICKET_SHARE = 0.04
+"""Share of tickets nobody has replied to yet (at least one ticket is kept so)."""
+TICKET_TOPICS: tuple[tuple[str, str, str], ...] = (  # subject, group, the customer's opening message
+    ("No internet since this morning", "Support",
+     "Hi, my internet has been down since about 7 this morning. The light on the router is red and I have "
+     "already unplugged it and plugged it back in twice. I work from home, so please let me know when someone "
+     "can look at it."),
+    ("Slow speeds in the evening", "Support",
+     "Every evening from around 7 pm the connection gets really slow. Speed tests show {down} Mbps when I pay "
+     "for much more. During the day it is fine. Streaming keeps buffering. Can you check what is going on?"),
+    ("Question about my bill", "Billing",
+     "Hello, my last invoice is ${amount} higher than usual and I don't understand why. I haven't changed "
+     "anything on my plan. Could someone explain the charges to me?"),
+    ("Charged twice this month", "Billing",
+     "It looks like my card was charged twice for this month's service. Both payments show on my bank "
+     "statement. Please refund the duplicate payment."),
+    ("Update my payment card", "Billing",
+     "My card on file expires at the end of the month. What is the easiest way to update it? I'd rather not "
+     "read the number out over the phone."),
+    ("Moving to a new address", "Field Services",
+     "We are moving house on the {day} of next month. The new address is about ten miles away. Can our "
+     "service be moved there, and do we need a new installation appointment?"),
+    ("Router keeps rebooting", "Support",
+     "The router restarts by itself several times a day, usually while we are on video calls. All the lights "
+     "go off and it takes a few minutes to come back. It is the router you provided."),
+    ("Request a static IP", "Support",
+     "I need a static IP address for a security camera system at home. What does it cost and how long does it "
+     "take to set up? Please add it to my account if possible."),
+    ("Wi-Fi does not reach the upstairs rooms", "Support",
+     "The Wi-Fi signal is very weak in the bedrooms upstairs. Downstairs it is fine. Do you offer a mesh "
+     "system or an extender that would help?"),
+    ("Cable cut by landscapers", "Field Services",
+     "Our landscapers cut the cable that runs across the yard to the house this afternoon. The internet is "
+     "down completely. Can a technician come out to repair it?"),
+    ("Upgrade my plan", "Billing",
+     "I'd like to upgrade to a faster plan. What options are there at my address, and would the price change "
+     "from the next bill or right away?"),
+    ("Cancel my service", "Billing",
+     "We are leaving the area at the end of the month and need to cancel our service. How do we return the "
+     "equipment, and will the last bill be prorated?"),
+)  # fmt: skip
+SITE_TICKET_TOPICS: tuple[tuple[str, str], ...] = (  # subject, the staff member's opening message
+    ("Sector AP dropping customers at {site}",
+     "Monitoring shows the east sector AP at {site} rebooting several times since last night. Twelve customers "
+     "have called in. Needs a check of the PoE and the radio on the next climb."),
+    ("Generator alarm at {site}",
+     "The generator at {site} reported a low-fuel alarm overnight. Please schedule a fuel delivery and check "
+     "the transfer switch while on site."),
+    ("Backhaul link to {site} degraded",
+     "The licensed backhaul to {site} has dropped to half capacity since the storm. Alignment or water in a "
+     "connector is suspected; needs a tower crew."),
+)  # fmt: skip
+STAFF_REPLIES: dict[str, tuple[str, ...]] = {  # per ticket group
+    "Support": (
+        "Thanks for getting in touch. I've run a remote check on your equipment and can see it online; could you "
+        "restart the router once more and let us know if the problem continues?",
+        "Our network team found a fault on the line and has fixed it. Everything looks good from our side now. "
+        "Could you confirm it is working for you?",
+        "Could you send us a photo of the lights on the front of the router? That will help us narrow it down.",
+        "Thanks for your patience. We've replaced the equipment and the connection has been stable since then, "
+        "so I'll close this ticket. Reply here if anything comes up again.",
+    ),
+    "Billing": (
+        "I've looked into this for you. The charge is the prorated amount for the days before your plan change, "
+        "so your next invoice will be back to the usual amount.",
+        "I've refunded the duplicate payment of ${amount}; it should show on your statement within 3-5 business "
+        "days.",
+        "That's all set up on your account now. The change takes effect from your next billing cycle.",
+        "You can update the card yourself in the customer portal under Billing > Payment methods, or we can send "
+        "you a secure link by e-mail.",
+    ),
+    "Field Services": (
+        "We have scheduled a technician visit for {weekday} between 8 am and noon. Please make sure someone over "
+        "18 is at home.",
+        "The technician has finished the repair and the connection tested at full speed. Let us know if anything "
+        "else comes up.",
+        "We can move your service; the new address is in our coverage area. I've booked the installation for "
+        "{weekday}.",
+    ),
+}  # fmt: skip
+CUSTOMER_REPLIES = (
+    "Thanks, it's working again.",
+    "Still the same problem this evening, unfortunately.",
+    "{weekday} morning works for us. Thank you!",
+    "I restarted it again and the lights are green now. I'll keep an eye on it.",
+    "Thanks for explaining, that makes sense.",
+    "It dropped out twice again last night around 9 pm.",
+    "Photo attached. The internet light is blinking orange.",
+    "Great, thank you for sorting this out so quickly.",
+)
+SITE_REPLIES = (  # the tower contractor's side of a network site's ticket
+    "Crew can be on site {weekday} morning, weather permitting.",
+    "Work completed: connector re-sealed and alignment checked. Readings attached.",
+    "Fuel delivered, tank full. Transfer switch tested OK.",
+)
+SITE_CONTRACTOR = ("Plains Tower Services", "dispatch@plainstowerservices.com")
+TICKET_COMMENTS = (
+    "Checked the ONT: light levels fine, escalating to field team.",
+    "Remote reboot of the CPE done; signal at -{signal} dBm, within range.",
+    "Customer has called twice about this; please prioritise.",
+    "Billing: verified the proration, no credit due.",
+    "Issued a ${amount} credit as agreed with the team lead.",
+    "Sector AP showing high airtime in the evenings; network team is aware.",
+    "Truck roll booked for {weekday}; the customer has a dog, call ahead.",
+    "Waiting on the customer to confirm before closing.",
+)
+LONG_REPLY = "\n\n".join((
+    "Hello, I'm writing again because the problem is still not fixed and I want to explain everything in one "
+    "place so I don't have to repeat it on the phone.",
+    "It started about three weeks ago. Every evening, usually between 7 and 11 pm, the connection slows down "
+    "until web pages barely load. My son's online classes freeze and my video calls drop. I have run speed "
+    "tests at different times: in the morning I get close to what I pay for, in the evening sometimes less "
+    "than 5 Mbps.",
+    "I have done everything your support team asked: restarted the router many times, plugged my laptop "
+    "directly into the router with a cable, turned off every other device, and even reset the router to "
+    "factory settings. Nothing changed. The technician who came out last week said the signal was fine and "
+    "that it must be our Wi-Fi, but it happens on the cable too.",
+    "I have been a customer for several years and have always paid on time, so I would appreciate it if "
+    "someone could look at this properly. I would also like to know whether I can get a credit for the weeks "
+    "the service has not worked as it should.",
+    "I'm available any weekday after 3 pm if a technician needs to come back. Thank you.",
+))  # fmt: skip
+"""The one long reply (several paragraphs): a customer's recap of a ticket that has gone on for weeks."""
+
+
+@dataclass
+class _TicketPlan:
+    """One ticket before its id: who it is about, what it says and how its conversation goes."""
+
+    created: datetime
+    order: int
+    ticket: Record
+    replies: int
+    comments: int
+    customer: tuple[str, str | None]  # author and e-mail address of the incoming replies
+    topic_words: dict[str, Any] = field(default_factory=dict)
+    long_reply: bool = False
+
+
+def _ticket_words(rng: random.Random) -> dict[str, Any]:
+    """Values for the placeholders of the ticket texts."""
+    return {"weekday": rng.choice(NOTE_WORDS["weekday"]), "day": rng.choice(NOTE_WORDS["day"]),
+            "amount": rng.choice((12, 25, 40, 60)), "down": rng.randrange(3, 20),
+            "signal": rng.randrange(55, 70)}  # fmt: skip
+
+
+def _ticketed_accounts(rng: random.Random, accounts: dict[int, Record]) -> list[int]:
+    """Which live accounts get tickets: an exact share, at least `MIN_TICKETED_ACCOUNTS`."""
+    live = [i for i, a in sorted(accounts.items())
+            if not a.get("archived_at") and NOW - parse_datetime(a["created_at"]) >= 2 * MIN_TICKET_AGE]  # fmt: skip
+    count = min(len(live), max(MIN_TICKETED_ACCOUNTS, round(TICKETED_SHARE * len(live))))
+    return sorted(rng.sample(live, count))
+
+
+def _ticket_record(rng: random.Random, users: list[int], subject: str, description: str, group: int) -> Record:
+    """The columns every ticket has: status, priority, group, assignee (closing details come later)."""
+    return {
+        "subject": subject, "description": description, "ticket_group_id": group, "company_id": 1,
+        "status": rng.choices(TICKET_STATUSES, TICKET_STATUS_WEIGHTS)[0],
+        "priority": rng.choices(TICKET_PRIORITIES, TICKET_PRIORITY_WEIGHTS)[0],
+        "user_id": None if rng.random() < UNASSIGNED_SHARE else rng.choice(users),
+        "closed_at": None, "closed_by_user_id": None, "due_date": None, "is_spam": False, "parent_ticket_id": None,
+    }  # fmt: skip
+
+
+def _conversation(rng: random.Random) -> tuple[int, int]:
+    """How many replies (0-4) and internal comments (0-2) a ticket gets."""
+    replies = 0 if rng.random() < SILENT_TICKET_SHARE else rng.randint(1, 4)
+    return replies, rng.choices((0, 1, 2), (0.5, 0.35, 0.15))[0]
+
+
+def _account_ticket_plans(rng: random.Random, tables: dict[str, dict[int, Record]],
+                          users: list[int]) -> list[_TicketPlan]:  # fmt: skip
+    """1-3 tickets per ticketed account; one gets no reply yet, one a long reply from the customer."""
+    accounts = tables["accounts"]
+    primary = {c["contactable_id"]: c for c in tables["contacts"].values()
+               if c.get("primary") and c.get("contactable_type", "Account") == "Account"}  # fmt: skip
+    plans: list[_TicketPlan] = []
+    for account_id in _ticketed_accounts(rng, accounts):
+        account = accounts[account_id]
+        since = max(NOW - TICKET_WINDOW, parse_datetime(account["created_at"]) + MIN_TICKET_AGE)
+        contact = primary.get(account_id, {})
+        name = str(contact.get("name") or account["name"])
+        handle = ".".join(name.lower().replace("'", "").split()[:2])
+        customer = (name, contact.get("email_address") or f"{handle}{account_id}@gmail.com")  # wrote in from home
+        for _ in range(rng.randint(1, 3)):
+            subject, group, text = rng.choice(TICKET_TOPICS)
+            words = _ticket_words(rng)
+            ticket = _ticket_record(rng, users, subject, text.format(**words), TICKET_GROUPS.index(group) + 1)
+            ticket.update(ticketable_type="Account", ticketable_id=account_id,
+                          company_id=account.get("company_id", DEFAULTS["accounts"]["company_id"]))  # fmt: skip
+            created = _between(rng, since, NOW - MIN_TICKET_AGE)
+            plans.append(_TicketPlan(created, len(plans), ticket, *_conversation(rng), customer, words))
+    if plans and not any(p.replies == 0 for p in plans):
+        rng.choice(plans).replies = 0
+    talking = [p for p in plans if p.replies > 0]
+    if talking:
+        chosen = rng.choice(talking)
+        chosen.replies, chosen.long_reply = max(2, chosen.replies), True
+    return plans
+
+
+def _site_ticket_plans(rng: random.Random, tables: dict[str, dict[int, Record]],
+                       users: list[int]) -> list[_TicketPlan]:  # fmt: skip
+    """2 tickets about network sites (none without sites), opened and assigned by staff."""
+    sites = sorted(tables["network_sites"])
+    plans: list[_TicketPlan] = []
+    for n, site_id in enumerate(rng.sample(sites, min(2, len(sites)))):
+        subject, text = SITE_TICKET_TOPICS[n % len(SITE_TICKET_TOPICS)]
+        name = str(tables["network_sites"][site_id]["name"])
+        group = TICKET_GROUPS.index("Field Services") + 1
+        ticket = _ticket_record(rng, users, subject.format(site=name), text.format(site=name), group)
+        ticket.update(ticketable_type="NetworkSite", ticketable_id=site_id, user_id=rng.choice(users))
+        created = _between(rng, NOW - TICKET_WINDOW, NOW - MIN_TICKET_AGE)
+        plans.append(_TicketPlan(created, n, ticket, *_conversation(rng), SITE_CONTRACTOR, _ticket_words(rng)))
+    return plans
+
+
+def _gap(rng: random.Random, after: datetime) -> datetime:
+    """The next moment of a conversation: minutes, hours or days after `after`, always before NOW."""
+    scale = rng.choices((3600, 12 * 3600, 3 * 86400), (0.4, 0.35, 0.25))[0]
+    room = int((NOW - after).total_seconds()) // 2
+    return after + timedelta(seconds=max(1, min(rng.randrange(300, scale), room)))
+
+
+def _tickets(tables: dict[str, dict[int, Record]], seed: int) -> None:
+    """Tickets: 1-3 on ~30 % of the live accounts, then 2 about network sites, with replies and comments.
+
+    Its own `random.Random`s and only appended records (three ticket groups, the tickets, their replies
+    and comments), so everything generated before stays put. The account tickets' ids follow their
+    `created_at`, as do their replies' and comments'; the network sites' (their own stream) come after
+    them, so a store generated without network sites holds the same account tickets. A reply alternates
+    staff (`incoming` false, the assignee or another user) and the customer (`incoming` true, the primary
+    contact's name and e-mail; a network site's: the tower contractor); comments are internal notes by
+    staff. A ticket's `updated_at` is its last reply, comment or closing. Every column is stored.
+    """
+    stamp = {"created_at": format_datetime(START), "updated_at": format_datetime(START)}
+    for name in TICKET_GROUPS:
+        _add(tables, "ticket_groups", name=name, enabled=True, private=False, **stamp)
+    users = sorted(tables["users"])
+    rng = random.Random(f"tickets-{seed}")
+    _write_tickets(rng, tables, users, _account_ticket_plans(rng, tables, users))
+    site_rng = random.Random(f"site-tickets-{seed}")
+    _write_tickets(site_rng, tables, users, _site_ticket_plans(site_rng, tables, users))
+
+
+def _write_tickets(rng: random.Random, tables: dict[str, dict[int, Record]], users: list[int],
+                   plans: list[_TicketPlan]) -> None:  # fmt: skip
+    """Append the planned tickets (oldest first), then their replies and comments (oldest first)."""
+    plans.sort(key=lambda p: (p.created, p.order))
+    tickets = tables["tickets"]
+    replies: list[tuple[datetime, Record]] = []
+    comments: list[tuple[datetime, Record]] = []
+    for ticket_id, plan in enumerate(plans, start=max(tickets, default=0) + 1):
+        ticket, moment = plan.ticket, plan.created
+        staff = ticket["user_id"] or rng.choice(users)
+        kinds = ["reply"] * plan.replies + ["comment"] * plan.comments
+        rng.shuffle(kinds)
+        said = 0
+        for kind in kinds:
+            moment = _gap(rng, moment)
+            at = {"ticket_id": ticket_id, "created_at": format_datetime(moment), "updated_at": format_datetime(moment)}
+            if kind == "comment":
+                body = rng.choice(TICKET_COMMENTS).format(**_ticket_words(rng))
+                comments.append((moment, {**at, "body": body, "user_id": rng.choice((staff, rng.choice(users)))}))
+                continue
+            incoming = said % 2 == 1
+            said += 1
+            if incoming:
+                pool = SITE_REPLIES if ticket["ticketable_type"] == "NetworkSite" else CUSTOMER_REPLIES
+                body = LONG_REPLY if plan.long_reply else rng.choice(pool).format(**plan.topic_words)
+                plan.long_reply = False  # only the first customer reply of its ticket is the long one
+                author, email, user_id = plan.customer[0], plan.customer[1], None
+            else:
+                group = TICKET_GROUPS[int(ticket["ticket_group_id"]) - 1]
+                body = rng.choice(STAFF_REPLIES[group]).format(**plan.topic_words)
+                user = tables["users"][staff]
+                author, email, user_id = str(user["name"]), user.get("email_address"), staff
+            replies.append((moment, {**at, "body": body, "incoming": incoming, "author": author,
+                                     "author_email": email, "user_id": user_id, "headers": None, "raw_body": None,
+                                     "signature": None}))  # fmt: skip
+        if ticket["status"] == "CLOSED":
+            moment = _gap(rng, moment)
+            ticket.update(closed_at=format_datetime(moment), closed_by_user_id=staff)
+        tickets[ticket_id] = {"id": ticket_id, **ticket, "created_at": format_datetime(plan.created),
+                              "updated_at": format_datetime(moment)}  # fmt: skip
+    for table, rows in (("ticket_replies", replies), ("ticket_comments", comments)):
+        rows.sort(key=lambda row: (row[0], row[1]["ticket_id"]))
+        target = tables[table]
+        for new_id, (_, record) in enumerate(rows, start=max(target, default=0) + 1):
+            target[new_id] = {"id": new_id, **record}
+
 def _plant_problems(tables: dict[str, dict[int, Record]]) -> dict[str, int]:
     """Turn accounts 3-6 into the documented bad records and archive account 8 (see module docstring)."""
     accounts = tables["accounts"]
@@ -1422,7 +1908,9 @@ def generate(customers: int, seed: int = 42) -> SonarStore:
     _held_stock(b.tables, customers, seed)
     _transactions(b.tables, seed)
     _payments(b.tables, seed)
+    _invoices(b.tables, seed)
     _notes(b.tables, seed)
+    _tickets(b.tables, seed)
     for table, rows in b.tables.items():
         for record in rows.values():
             if table != MEMBERSHIPS and "created_at" not in record:

@@ -50,7 +50,8 @@ ROOT_FIELDS: tuple[str, ...] = (
     "account_services", "account_billing_parameters", "logs", "radius_accounts", "uninventoried_mac_addresses",
     "recurring_service_details", "voice_service_details", "expiring_service_details", "voice_providers", "dids",
     "did_assignments", "network_sites", "taxes", "service_taxes", "packages", "package_services",
-    "vehicles", "core_transactions", "payments", "notes",
+    "vehicles", "core_transactions", "payments", "notes", "invoices", "debits", "tickets", "ticket_replies",
+    "ticket_comments", "ticket_groups",
 )  # fmt: skip
 """Root query fields the simulator serves (all return `<Type>Connection!`).
 
@@ -95,8 +96,13 @@ RELATIONS: dict[str, tuple[str, ...]] = {
     "InventoryModelFieldData": ("inventory_model_field",),
     "CustomFieldData": ("custom_field",),
     "User": ("role", "inventory_items"),
-    "Transaction": ("account", "payment"),  # not debit/discount: their detail types are not served
+    "Transaction": ("account", "payment", "debit"),  # not discount: its detail type is not served
+    "Invoice": ("account", "debits"),
+    "Debit": ("account", "invoice"),
     "Note": ("user",),  # not `noteable`: a NoteableInterface, and the pruner serves no interfaces
+    "Ticket": ("ticket_group", "user", "ticket_replies", "ticket_comments"),  # not `ticketable`: an interface
+    "TicketReply": ("ticket", "user"),
+    "TicketComment": ("ticket", "user"),
 }  # fmt: skip
 """Object-valued fields kept per type (every scalar/enum field of a kept type is kept)."""
 

@@ -38,7 +38,8 @@ TYPE_TABLE: dict[str, str] = {
     "VoiceProvider": "voice_providers", "Did": "dids", "DidAssignment": "did_assignments",
     "NetworkSite": "network_sites", "Tax": "taxes", "ServiceTax": "service_taxes", "Package": "packages",
     "PackageService": "package_services", "Vehicle": "vehicles", "Transaction": "core_transactions",
-    "Payment": "payments", "Note": "notes",
+    "Payment": "payments", "Note": "notes", "Invoice": "invoices", "Debit": "debits", "Ticket": "tickets",
+    "TicketReply": "ticket_replies", "TicketComment": "ticket_comments", "TicketGroup": "ticket_groups",
 }  # fmt: skip
 """GraphQL object type -> table (the root query field of the same name)."""
 
@@ -160,7 +161,20 @@ LINKS: dict[tuple[str, str], Link] = {
     ("User", "role"): _one("roles", "role_id"),
     ("Transaction", "account"): _one("accounts", "account_id"),
     ("Transaction", "payment"): _one("payments", "payment_id"),  # a column the schema does not show
+    ("Transaction", "debit"): _one("debits", "debit_id"),  # hidden too, as payment_id
+    ("Invoice", "account"): _one("accounts", "account_id"),
+    ("Invoice", "debits"): _many("debits", "invoice_id"),
+    ("Debit", "account"): _one("accounts", "account_id"),
+    ("Debit", "invoice"): _one("invoices", "invoice_id"),
     ("Note", "user"): _one("users", "user_id"),
+    ("Ticket", "ticket_group"): _one("ticket_groups", "ticket_group_id"),
+    ("Ticket", "user"): _one("users", "user_id"),
+    ("Ticket", "ticket_replies"): _many("ticket_replies", "ticket_id"),
+    ("Ticket", "ticket_comments"): _many("ticket_comments", "ticket_id"),
+    ("TicketReply", "ticket"): _one("tickets", "ticket_id"),
+    ("TicketReply", "user"): _one("users", "user_id"),
+    ("TicketComment", "ticket"): _one("tickets", "ticket_id"),
+    ("TicketComment", "user"): _one("users", "user_id"),
 }  # fmt: skip
 """Every relation field of the pruned schema, mapped onto the tables."""
 

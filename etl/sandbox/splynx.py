@@ -19,8 +19,10 @@ PHP/MySQL stack does ("id": "3", "price": "12.3400"); POST-201 bodies carry the 
 per entity and are never reused, across restarts too. A fresh install holds partner 1 "Main",
 location 1 "Central", stock 1 "Main stock", administrator 1 (the configured admin login), three taxes,
 Splynx's five default transaction categories (1 "Service" .. 5 "Correction"), five payment methods (1 "Cash" ..
-5 "Refill card"), and no customers. A customer's balance (`deposit` of its customer-billing record) is kept equal
-to its credit minus its debit transactions; each payment books one credit transaction.
+5 "Refill card"), the support setup (ticket statuses 1 "New" .. 5 "Waiting on agent", groups 1 "Support" and
+2 "Billing", types 1 "Question" .. 4 "Feature request"), and no customers. A customer's balance (`deposit` of its
+customer-billing record) is kept equal to its credit minus its debit transactions; each payment books one credit
+transaction.
 Modules: splynx_schema (entities), splynx_validation (422 rules), splynx_rules (cross-record rules,
 delete guards), splynx_query (search), splynx_auth (signatures, tokens), splynx_store (SQLite).
 """
@@ -45,6 +47,9 @@ from etl.sandbox.splynx_schema import (
     PAYMENT_METHODS,
     SEEDED_PAYMENT_METHODS,
     SEEDED_TAXES,
+    SEEDED_TICKET_GROUPS,
+    SEEDED_TICKET_STATUSES,
+    SEEDED_TICKET_TYPES,
     SEEDED_TRANSACTION_CATEGORIES,
     TRANSACTION_CATEGORIES,
     US_STATES,
@@ -139,6 +144,7 @@ class SplynxSimulator:
         """A new Splynx has partner 1, location 1, the installing administrator and its default finance setup."""
         self._seed_categories()
         self._seed_payment_methods()
+        self._seed_support()
         with self.store.transaction():
             if self.store.get("partners", 1) is not None:
                 return
@@ -181,6 +187,24 @@ class SplynxSimulator:
             defaults = {f.name: f.default for f in PAYMENT_METHODS.fields if f.name != "id"}
             for name in SEEDED_PAYMENT_METHODS:
                 self._seed("payment_methods", {**defaults, "name": name, "is_active": 1})
+
+    def _seed_support(self) -> None:
+        """A fresh Splynx's ticket statuses, groups and types, also into a file made before they were simulated.
+
+        Why keyed on each id sequence, as payment methods: a sequence never written means an older file.
+        """
+        with self.store.transaction():
+            if not self.store.last_id("ticket_statuses"):
+                for title, label, mark, icon in SEEDED_TICKET_STATUSES:
+                    self._seed("ticket_statuses", {"title_for_agent": title, "title_for_customer": title,
+                                                   "label": label, "mark": list(mark), "icon": icon,
+                                                   "view_on_dashboard": 1})
+            if not self.store.last_id("ticket_groups"):
+                for title in SEEDED_TICKET_GROUPS:
+                    self._seed("ticket_groups", {"title": title, "description": "", "agent_ids": []})
+            if not self.store.last_id("ticket_types"):
+                for title in SEEDED_TICKET_TYPES:
+                    self._seed("ticket_types", {"title": title, "background_color": None})
 
     def _seed_category(self, name: str) -> None:
         """One of Splynx's default transaction categories (`is_base` 1: it cannot be edited or deleted)."""

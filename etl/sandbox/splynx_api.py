@@ -18,9 +18,18 @@ Wire conventions (see /work/shared/api/splynx.md; our choices where the real API
 * Payments (`admin/finance/payments`): each books one credit transaction (its `transaction_id`, the
   transaction's `payment_id`) that follows the payment's amount, date, customer and receipt number and is
   deleted with it; that transaction cannot be deleted on its own (400). Payment methods 1-5 are seeded.
+* Invoices (`admin/finance/invoices`): `items` is a list of objects, each with its own id (one sequence
+  for all invoices) and the debit transaction it books when `use_transactions` is 1 (that transaction's
+  `invoice_id` is the invoice's); a PUT's items merge by id; `total`/`due` are computed; the transactions
+  follow the invoice's edits and go with it, and cannot be deleted on their own (400).
 * Customer comments (`admin/customers/customer-notes`): POST and GET on the collection, GET on the item
   `customer-notes/{customer_id}--{id}` (the blueprint), PUT and DELETE there too (a guess); a customer part
   that is not the comment's customer is 404. A customer with comments cannot be deleted (400, a guess).
+* Tickets (`admin/support/tickets`, additional-fields module `ticket`) and ticket messages
+  (`admin/support/ticket-messages`): plain CRUD; a ticket POST may carry an inline `message` object, created as
+  the ticket's first message and never returned; DELETE of a ticket deletes its messages; a customer with
+  tickets cannot be deleted. Ticket statuses, groups and types (`admin/support/tickets-statuses|-groups|-types`)
+  are GET-only like taxes, seeded (statuses 1-5, groups 1-2, types 1-4).
 * Errors: `{"error":{"message","code","internal_code"}}` (compact JSON); validation: 422 with
   `[{"field","message"}]`; a still-referenced record: 400 ENTITY_CANNOT_BE_DELETED (except a bundle
   service that services still belong to: 422 on `id`, a guess, docs/fidelity.md).
@@ -63,13 +72,14 @@ from etl.sandbox.splynx_schema import (
     INTS,
     IPV4_IPS,
     LABELS,
+    OBJECTS,
     OPTIONS_TYPE,
     PLAIN_ENTITIES,
     PLAN_USES,
+    READ_ONLY_ENTITIES,
     STATES_PROVINCES,
     STOCK_ITEM_PATH,
     STOCKS,
-    TAXES,
     Entity,
 )
 from etl.sandbox.splynx_store import SplynxStore
@@ -141,11 +151,12 @@ def resolve(path: str, store: SplynxStore) -> Target:
             return Target(entity, int(match.group(1)), {}, ("GET", "PUT"))
     if path == STATES_PROVINCES.path:
         return Target(STATES_PROVINCES, None, {}, SEARCH_ONLY)
-    if path == TAXES.path:  # read only: taxes are made in the web UI
-        return Target(TAXES, None, {}, SEARCH_ONLY)
-    taxed = re.fullmatch(re.escape(TAXES.path) + r"/(\d+)", path)
-    if taxed:
-        return Target(TAXES, int(taxed.group(1)), {}, ("GET",))
+    for entity in READ_ONLY_ENTITIES:  # taxes, ticket statuses/groups/types: made in the web UI (a write: 405)
+        if path == entity.path:
+            return Target(entity, None, {}, SEARCH_ONLY)
+        match = re.fullmatch(re.escape(entity.path) + r"/(\d+)", path)
+        if match:
+            return Target(entity, int(match.group(1)), {}, ("GET",))
     return _resolve_nested(path, store)
 
 
@@ -231,11 +242,14 @@ def _wire(kind: str, value: Any) -> Any:
 
 def render(entity: Entity, record: dict[str, Any], store: SplynxStore) -> dict[str, Any]:
     """A stored record as Splynx returns it in a GET body."""
-    body = {f.name: _wire(f.kind, record.get(f.name)) for f in entity.fields if not f.secret}
+    body = {f.name: _wire(f.kind, record.get(f.name)) for f in entity.fields if not f.secret and not f.write_only}
     for f in entity.fields:
         if f.kind == LABELS:  # APIB *Customer label*: {id, label, color}
             found = (store.get("labels", label_id) for label_id in record.get(f.name) or [])
             body[f.name] = [{"id": str(x["id"]), "label": x["label"], "color": x["color"]} for x in found if x]
+        elif f.kind == OBJECTS:  # an invoice's items: each attribute as a string, like the record's own
+            body[f.name] = [{p.name: _wire(p.kind, item.get(p.name)) for p in f.parts}
+                            for item in record.get(f.name) or []]
     if entity.module is not None:
         stored = record.get("additional_attributes") or {}
         body["additional_attributes"] = {d["name"]: stored.get(d["name"], "")
@@ -251,7 +265,7 @@ def options_body(entity: Entity, store: SplynxStore) -> dict[str, Any]:
     """The OPTIONS schema: attributes and additional attributes with their types."""
     attributes = []
     for f in entity.fields:
-        if f.secret:
+        if f.secret or f.write_only:
             continue
         item: dict[str, Any] = {"name": f.name, "title": f.label, "type": OPTIONS_TYPE[f.kind],
                                 "required": f.required}
@@ -430,8 +444,9 @@ class Handler:
         record["id"] = self.store.next_id(self.entity.key)
         if self.entity.key == "customers" and not record.get("login"):
             record["login"] = str(record["id"])
+        written = {f.name: record.pop(f.name) for f in self.entity.fields if f.write_only and f.name in record}
         self.store.put(self.entity.key, record["id"], record)
-        after_create(self.entity.key, record, self.store)
+        after_create(self.entity.key, record, self.store, written)
         if self.entity is ADDITIONAL_FIELDS:
             return _json({"name": record["name"]}, 201)
         return _json({"id": record["id"]}, 201)
@@ -452,11 +467,14 @@ class Handler:
         check_unique(self.entity, record, self.store, problems, record.get("id"))
         check(self.entity.key, record, self.store, problems, current is None, body)
         problems.raise_if_any()
-        self._stamp(record, current is None)
+        self._stamp(record, current is None, body)
         return record
 
-    def _stamp(self, record: dict[str, Any], creating: bool) -> None:
-        """Set what the server records about a write: when, and (on create) who made the record."""
+    def _stamp(self, record: dict[str, Any], creating: bool, body: dict[str, Any]) -> None:
+        """Set what the server records about a write: when, and (on create) who made the record.
+
+        A writable `updated_at` (a ticket's) that the write gives is kept: a migration carries the source's.
+        """
         now = dt.datetime.now().strftime("%Y-%m-%d %H:%M:%S")
         if creating and self.entity.field("added_by") is not None:  # customers, payments
             kind, _, who = self.subject.partition(":")
@@ -466,7 +484,8 @@ class Handler:
             record["real_create_datetime"] = now
         if self.entity.key == "customers":
             record["last_update"] = now
-        elif self.entity.field("updated_at") is not None:
+        elif (updated := self.entity.field("updated_at")) is not None and not (updated.writable and
+                                                                                "updated_at" in body):
             record["updated_at"] = now
 
     # item ---------------------------------------------------------------------------------------

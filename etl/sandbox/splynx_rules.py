@@ -17,10 +17,16 @@ Payments (our guesses where Splynx's behaviour is not captured): a customer with
 method while payments use it; the credit transaction a payment booked only with its payment (400 naming it).
 Customer comments (a guess, as for payments): a customer with comments is refused too, so a rollback must delete
 the comments first rather than have them vanish with the customer.
+Invoices (guesses, as for payments): a customer with invoices goes neither; a transaction naming an existing invoice
+in `invoice_id` only with (or through) its invoice (400 naming it).
+Tickets (guesses, as for payments): a customer with tickets (or ticket messages) goes neither; a ticket goes with
+its messages. Ticket statuses, groups and types are read only (no DELETE at all).
 
 A payment books a credit transaction, as Splynx's payments appear among a customer's transactions (the live
 billing_transactions.payment_id and payments.transaction_id columns): it follows the payment's edits and goes
-with it, so the customer's `deposit`, summed from transactions, counts the payment exactly once.
+with it, so the customer's `deposit`, summed from transactions, counts the payment exactly once. An invoice with
+use_transactions 1 books one debit transaction per item in the same way (book_invoice): they follow
+its items, customer and date, and go with it, so the deposit drops by the invoice's total exactly once.
 """
 
 from __future__ import annotations
@@ -37,10 +43,12 @@ from etl.sandbox.splynx_schema import (
     CUSTOMER_BILLING,
     CUSTOMER_INFO,
     CUSTOMER_SERVICES,
+    INVOICE_UNPAID,
     IPV4_IPS,
     PLAN_USES,
     SERVICES,
     TARIFFS,
+    TICKET_MESSAGES,
 )
 from etl.sandbox.splynx_store import SplynxStore
 from etl.sandbox.splynx_validation import Invalid, Problems, blank, default_for, taken
@@ -273,6 +281,33 @@ def transaction_total(price: str, quantity: int, tax_percent: str) -> str:
     return f"{total.quantize(Decimal('0.0001'), rounding=ROUND_HALF_UP):.4f}"
 
 
+def _check_invoice(record: dict[str, Any], store: SplynxStore, problems: Problems, creating: bool,
+                   body: dict[str, Any]) -> None:
+    """Check the items' transaction categories, then compute `total` and `due` and default `date_till`.
+
+    Why the total is the sum of each item's rounded transaction total: the items book exactly those transactions,
+    so the deposit drops by exactly the invoice's total (a Splynx that rounds only the sum may differ by 0.0001).
+    A category problem names the item by its position in the invoice (for a create: in the body).
+    """
+    if blank(record.get("date_till")) and not problems.has("date_created"):
+        record["date_till"] = record.get("date_created")
+    if problems.has("items") or not isinstance(record.get("items"), list):
+        return
+    for position, item in enumerate(record["items"], start=1):
+        category = item.get("categoryIdForTransaction")
+        if category and store.get("transaction_categories", category) is None:
+            problems.add("items", f"Item {position}: Transaction category is invalid: "
+                                  f"Transaction category {category} not found.")
+    total = sum((Decimal(_item_total(item)) for item in record["items"]), Decimal(0))
+    record["total"] = f"{total:.4f}"
+    record["due"] = record["total"] if record.get("status") in INVOICE_UNPAID else "0.0000"
+
+
+def _item_total(item: dict[str, Any]) -> str:
+    """What an invoice item's debit transaction totals: price * quantity * (1 + tax / 100)."""
+    return transaction_total(str(item["price"]), int(item["quantity"]), str(item["tax"]))
+
+
 def _check_category(record: dict[str, Any], store: SplynxStore, problems: Problems, creating: bool,
                     body: dict[str, Any]) -> None:
     """Splynx's default categories "cannot be edited or deleted" (its documentation; the message is a guess)."""
@@ -287,12 +322,39 @@ def _check_note(record: dict[str, Any], store: SplynxStore, problems: Problems, 
         record["datetime"] = dt.datetime.now().strftime("%Y-%m-%d %H:%M:%S")
 
 
+def _check_ticket(record: dict[str, Any], store: SplynxStore, problems: Problems, creating: bool,
+                  body: dict[str, Any]) -> None:
+    """The inline first message (a create's `message`) gets the derived attributes a ticket message gets."""
+    message = record.get("message")
+    if isinstance(message, dict):
+        _derive_message(message)
+
+
+def _check_ticket_message(record: dict[str, Any], store: SplynxStore, problems: Problems, creating: bool,
+                          body: dict[str, Any]) -> None:
+    _derive_message(record)
+
+
+def _derive_message(message: dict[str, Any]) -> None:
+    """Fill a message's author_type when not given and compute its message_type (both guesses, docs/fidelity.md).
+
+    author_type: admin when admin_id is set, else customer when customer_id is, else api (the write came over the
+    API). message_type: "note" for an administrator's message hidden from the customer, else "message".
+    """
+    if blank(message.get("author_type")):
+        message["author_type"] = "admin" if message.get("admin_id") else \
+            "customer" if message.get("customer_id") else "api"
+    note = message.get("hide_for_customer") == 1 and message["author_type"] == "admin"
+    message["message_type"] = "note" if note else "message"
+
+
 _CHECKS = {
     "administrators": _check_admin, "ipv4_networks": _check_network, "ipv6_networks": _check_network6,
     "ipv4_ips": _check_ip, "internet_services": _check_service, "recurring_services": _check_recurring_service,
     "voice_services": _check_voice_service, "bundle_services": _check_bundle_service,
     "billing_transactions": _check_transaction, "transaction_categories": _check_category,
-    "customer_notes": _check_note,
+    "customer_notes": _check_note, "invoices": _check_invoice, "tickets": _check_ticket,
+    "ticket_messages": _check_ticket_message,
     **{t.key: _check_tariff for t in TARIFFS},
 }
 
@@ -300,8 +362,13 @@ _CHECKS = {
 # -- side effects after a write -------------------------------------------------------------------
 
 
-def after_create(entity_key: str, record: dict[str, Any], store: SplynxStore) -> None:
-    """Create what Splynx creates alongside a record."""
+def after_create(entity_key: str, record: dict[str, Any], store: SplynxStore,
+                 written: dict[str, Any] | None = None) -> None:
+    """Create what Splynx creates alongside a record.
+
+    `written` holds the create's write-only values (Field.write_only), validated but not stored on the record:
+    a ticket's inline `message` becomes its first ticket message.
+    """
     if entity_key == "customers":
         info = {f.name: default_for(f) for f in CUSTOMER_INFO.fields if f.writable}
         store.put("customer_info", record["id"], {**info, "id": record["id"], "updated_at": None})
@@ -313,6 +380,11 @@ def after_create(entity_key: str, record: dict[str, Any], store: SplynxStore) ->
         settle_deposit(record["customer_id"], store)
     elif entity_key == "payments":
         book_payment(record, store)
+    elif entity_key == "invoices":
+        book_invoice(record, store, ())
+    elif entity_key == "tickets" and isinstance((written or {}).get("message"), dict):
+        first = {"id": store.next_id(TICKET_MESSAGES.key), "ticket_id": record["id"], **(written or {})["message"]}
+        store.put(TICKET_MESSAGES.key, first["id"], first)
     if entity_key == "internet_services":
         assign_ip(record, store)
 
@@ -366,9 +438,52 @@ def _new_transaction(store: SplynxStore) -> dict[str, Any]:
 
 def payment_category(store: SplynxStore) -> int:
     """Splynx's default "Payment" transaction category, or 1 where it is not seeded (a database without it)."""
-    found = store.select("transaction_categories", "json_extract(data, '$.name') = 'Payment' AND "
-                                                   "json_extract(data, '$.is_base') = 1")
+    return _base_category(store, "Payment")
+
+
+def service_category(store: SplynxStore) -> int:
+    """Splynx's default "Service" transaction category (what an invoice item is booked on unless it names one)."""
+    return _base_category(store, "Service")
+
+
+def _base_category(store: SplynxStore, name: str) -> int:
+    """The default transaction category called `name`, or 1 where it is not seeded (a database without it)."""
+    found = store.select("transaction_categories", "json_extract(data, '$.name') = ? AND "
+                                                   "json_extract(data, '$.is_base') = 1", [name])
     return int(found[0]["id"]) if found else 1
+
+
+def book_invoice(invoice: dict[str, Any], store: SplynxStore, previous: list[dict[str, Any]] | tuple[()]) -> None:
+    """Number new items, write one debit transaction per item (use_transactions 1), store, settle the deposit.
+
+    Why each item keeps its transaction (`transaction_id`) and rewrites it in place: the transaction is the
+    item's own record, so it follows every edit of the item or the invoice (customer, date) without changing id;
+    the transactions of `previous` (the items before an update) that no item books any more are deleted, which is
+    what turning use_transactions to 0 does. With 0 the invoice is a document only and moves no balance.
+    """
+    earlier = {int(item["transaction_id"]) for item in previous if item.get("transaction_id")}
+    invoice["items"] = [dict(item) for item in invoice["items"]]
+    for item in invoice["items"]:
+        if item.get("id") is None:
+            item["id"] = store.next_id("invoice_items")
+        item["transaction_id"] = _book_item(invoice, item, store) if invoice["use_transactions"] else 0
+    for stale in earlier - {item["transaction_id"] for item in invoice["items"]}:
+        store.delete("billing_transactions", stale)
+    store.put("invoices", invoice["id"], invoice)
+    settle_deposit(invoice["customer_id"], store)
+
+
+def _book_item(invoice: dict[str, Any], item: dict[str, Any], store: SplynxStore) -> int:
+    """Write the item's debit transaction (the same id when it has one) and return its id."""
+    transaction = store.get("billing_transactions", item.get("transaction_id") or 0) or _new_transaction(store)
+    transaction.update(type="debit", customer_id=invoice["customer_id"], quantity=item["quantity"],
+                       price=item["price"], tax_percent=item["tax"], total=_item_total(item),
+                       date=invoice["date_created"], description=item["description"],
+                       period_from=item["period_from"], period_to=item["period_to"],
+                       category=item.get("categoryIdForTransaction") or service_category(store),
+                       sub_account_id=item["sub_account_id"], invoice_id=invoice["id"], source="manual")
+    store.put("billing_transactions", transaction["id"], transaction)
+    return int(transaction["id"])
 
 
 def _materialize_ips(network: dict[str, Any], store: SplynxStore) -> None:
@@ -413,6 +528,9 @@ def after_update(entity_key: str, old: dict[str, Any], record: dict[str, Any], s
     elif entity_key == "payments" and any(old.get(k) != record.get(k) for k in PAYMENT_BOOKED):
         book_payment(record, store)
         settle_deposit(old["customer_id"], store)
+    elif entity_key == "invoices":  # every edit rewrites the items' transactions: cheap, and never stale
+        book_invoice(record, store, old.get("items") or [])
+        settle_deposit(old["customer_id"], store)
 
 
 def after_delete(entity_key: str, record: dict[str, Any], store: SplynxStore) -> None:
@@ -430,6 +548,13 @@ def after_delete(entity_key: str, record: dict[str, Any], store: SplynxStore) ->
     elif entity_key == "payments":
         store.delete("billing_transactions", record.get("transaction_id") or 0)
         settle_deposit(record["customer_id"], store)
+    elif entity_key == "invoices":
+        for item in record.get("items") or []:
+            store.delete("billing_transactions", item.get("transaction_id") or 0)
+        settle_deposit(record["customer_id"], store)
+    elif entity_key == "tickets":
+        for message in store.select(TICKET_MESSAGES.key, "json_extract(data, '$.ticket_id') = ?", [record["id"]]):
+            store.delete(TICKET_MESSAGES.key, message["id"])
     elif entity_key == "additional_fields":
         _drop_attribute(record["module"], record["name"], store)
 
@@ -456,15 +581,16 @@ def guard_delete(entity_key: str, record_id: int, store: SplynxStore) -> None:
                                    ("ipv4_networks", "location_id")),
         "administrators": lambda: "it is the main administrator" if record_id == 1 else None,
         "customers": lambda: _used(store, record_id, *((s.key, "customer_id") for s in CUSTOMER_SERVICES),
-                                   ("items", "customer_id"), ("payments", "customer_id"),
-                                   ("billing_transactions", "customer_id"), ("customer_notes", "customer_id")),
+                                   ("items", "customer_id"), ("payments", "customer_id"), ("invoices", "customer_id"),
+                                   ("billing_transactions", "customer_id"), ("customer_notes", "customer_id"),
+                                   ("tickets", "customer_id"), ("ticket_messages", "customer_id")),
         "ipv4_networks": lambda: _network_in_use(store, record_id),
         "vendors": lambda: _used(store, record_id, ("products", "vendor_id")),
         "products": lambda: _used(store, record_id, ("items", "product_id")),
         "stocks": lambda: _used(store, record_id, ("items", "stock_id")),
         "transaction_categories": lambda: _category_in_use(store, record_id),
         "payment_methods": lambda: _used(store, record_id, ("payments", "payment_type")),
-        "billing_transactions": lambda: _payment_of(store, record_id),
+        "billing_transactions": lambda: _payment_of(store, record_id) or _invoice_of(store, record_id),
     }
     uses = PLAN_USES.get(entity_key)  # a tariff is in use while a service of its kind bills on it
     rule = reasons.get(entity_key)
@@ -498,6 +624,19 @@ def _payment_of(store: SplynxStore, transaction_id: int) -> str | None:
     """A payment's credit transaction goes only with the payment (a guess): else the payment would outlive it."""
     found = store.select("payments", "json_extract(data, '$.transaction_id') = ?", [transaction_id])
     return f"it is the transaction of payment {found[0]['id']}; delete the payment instead" if found else None
+
+
+def _invoice_of(store: SplynxStore, transaction_id: int) -> str | None:
+    """A transaction naming an existing invoice goes only with (or through) it (a guess, as for payments).
+
+    Why any transaction naming it, not only those its items booked: `invoice_id` says the transaction is part
+    of the invoice, and deleting it alone would leave the invoice's total and the customer's balance apart.
+    """
+    transaction = store.get("billing_transactions", transaction_id)
+    invoice_id = (transaction or {}).get("invoice_id")
+    if not invoice_id or store.get("invoices", invoice_id) is None:
+        return None
+    return f"it is a transaction of invoice {invoice_id}; edit or delete the invoice instead"
 
 
 def _network_in_use(store: SplynxStore, network_id: int) -> str | None:

@@ -14,10 +14,14 @@ INT, STR, DECIMAL, BOOL, DATE, DATETIME, EMAIL, IPV4, ENUM = (
     "int", "str", "decimal", "bool", "date", "datetime", "email", "ipv4", "enum",
 )
 INTS, ENUMS, LABELS = "ints", "enums", "labels"
+OBJECTS = "objects"  # a list of sub-records (an invoice's items), each checked against the field's `parts`
+OBJECT = "object"  # one sub-record (a ticket's inline first message), checked against the field's `parts`
+TIME = "time"  # "HH:MM:SS" (a ticket message's `time`)
 
 OPTIONS_TYPE = {
     INT: "integer", STR: "string", DECIMAL: "float", BOOL: "boolean", DATE: "date", DATETIME: "datetime",
-    EMAIL: "email", IPV4: "string", ENUM: "enum", INTS: "array", ENUMS: "array", LABELS: "array",
+    EMAIL: "email", IPV4: "string", ENUM: "enum", INTS: "array", ENUMS: "array", LABELS: "array", OBJECTS: "array",
+    OBJECT: "object", TIME: "time",
 }
 
 
@@ -30,7 +34,7 @@ class Field:
         kind: one of the kinds above.
         title: human label used in validation messages ("Full name cannot be blank.").
         required: must be present and non-blank on create (and stay so on update).
-        default: value stored when a create omits it (callable for "today").
+        default: value stored when a create omits it ("today": the date; "now": the DATETIME or TIME of the write).
         choices: allowed values for ENUM / ENUMS, or for an INT used as an enum.
         max_len: longest accepted string.
         ref: entity key the value (or each list element) must exist in; 0 means "none" when zero_ok.
@@ -42,6 +46,12 @@ class Field:
             "endless", or "not set").
         update_only: not in the APIB's create body (inventory items' status, mark, customer): a POST's
             value is ignored and the default stored; a PUT sets it (docs/fidelity.md, a guess).
+        min_value: smallest accepted INT (an invoice item's quantity: 1).
+        parts: for an OBJECTS field, the attributes of each element (an invoice item's description, price, ...);
+            for an OBJECT field, the attributes of the one sub-record.
+        write_only: accepted on create only, neither stored in the record nor returned nor listed by OPTIONS:
+            handed to the entity's rules after the create (splynx_rules.after_create: a ticket's inline `message`
+            becomes its first ticket message); a PUT's value is ignored.
     """
 
     name: str
@@ -58,6 +68,9 @@ class Field:
     secret: bool = False
     allow_zero_date: bool = False
     update_only: bool = False
+    min_value: int | None = None
+    parts: tuple[Field, ...] = ()
+    write_only: bool = False
 
     @property
     def label(self) -> str:
@@ -570,6 +583,76 @@ PAYMENTS = Entity("payments", "admin/finance/payments", "payments", (
     Field("updated_at", DATETIME, "Updated_at", writable=False),
 ), "Payment")
 
+# Invoices: the blueprint's *Invoice Base/Response* and *Invoice item* (apib ~5035) at `admin/finance/invoices`
+# (apib ~4196: POST, GET, `/{id}` GET, PUT 202 with `items: [{id, description}]`, DELETE 204), additional-fields
+# module `invoices` (the blueprint's module list); titles as the live OPTIONS gave them, lengths, enums and
+# defaults from the live `invoices` columns (number varchar(64), status enum, use_transactions/is_sent/
+# payd_from_deposit enum('0','1'), type enum default one_time, total/due decimal(19,4)). Required, a choice between
+# two sources that disagree (as for PAYMENTS):
+# * customer_id and status: both sources. status has no default here although the live column's is not_paid:
+#   both sources mark it required, so a client must say whether the invoice is paid.
+# * number: the blueprint marks it required, the live OPTIONS not. The blueprint wins: the live column is NOT NULL
+#   without a default, and a migrated invoice must keep its Sonar number. Unique among invoices (# guess: Splynx
+#   numbers its invoices from one sequence); a duplicate is a 422 on `number`.
+# * items: the blueprint marks them required (OPTIONS does not list them): an empty list on create is a 422.
+# Server-set (a write is ignored): total = Σ of the items' transaction totals (price * quantity * (1 + tax/100),
+# each rounded half-up to 4 decimals as a transaction's: so the deposit moves by exactly the total); due = total
+# while not_paid or pending, 0.0000 once paid or deleted (# guess); real_create_datetime, added_by, added_by_id
+# (stamped as on payments). Guesses besides: date_created and date_updated default to today, date_till to
+# date_created (due at once), date_payment to 0000-00-00 (not paid yet); payment_id is a plain number (no check
+# that the payment exists: the two may be migrated in either order). use_transactions defaults to 1 (the live
+# column's default): the invoice books one debit transaction per item (splynx_rules.book_invoice); with 0 it is a
+# document only, booking nothing and leaving the deposit alone. The live `deleted` flag is not simulated.
+#
+# Items (# guesses: the live invoice-items table was not captured): description required, at most 255 characters
+# (as a transaction's); quantity an integer >= 1, default 1; price and tax (VAT %) decimals, default 0; period_from/
+# period_to dates, default 0000-00-00 (as a transaction's); categoryIdForTransaction an existing transaction
+# category, default the seeded "Service"; sub_account_id, default 0. The blueprint's `unit` ("number, required") is
+# ignored like any unknown attribute: the blueprint's own PUT example leaves it out. Each item gets an id from one
+# sequence for all invoices (never reused), and `transaction_id`, the debit it booked (0 when none), both
+# server-set. A PUT's items merge by `id` into the stored ones (the blueprint's example renames item 1 only); an
+# element without `id` is a new item; items a PUT does not name are kept.
+INVOICE_STATUSES = ("not_paid", "paid", "pending", "deleted")
+INVOICE_UNPAID = ("not_paid", "pending")
+"""Statuses in which the invoice's total is still due."""
+
+INVOICE_ITEM = (
+    Field("id", INT, "ID", writable=False),
+    Field("description", STR, "Description", required=True, max_len=255),
+    Field("quantity", INT, "Quantity", required=True, default=1, min_value=1),
+    Field("price", DECIMAL, "Price", default="0.0000"),
+    Field("tax", DECIMAL, "VAT %", default="0.0000"),
+    Field("period_from", DATE, "Period from", default="0000-00-00", allow_zero_date=True),
+    Field("period_to", DATE, "Period to", default="0000-00-00", allow_zero_date=True),
+    Field("categoryIdForTransaction", INT, "Transaction category", ref="transaction_categories", zero_ok=True),
+    Field("sub_account_id", INT, "Sub-account ID", default=0),
+    Field("transaction_id", INT, "Transaction", writable=False, default=0),
+)
+
+INVOICES = Entity("invoices", "admin/finance/invoices", "invoices", (
+    ID,
+    Field("customer_id", INT, "Customer ID", required=True, ref="customers"),
+    Field("date_created", DATE, "Document date", default="today"),
+    Field("real_create_datetime", DATETIME, "Created", writable=False),
+    Field("date_updated", DATE, "Last update", default="today"),
+    Field("date_payment", DATE, "Payment date", default="0000-00-00", allow_zero_date=True),
+    Field("date_till", DATE, "Payment due date"),
+    Field("use_transactions", BOOL, "Use transactions", default=1),
+    Field("note", STR, "Note", default=""),
+    Field("memo", STR, "Memo", default=""),
+    Field("number", STR, "Number", required=True, max_len=64, unique=True),
+    Field("total", DECIMAL, "Total", writable=False, default="0.0000"),
+    Field("due", DECIMAL, "Due", writable=False, default="0.0000"),
+    Field("payment_id", INT, "Payment", default=0),
+    Field("type", ENUM, "Type", default="one_time", choices=("one_time", "recurring")),
+    Field("payd_from_deposit", BOOL, "Payd_from_deposit", default=0),
+    Field("status", ENUM, "Status", required=True, choices=INVOICE_STATUSES),
+    Field("is_sent", BOOL, "Sent?", default=0),
+    Field("added_by", ENUM, "Added_by", writable=False, default="api", choices=("system", "api", "admin")),
+    Field("added_by_id", INT, "Added by", writable=False, default=0),
+    Field("items", OBJECTS, "Items", required=True, parts=INVOICE_ITEM),
+), "Invoice")
+
 SERVICE_STATUSES = ("active", "stopped", "disabled", "hidden", "pending")
 
 
@@ -718,7 +801,7 @@ AF_MODULES = ("customers", "services_internet", "tariffs_internet", "partners", 
               "ipv4_networks", "ipv4_networks_ip", "inventory_items", "inventory_products", "inventory_vendors",
               "inventory_suppliers", "routers", "ipv6_networks", "tariffs_custom", "tariffs_one_time", "tariffs_voice",
               "services_custom", "services_voice", "bundle", "services_bundle", "billing_transactions",
-              "payments")
+              "payments", "invoices", "ticket")
 
 ADDITIONAL_FIELDS = Entity("additional_fields", "admin/config/additional-fields/{module}", None, (
     Field("module", STR, "Module", writable=False),
@@ -788,16 +871,157 @@ US_STATES: tuple[tuple[str, str], ...] = (
     ("WA", "Washington"), ("WV", "West Virginia"), ("WI", "Wisconsin"), ("WY", "Wyoming"),
 )
 
+# -- support: tickets and their messages ----------------------------------------------------------------------
+# Evidence: the blueprint's *Group Support* (apib ~6916: `admin/support/tickets` and `ticket-messages` with POST,
+# GET, `/{id}` GET, PUT 202, DELETE 204; `tickets-statuses`, `tickets-groups`, `tickets-types` GET list and item
+# only) and its data structures (~7171: *Ticket Base*, *Ticket Base Create*, *Ticket Message Base/Create/Response*,
+# *Ticket Status Base*, *Ticket Group Response*, *Ticket Type Response*); the live `ticket` and `ticket_types`
+# columns (mysql-columns.tsv) and the live OPTIONS of admin/support/tickets (type_id, subject, priority required).
+# The live ticket-messages, -statuses and -groups tables were not captured: their lengths are not enforced.
+
+# Read only (GET list and item): a fresh Splynx's support configuration, seeded (splynx.py), our guess at what it
+# holds (docs/fidelity.md). `mark` is the blueprint's array of open/unresolved/closed.
+TICKET_STATUSES = Entity("ticket_statuses", "admin/support/tickets-statuses", None, (
+    ID,
+    Field("title_for_agent", STR, "Title for agent", required=True),
+    Field("title_for_customer", STR, "Title for customer", required=True),
+    Field("label", STR, "Label", default="default"),
+    Field("mark", ENUMS, "Mark", default=[], choices=("open", "unresolved", "closed")),
+    Field("icon", STR, "Icon", default=""),
+    Field("view_on_dashboard", BOOL, "View on dashboard", default=1),
+), "Ticket status")
+SEEDED_TICKET_STATUSES: tuple[tuple[str, str, tuple[str, ...], str], ...] = (
+    ("New", "danger", ("open", "unresolved"), "fa-ticket"),
+    ("Work in progress", "warning", ("open", "unresolved"), "fa-tasks"),
+    ("Resolved", "success", ("closed",), "fa-check"),
+    ("Waiting on customer", "info", ("open",), "fa-user"),
+    ("Waiting on agent", "primary", ("open", "unresolved"), "fa-user-secret"),
+)
+"""(title, label, mark, icon) of statuses 1..5: a guess (labels and icons too); 1 "New" is a ticket's default."""
+
+TICKET_GROUPS = Entity("ticket_groups", "admin/support/tickets-groups", None, (
+    ID,
+    Field("title", STR, "Title", required=True),
+    Field("description", STR, "Description", default=""),
+    Field("agent_ids", INTS, "Agents", default=[], ref="administrators"),
+), "Ticket group")
+SEEDED_TICKET_GROUPS = ("Support", "Billing")
+"""Groups 1..2, no agents: a guess. A Sonar group named otherwise is the client's to map (docs/fidelity.md)."""
+
+# title varchar(255), background_color varchar(50) NULL: the live `ticket_types`; seeded without a colour.
+TICKET_TYPES = Entity("ticket_types", "admin/support/tickets-types", None, (
+    ID,
+    Field("title", STR, "Title", required=True, max_len=255),
+    Field("background_color", STR, "Background color", max_len=50),
+), "Ticket type")
+SEEDED_TICKET_TYPES = ("Question", "Incident", "Problem", "Feature request")
+"""Types 1..4: a guess."""
+
+# Ticket messages: the blueprint's *Ticket Message Base/Create/Response*. Required: ticket_id and message (the
+# blueprint marks none; a message belongs to a ticket and says something: a guess). Guesses besides (docs/fidelity.md):
+# source defaults to api (the write comes over the API); date and time to now; author_type, when a create omits
+# it, is admin when admin_id is set, else customer when customer_id is, else api (splynx_rules); can_be_deleted
+# defaults to 1 (the blueprint's example), the other flags to 0; mail_to/cc/bcc are free text (not checked as
+# addresses); message_type is server-set: "note" for an admin's message hidden from the customer, else "message"
+# ("change_ticket", a system message, is never made here). Not simulated: `files` (attachments: ignored like
+# any unknown attribute) and `smsTo`. No additional-fields module (the blueprint's module list has none).
+TICKET_MESSAGE_AUTHORS = ("admin", "customer", "api", "system")
+
+
+def _message_fields() -> tuple[Field, ...]:
+    """A ticket message's attributes besides `id` and `ticket_id` (shared with a ticket's inline `message`)."""
+    return (
+        Field("customer_id", INT, "Customer", default=0, ref="customers", zero_ok=True),
+        Field("incoming_customer_id", INT, "Incoming customer", default=0),
+        Field("admin_id", INT, "Administrator", default=0, ref="administrators", zero_ok=True),
+        Field("api_id", INT, "API key", default=0),
+        Field("source", ENUM, "Source", default="api",
+              choices=("administration", "api", "portal", "public_form", "incoming")),
+        Field("date", DATE, "Date", default="today"),
+        Field("time", TIME, "Time", default="now"),
+        Field("message", STR, "Message", required=True),
+        Field("rawMessage", STR, "Raw message", default=""),
+        Field("is_merged", BOOL, "Is merged", default=0),
+        Field("can_be_deleted", BOOL, "Can be deleted", default=1),
+        Field("hide_for_customer", BOOL, "Hide for customer", default=0),
+        Field("mail_to", STR, "Mail to", default=""),
+        Field("mail_cc", STR, "Mail Cc", default=""),
+        Field("mail_bcc", STR, "Mail Bcc", default=""),
+        Field("author_type", ENUM, "Author type", choices=TICKET_MESSAGE_AUTHORS),
+        Field("message_type", ENUM, "Message type", writable=False, default="message",
+              choices=("message", "note", "change_ticket")),
+    )
+
+
+TICKET_MESSAGES = Entity("ticket_messages", "admin/support/ticket-messages", None, (
+    ID,
+    Field("ticket_id", INT, "Ticket", required=True, ref="tickets"),
+    *_message_fields(),
+), "Ticket message")
+
+# Tickets: the blueprint's *Ticket Base* / *Ticket Base Create* at `admin/support/tickets`, additional-fields module
+# `ticket` (the blueprint's module list); subject varchar(256), the enums and their defaults from the live `ticket`
+# columns; required as the live OPTIONS (type_id, subject, priority). Choices and guesses (docs/fidelity.md):
+# * priority: the live column is a varchar(128); the blueprint's text lists low, medium, high, urgent: enforced.
+# * customer_id 0 = no customer (a ticket may be a lead's or nobody's), assign_to 0 = nobody, group_id 0 or null =
+#   no group (the live column is NULL by default); status_id defaults to 1 (the seeded "New"); all checked.
+# * created_at and updated_at: the blueprint lists them in *Ticket Base* (not as read-only), so a migration may set
+#   them; omitted, they are the write's time, and a PUT without updated_at stamps it (splynx_api._stamp).
+# * source defaults to api (the live column has no default: the write comes over the API); unread_by_customer
+#   and unread_by_admin (NOT NULL without default live) to 0; the other flags as the live defaults;
+#   `closed` is not derived from the status' mark (a client sends both). reporter_id, incoming_customer_id,
+#   task_id and related_account_id are plain numbers (what they name is not simulated).
+# * `message` (*Ticket Base Create*): an optional inline *Ticket Message Create*, the ticket's first message
+#   (splynx_rules), written on POST only, never returned; `watchers`, `moduleLabels` and `lead_id` are not
+#   simulated (ignored). The live `deleted` flag is not simulated: DELETE removes the ticket and its messages.
+TICKET_PRIORITIES = ("low", "medium", "high", "urgent")
+
+TICKETS = Entity("tickets", "admin/support/tickets", "ticket", (
+    ID,
+    Field("customer_id", INT, "Customer ID", default=0, ref="customers", zero_ok=True),
+    Field("incoming_customer_id", INT, "Incoming customer", default=0),
+    Field("reporter_id", INT, "Reporter ID", default=0),
+    Field("reporter_type", ENUM, "Reporter type", default="none",
+          choices=("none", "api", "admin", "customer", "incoming")),
+    Field("hidden", BOOL, "Hide", default=0),
+    Field("assign_to", INT, "Assigned to", default=0, ref="administrators", zero_ok=True),
+    Field("status_id", INT, "Status", default=1, ref="ticket_statuses"),
+    Field("group_id", INT, "Group", ref="ticket_groups", zero_ok=True),
+    Field("type_id", INT, "Type", required=True, ref="ticket_types"),
+    Field("task_id", INT, "Task"),
+    Field("subject", STR, "Subject", required=True, max_len=256),
+    Field("priority", ENUM, "Priority", required=True, choices=TICKET_PRIORITIES),  # live: a varchar(128)
+    Field("star", BOOL, "Star", default=0),
+    Field("unread_by_customer", BOOL, "Unread by customer", default=0),
+    Field("unread_by_admin", BOOL, "Unread by admin", default=0),
+    Field("closed", BOOL, "Closed", default=0),
+    Field("created_at", DATETIME, "Created Date & Time", default="now"),
+    Field("updated_at", DATETIME, "Updated date & time", default="now"),
+    Field("source", ENUM, "Source", default="api", choices=("api", "administration", "portal", "incoming", "widget")),
+    Field("trash", BOOL, "Archive", default=0),
+    Field("shareable", BOOL, "Shareable", default=0),
+    Field("note", STR, "Note", default=""),
+    Field("watching", BOOL, "Watching", default=0),
+    Field("related_account_id", INT, "Related to", default=0),
+    Field("related_account_type", ENUM, "Related account type", default="none", choices=("none", "main", "sub")),
+    Field("hidden_from_related_account", BOOL, "Hidden from related account", default=0),
+    Field("unread_by_related_account", BOOL, "Unread by related account", default=1),
+    Field("message", OBJECT, "Message", parts=_message_fields(), write_only=True),
+), "Ticket")
+
 # The generic CRUD entities, served at `<path>` and `<path>/{id}`.
 PLAIN_ENTITIES: tuple[Entity, ...] = (
     PARTNERS, LOCATIONS, ADMINISTRATORS, TARIFFS_INTERNET, IPV4_NETWORKS, STOCKS, SUPPLIERS, VENDORS, PRODUCTS, ITEMS,
     CUSTOMERS,
     IPV6_NETWORKS, LABELS_CONFIG, TARIFFS_RECURRING, TARIFFS_ONE_TIME, TARIFFS_VOICE, NETWORK_SITES, TARIFFS_BUNDLE,
-    BILLING_TRANSACTIONS, TRANSACTION_CATEGORIES, PAYMENT_METHODS, PAYMENTS,
+    BILLING_TRANSACTIONS, TRANSACTION_CATEGORIES, PAYMENT_METHODS, PAYMENTS, INVOICES, TICKETS, TICKET_MESSAGES,
 )
+# Served GET-only at `<path>` (list, HEAD, OPTIONS) and `<path>/{id}`: configured in the web UI, seeded here.
+READ_ONLY_ENTITIES: tuple[Entity, ...] = (TAXES, TICKET_STATUSES, TICKET_GROUPS, TICKET_TYPES)
 ALL_ENTITIES: tuple[Entity, ...] = (
     *PLAIN_ENTITIES, IPV4_IPS, CUSTOMER_INFO, CUSTOMER_BILLING, INTERNET_SERVICES, RECURRING_SERVICES,
     VOICE_SERVICES, BUNDLE_SERVICES, ADDITIONAL_FIELDS, STATES_PROVINCES, TAXES, CUSTOMER_NOTES,
+    TICKET_STATUSES, TICKET_GROUPS, TICKET_TYPES,
 )
 BY_KEY: dict[str, Entity] = {e.key: e for e in ALL_ENTITIES}
 BY_PATH: dict[str, Entity] = {e.path: e for e in ALL_ENTITIES}

@@ -14,6 +14,7 @@ import datetime as dt
 import hashlib
 import ipaddress
 import re
+from collections.abc import Callable
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -30,6 +31,9 @@ from etl.sandbox.splynx_schema import (
     INTS,
     IPV4,
     LABELS,
+    OBJECT,
+    OBJECTS,
+    TIME,
     Entity,
     Field,
 )
@@ -39,6 +43,7 @@ EMAIL_RE = re.compile(r"^[A-Za-z0-9!#$%&'*+/=?^_`{|}~.-]+@[A-Za-z0-9](?:[A-Za-z0
                       r"(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)+$")
 DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 DATETIME_RE = re.compile(r"^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}$")
+TIME_RE = re.compile(r"^\d{2}:\d{2}:\d{2}$")
 AF_NAME_RE = re.compile(r"^[a-z_][a-z0-9_]*$")
 ZERO_DATETIME = "0000-00-00 00:00:00"
 
@@ -99,6 +104,8 @@ def _parse_int(fld: Field, value: Any) -> int:
     number = int(str(value).strip())
     if fld.choices and number not in fld.choices:
         raise ValueError(f"{fld.label} is invalid.")
+    if fld.min_value is not None and number < fld.min_value:
+        raise ValueError(f"{fld.label} must be no less than {fld.min_value}.")
     return number
 
 
@@ -125,23 +132,27 @@ def _parse_date(fld: Field, value: Any) -> str:
     text = str(value).strip()
     if fld.allow_zero_date and text in ("0000-00-00", ""):
         return "0000-00-00"
-    try:
-        if not DATE_RE.match(text):
-            raise ValueError(text)
-        dt.date.fromisoformat(text)
-    except ValueError:
-        raise ValueError(f"The format of {fld.label} is invalid.") from None
-    return text
+    return _in_format(fld, text, DATE_RE, dt.date.fromisoformat)
 
 
 def _parse_datetime(fld: Field, value: Any) -> str:
     text = str(value).strip()
     if fld.allow_zero_date and text in (ZERO_DATETIME, ""):  # the blueprint's example for "not set"
         return ZERO_DATETIME
+    return _in_format(fld, text, DATETIME_RE, dt.datetime.fromisoformat)
+
+
+def _parse_time(fld: Field, value: Any) -> str:
+    """A MySQL TIME of a day, "HH:MM:SS" (a ticket message's `time`)."""
+    return _in_format(fld, str(value).strip(), TIME_RE, dt.time.fromisoformat)
+
+
+def _in_format(fld: Field, text: str, pattern: re.Pattern[str], parse: Callable[[str], object]) -> str:
+    """The text when it has the pattern's form and is a real moment (no 2024-02-30), else Splynx's message."""
     try:
-        if not DATETIME_RE.match(text):
+        if not pattern.match(text):
             raise ValueError(text)
-        dt.datetime.fromisoformat(text)
+        parse(text)
     except ValueError:
         raise ValueError(f"The format of {fld.label} is invalid.") from None
     return text
@@ -211,7 +222,7 @@ def _parse_labels(fld: Field, value: Any) -> list[int]:
 _PARSERS = {
     INT: _parse_int, DECIMAL: _parse_decimal, BOOL: _parse_bool, DATE: _parse_date, DATETIME: _parse_datetime,
     EMAIL: _parse_email, IPV4: _parse_ipv4, ENUM: _parse_enum, INTS: _parse_ints, ENUMS: _parse_enums,
-    LABELS: _parse_labels,
+    LABELS: _parse_labels, TIME: _parse_time,
 }
 
 
@@ -222,15 +233,26 @@ def default_for(fld: Field) -> Any:
     """The value a create stores when the field is omitted."""
     if fld.default == "today":
         return dt.date.today().isoformat()
+    if fld.default == "now":  # a DATETIME, or a TIME of the day
+        return dt.datetime.now().strftime("%H:%M:%S" if fld.kind == TIME else "%Y-%m-%d %H:%M:%S")
     return list(fld.default) if isinstance(fld.default, list) else fld.default
 
 
 def merge_fields(entity: Entity, body: dict[str, Any], current: dict[str, Any] | None,
                  problems: Problems) -> dict[str, Any]:
     """Parse the writable attributes of `body` over `current` (or over the defaults, for a create)."""
-    record = dict(current) if current else {f.name: default_for(f) for f in entity.fields if not f.secret}
+    record = dict(current) if current else {f.name: default_for(f) for f in entity.fields
+                                            if not f.secret and not f.write_only}
     for fld in entity.fields:
-        if not fld.writable or fld.name not in body:
+        if not fld.writable or fld.name not in body or (fld.write_only and current is not None):
+            continue
+        if fld.kind == OBJECT:
+            written = merge_object(fld, body[fld.name], problems)
+            if written is not None:
+                record[fld.name] = written
+            continue
+        if fld.kind == OBJECTS:
+            record[fld.name] = merge_objects(fld, body[fld.name], record.get(fld.name) or [], problems)
             continue
         try:
             value = parse_value(fld, body[fld.name])
@@ -248,17 +270,116 @@ def merge_fields(entity: Entity, body: dict[str, Any], current: dict[str, Any] |
     return record
 
 
+def merge_object(fld: Field, value: Any, problems: Problems) -> dict[str, Any] | None:
+    """Parse one sub-record (a ticket's inline `message`) over its parts' defaults.
+
+    A problem names the part as `<field>.<part>` (as additional attributes are named), in the 422 shape of every
+    other field error; null is "not given" (None returned).
+    """
+    if value is None:
+        return None
+    if not isinstance(value, dict):
+        problems.add(fld.name, f"{fld.label} must be an object.")
+        return None
+    target = {p.name: default_for(p) for p in fld.parts}
+    for part in fld.parts:
+        if not part.writable or part.name not in value:
+            continue
+        try:
+            parsed = parse_value(part, value[part.name])
+        except ValueError as exc:
+            problems.add(f"{fld.name}.{part.name}", str(exc))
+            continue
+        target[part.name] = default_for(part) if parsed is None and not part.required else parsed
+    for part in fld.parts:
+        if part.required and blank(target.get(part.name)):
+            problems.add(f"{fld.name}.{part.name}", f"{part.label} cannot be blank.")
+    return target
+
+
+def merge_objects(fld: Field, value: Any, current: list[dict[str, Any]], problems: Problems) -> list[dict[str, Any]]:
+    """Parse a list of sub-records (an invoice's items) over the stored ones; problems name the element.
+
+    An element with an `id` updates the stored element of that id with the attributes it gives (the blueprint's
+    invoice PUT sends `[{"id": 1, "description": ...}]`); one without is a new element, its omitted attributes
+    defaulted; stored elements the list does not name are kept. New elements get their id later (None here), so
+    a refused write allocates none. A problem is reported on the field itself, prefixed "Item N: " with N the
+    element's 1-based position in the written list, in the 422 shape of every other field error.
+
+    Returns:
+        The merged list (the stored one unchanged when the value is not a list).
+    """
+    if not isinstance(value, list):
+        problems.add(fld.name, f"{fld.label} must be an array.")
+        return current
+    merged = [dict(element) for element in current]
+    by_id = {element.get("id"): element for element in merged}
+    for position, written in enumerate(value, start=1):
+        where = f"Item {position}: "
+        if not isinstance(written, dict):
+            problems.add(fld.name, f"{where}Item must be an object.")
+            continue
+        target = by_id.get(_element_id(written.get("id")))
+        if written.get("id") not in (None, "") and target is None:
+            problems.add(fld.name, f"{where}Item {written['id']} not found.")
+            continue
+        if target is None:
+            target = {p.name: default_for(p) for p in fld.parts}
+            merged.append(target)
+        message = _merge_element(fld.parts, written, target)
+        if message is not None:
+            problems.add(fld.name, where + message)
+    return merged
+
+
+def _element_id(value: Any) -> int | None:
+    """A written element id as the stored int ("3" and 3 alike), or None when it is not a number."""
+    text = str(value).strip() if value is not None and not isinstance(value, bool) else ""
+    return int(text) if re.fullmatch(r"\d+", text) else None
+
+
+def _merge_element(parts: tuple[Field, ...], written: dict[str, Any], target: dict[str, Any]) -> str | None:
+    """Parse one element's writable attributes into `target`; the first problem's message, or None.
+
+    A null optional attribute takes its default (an item's price null is 0), so totals never meet a None;
+    a required one that is missing, null or only spaces is "cannot be blank" (spaces: a guess, Yii2's trim).
+    """
+    for part in parts:
+        if not part.writable or part.name not in written:
+            continue
+        try:
+            value = parse_value(part, written[part.name])
+        except ValueError as exc:
+            return str(exc)
+        target[part.name] = default_for(part) if value is None and not part.required else value
+    for part in parts:
+        value = target.get(part.name)
+        if part.required and (blank(value) or (isinstance(value, str) and value.strip() == "")):
+            return f"{part.label} cannot be blank."
+    return None
+
+
 def check_references(entity: Entity, record: dict[str, Any], store: SplynxStore, problems: Problems) -> None:
-    """Every referenced id must exist (0 means "none" where the field allows it)."""
+    """Every referenced id must exist (0 means "none" where the field allows it); an OBJECT's parts too."""
+    _check_refs(entity.fields, record, "", store, problems)
     for fld in entity.fields:
-        if fld.ref is None or problems.has(fld.name) or blank(record.get(fld.name)):
+        if fld.kind == OBJECT and isinstance(record.get(fld.name), dict):
+            _check_refs(fld.parts, record[fld.name], f"{fld.name}.", store, problems)
+
+
+def _check_refs(fields: tuple[Field, ...], record: dict[str, Any], prefix: str, store: SplynxStore,
+                problems: Problems) -> None:
+    """check_references over `fields`, a problem named `prefix` + the field's name."""
+    for fld in fields:
+        where = prefix + fld.name
+        if fld.ref is None or problems.has(where) or blank(record.get(fld.name)):
             continue
         ids = record[fld.name] if isinstance(record[fld.name], list) else [record[fld.name]]
         for ref_id in ids:
             if ref_id == 0 and fld.zero_ok:
                 continue
             if store.get(fld.ref, ref_id) is None:
-                problems.add(fld.name, f"{fld.label} is invalid: {BY_KEY[fld.ref].title} {ref_id} not found.")
+                problems.add(where, f"{fld.label} is invalid: {BY_KEY[fld.ref].title} {ref_id} not found.")
                 break
 
 

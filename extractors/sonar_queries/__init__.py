@@ -61,9 +61,13 @@ ROOT_FIELDS: dict[str, str] = {
     "radius_account": "radius_accounts",
     "ip_assignment": "ip_assignments",
     "account_balance": "core_transactions",
+    "account_invoice": "invoices",
     "account_transaction": "core_transactions",
     "account_payment": "payments",
     "account_note": "notes",
+    "ticket": "tickets",
+    "ticket_reply": "ticket_replies",
+    "ticket_comment": "ticket_comments",
 }
 """Ledger entity name (names.md) -> Sonar root query field, in phase order."""
 
@@ -86,7 +90,9 @@ CHANGED_CHILDREN: dict[str, tuple[str, str]] = {
     "changed_radius_accounts": ("radius_accounts", "account_id"),
     "changed_uninventoried_mac_addresses": ("uninventoried_mac_addresses", "account_id"),
     "changed_payments": ("payments", "account_id"),
+    "changed_invoices": ("invoices", "account_id"),
     "changed_notes": ("notes", "noteable_id"),
+    "changed_tickets": ("tickets", "ticketable_id"),
     "changed_did_assignments": ("did_assignments", "account_id"),
 }
 """Incremental runs: query -> (root field, column leading to the account; a phone number's to its contact).
@@ -162,9 +168,10 @@ account service would be fetched to keep the few in a package.
 GROUPED = frozenset({"account_package"})
 """Entities whose records are groups of the root field's: Sonar's count says how many members, not groups."""
 
-UNCOUNTED = GROUPED | {"account_transaction", "account_note"}
+UNCOUNTED = GROUPED | {"account_transaction", "account_note", "ticket", "ticket_reply", "ticket_comment"}
 """Entities with no count before they are read (progress shows no total): groups, an account's debits and
-discounts (`core_transactions` has no filter by type), and account notes (`notes` counts every noteable's)."""
+discounts (`core_transactions` has no filter by type), account notes (`notes` counts every noteable's), and
+tickets with their replies and comments (`tickets` counts network sites' too)."""
 
 MAX_SEARCHES = 240
 """How many `Search` objects (OR'ed) one request carries at most; id lists are batched below this."""
