@@ -38,7 +38,7 @@ Then (`_notes`, its own stream): 1-3 notes on ~15 % of the live accounts (suppor
 few multi-line, one ~3000 characters long; ~10 % STICKY, ~3 % STICKY_WITH_CONFIRMATION, ~10 % written by
 Sonar itself with no user, ~10 % edited later), then a handful on stock devices and network sites, so a
 client must filter on `noteable_type`. `add_note` writes one more after generation, `edit_note` edits one.
-Last (`_tickets`, its own streams): 3 ticket groups (Support, Billing, Field Services); 1-3 tickets on ~30 %
+Last (`_tickets`, its own streams): 3 ticket groups (Support, Billing, Field Services); 1-3 tickets on ~12 %
 of the live accounts (at least 3 accounts), opened in the six months before NOW (~70 % CLOSED, 15 % OPEN,
 8 % PENDING_EXTERNAL, 7 % PENDING_INTERNAL; mostly MEDIUM; ~20 % unassigned), each with 1-4 replies
 alternating staff and customer (one ticket with none yet, one customer reply several paragraphs long) and
@@ -1562,7 +1562,7 @@ def edit_note(store: SonarStore, note_id: int, message: str) -> None:
 
 TICKET_GROUPS = ("Support", "Billing", "Field Services")
 """Sonar ticket groups (all enabled, none private), ids 1-3 in this order."""
-TICKETED_SHARE = 0.3
+TICKETED_SHARE = 0.12
 """Share of live accounts with tickets (1-3 each); at least 3 accounts (all, in a smaller store)."""
 MIN_TICKETED_ACCOUNTS = 3
 TICKET_WINDOW = timedelta(days=182)
