@@ -3,12 +3,13 @@
     .venv/bin/python -m benchmarks.history [--small] [--customers N] [--rate R] [--workers W] [--history MODE]
 
 The customers are migrated first (not measured); then `etl run --all --phases history --history full`
-carries every invoice (with its lines), other debit, discount and payment of them as a real process, and
-`etl reconcile` proves it (any difference fails the benchmark: a fast run losing a cent is no result). The
-baseline is the budget itself, measured in the same run: Splynx takes R requests/s, so the figures are the
-records carried per second ÷ R, the Splynx requests per record (a write and its read-back is 2), and their
-product, the pipe's fill (requests/s achieved ÷ R: 1.0 is the physical limit of a Splynx that answers R a
-second). `--history balance` measures the opening-balance mode instead.
+carries every invoice (with its lines), other debit, discount, payment, note and ticket (with its replies
+and comments) of them as a real process, and `etl reconcile` proves it (any difference fails the
+benchmark: a fast run losing a cent is no result). The baseline is the budget itself, measured in the same
+run: Splynx takes R requests/s, so the figures are the records carried per second ÷ R, the Splynx requests
+per record (a write and its read-back is 2), and their product, the pipe's fill (requests/s achieved ÷ R:
+1.0 is the physical limit of a Splynx that answers R a second). `--history balance` measures the
+opening-balance mode instead (its notes and tickets are carried too).
 
 Run it from the repository root: `python -m benchmarks.history [--small]`.
 """
@@ -20,9 +21,10 @@ import tempfile
 from pathlib import Path
 
 from benchmarks.migrate import RequestCounter, prepare, run_etl, sandbox
+from etl.history import FULL, HistoryWindow
 from state.ledger import Ledger
 
-HISTORY_ENTITIES = ("account_balance", "account_invoice", "account_transaction", "account_payment")
+HISTORY_ENTITIES = HistoryWindow(FULL).entities  # money, notes, tickets and their messages
 
 
 def carried(folder: Path, run_id: int) -> int:
