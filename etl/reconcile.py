@@ -38,6 +38,8 @@ INVOICES_PATH = "admin/finance/invoices"
 LIST_PAGE = 1000
 RECORDED_LINES = 20
 KINDS = ("invoiced", "debited", "paid", "credited")
+DOCUMENTS = ((INVOICES_PATH, "date_created", "total", "invoiced"), (PAYMENTS_PATH, "date", "amount", "paid"))
+"""Splynx collections counted whole per month: (path, its date field, its amount field, the kind it counts)."""
 
 
 @dataclass(frozen=True)
@@ -198,12 +200,10 @@ def _sonar_invoiced(extractor: SonarExtractor, accounts: list[str], window: Hist
 def _splynx_months(client: SplynxClient, customers: set[str], window: HistoryWindow) -> Counter[tuple[str, str]]:
     """Splynx's (month, kind) totals of these customers: invoices, payments, transactions a payment did not book."""
     months: Counter[tuple[str, str]] = Counter()
-    for row in _all_rows(client, INVOICES_PATH):
-        if str(row.get("customer_id")) in customers and in_window(row.get("date_created"), window.since):
-            months[(str(row["date_created"])[:7], "invoiced")] += decimal_to_cents(str(row.get("total") or "0"))
-    for row in _all_rows(client, PAYMENTS_PATH):
-        if str(row.get("customer_id")) in customers and in_window(row.get("date"), window.since):
-            months[(str(row["date"])[:7], "paid")] += decimal_to_cents(str(row.get("amount") or "0"))
+    for path, dated, amount, kind in DOCUMENTS:
+        for row in _all_rows(client, path):
+            if str(row.get("customer_id")) in customers and in_window(row.get(dated), window.since):
+                months[(str(row[dated])[:7], kind)] += decimal_to_cents(str(row.get(amount) or "0"))
     for row in _all_rows(client, TRANSACTIONS_PATH):
         counted = str(row.get("customer_id")) in customers and in_window(row.get("date"), window.since)
         if not counted or _booked_by_payment_or_brought_forward(row):

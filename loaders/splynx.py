@@ -221,17 +221,20 @@ class SplynxLoader:
         Why not a LIKE search: whether Splynx filters on that field is unknown; the list is short (sites), or
         searched by the record's owner (`marker_scope`: a customer's comments).
         """
-        scope = {tgt.marker_scope: payload.body.get(tgt.marker_scope)} if tgt.marker_scope else None
-        rows = self.client.list(tgt.collection_path(payload.parent), main=scope)
-        found = [r["id"] for r in rows if marker_in_text(r.get(field_name), MARKER_FIELD) == payload.marker]
-        return min(found, key=_id_order) if found else None
+        marked = payload.marker
+        return self._find_listed(tgt, payload, lambda r: marker_in_text(r.get(field_name), MARKER_FIELD) == marked)
 
     def _find_by_natural_key(self, tgt: Target, payload: SplynxPayload) -> str | None:
         """A record that carries no marker (a ticket message): its owner's record holding the same key values."""
-        scope = {tgt.marker_scope: payload.body.get(tgt.marker_scope)} if tgt.marker_scope else None
-        rows = self.client.list(tgt.collection_path(payload.parent), main=scope)
         key = {name: payload.body.get(name) for name in tgt.natural_key}
-        found = [r["id"] for r in rows if all(same(value, r.get(name)) for name, value in key.items())]
+        return self._find_listed(tgt, payload, lambda r: all(same(v, r.get(name)) for name, v in key.items()))
+
+    def _find_listed(
+        self, tgt: Target, payload: SplynxPayload, matches: Callable[[Mapping[str, Any]], bool]
+    ) -> str | None:
+        """The lowest id among the listed records `matches` accepts: the collection, or its owner's part of it."""
+        scope = {tgt.marker_scope: payload.body.get(tgt.marker_scope)} if tgt.marker_scope else None
+        found = [r["id"] for r in self.client.list(tgt.collection_path(payload.parent), main=scope) if matches(r)]
         return min(found, key=_id_order) if found else None
 
     def _find_by_name(self, tgt: Target, payload: SplynxPayload) -> str | None:

@@ -16,7 +16,7 @@ from typing import Any
 
 from transformers.context import TransformContext
 from transformers.payload import SplynxPayload
-from transformers.records import Record, marker, parent, source_id, text_marker
+from transformers.records import Record, admin_of, marker, parent, source_id, text_marker
 from transformers.rules import splynx_datetime
 from transformers.validation import SkipRecord, Subject
 
@@ -40,7 +40,7 @@ def transform(record: Record, ctx: TransformContext) -> SplynxPayload:
     body = {
         "customer_id": customer_id,
         "datetime": written,
-        "administrator_id": _author(record, ctx),
+        "administrator_id": admin_of(ctx, record.get("user_id")),
         "type": "comment",
         "class": CLASSES.get(priority, "default"),
         "title": text.splitlines()[0][:TITLE_LEN],
@@ -51,15 +51,9 @@ def transform(record: Record, ctx: TransformContext) -> SplynxPayload:
     return replace(SplynxPayload(TARGET, body, marker(ENTITY, sid)), parent={"customer_id": customer_id})
 
 
-def _author(record: Record, ctx: TransformContext) -> str:
-    """The Splynx administrator the note's Sonar user became; "0" (none) when it was not migrated."""
-    user = record.get("user_id")
-    found = None if user is None else (ctx.mapped_id or ctx.dest_id)("user", str(user))
-    return str(found) if found is not None else "0"
-
 
 def _by(record: Record, ctx: TransformContext) -> str:
     """`by Sonar user 7, ` when the author is not a Splynx administrator: who wrote it stays known."""
     user = record.get("user_id")
-    return "" if user is None or _author(record, ctx) != "0" else f"by Sonar user {user}, "
+    return "" if user is None or admin_of(ctx, user) != "0" else f"by Sonar user {user}, "
 

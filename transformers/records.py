@@ -84,6 +84,16 @@ def parent(ctx: TransformContext, subject: Subject, field: str, parent_entity: s
     return found
 
 
+def admin_of(ctx: TransformContext, user_id: Any) -> str:
+    """The Splynx administrator a Sonar user became; "0" (nobody) when it was not migrated.
+
+    Why `mapped_id` first: `etl plan` gives `dest_id` a placeholder for unmapped parents, and an author or an
+    assignee who was never migrated must read as nobody, not as that placeholder.
+    """
+    found = None if user_id is None else (ctx.mapped_id or ctx.dest_id)("user", str(user_id))
+    return str(found) if found is not None else "0"
+
+
 def partner_for(ctx: TransformContext, subject: Subject, company_id: Any) -> str:
     """The Splynx partner of a Sonar company; the default partner when the record has no company."""
     company = optional_id(company_id)

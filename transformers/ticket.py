@@ -16,7 +16,7 @@ from typing import Any
 
 from transformers.context import TicketLookups, TransformContext
 from transformers.payload import SplynxPayload
-from transformers.records import Record, nested, parent, payload, source_id
+from transformers.records import Record, admin_of, nested, parent, payload, source_id
 from transformers.rules import clean_text, splynx_datetime
 from transformers.validation import Subject, fail
 
@@ -34,6 +34,8 @@ def transform(record: Record, ctx: TransformContext) -> SplynxPayload:
     customer_id = parent(ctx, subject, "customer_id", "account", record.get("ticketable_id"))
     status = str(record.get("status") or "OPEN")
     opened = splynx_datetime(record.get("created_at"))
+    group = clean_text(nested(record, "ticket_group").get("name"))
+    group_id = None if group is None else lookups.groups.get(group.lower())
     body: dict[str, Any] = {
         "customer_id": customer_id,
         "reporter_type": "customer",
@@ -41,12 +43,12 @@ def transform(record: Record, ctx: TransformContext) -> SplynxPayload:
         "subject": (clean_text(record.get("subject")) or "(no subject)")[:SUBJECT_LEN],
         "priority": PRIORITIES.get(str(record.get("priority") or "MEDIUM"), "medium"),
         "status_id": _status(lookups, status, subject),
-        "group_id": _group(record, lookups) or "0",
+        "group_id": group_id or "0",
         "type_id": lookups.type_id,
         "assign_to": admin_of(ctx, record.get("user_id")),
         "closed": "1" if status == "CLOSED" else "0",
         "created_at": opened,
-        "note": _note(record, ctx, lookups),
+        "note": _note(record, ctx, None if group_id else group),
     }
     description = str(record.get("description") or "").strip()
     if description:
@@ -54,12 +56,6 @@ def transform(record: Record, ctx: TransformContext) -> SplynxPayload:
         body["message"] = {"message": description, "author_type": "customer", "customer_id": customer_id,
                            "date": day, "time": time}  # fmt: skip
     return replace(payload(TARGET, ENTITY, record, ctx, body), parent={"customer_id": customer_id})
-
-
-def admin_of(ctx: TransformContext, user_id: Any) -> str:
-    """The Splynx administrator a Sonar user became; "0" (nobody) when it was not migrated."""
-    found = None if user_id is None else (ctx.mapped_id or ctx.dest_id)("user", str(user_id))
-    return str(found) if found is not None else "0"
 
 
 def _lookups(ctx: TransformContext, subject: Subject) -> TicketLookups:
@@ -79,17 +75,12 @@ def _status(lookups: TicketLookups, status: str, subject: Subject) -> str:
     )  # fmt: skip
 
 
-def _group(record: Record, lookups: TicketLookups) -> str | None:
-    name = clean_text(nested(record, "ticket_group").get("name"))
-    return None if name is None else lookups.groups.get(name.lower())
-
-
-def _note(record: Record, ctx: TransformContext, lookups: TicketLookups) -> str:
+def _note(record: Record, ctx: TransformContext, unmapped_group: str | None) -> str:
     """Where the ticket came from, and what of it Splynx has no place for (a group, an assignee)."""
     parts = [f"Sonar ticket {source_id(record)}"]
-    group = clean_text(nested(record, "ticket_group").get("name"))
-    if group and _group(record, lookups) is None:
-        parts.append(f"Sonar group {group} (no Splynx ticket group of that name: map it under [ticket_groups])")
+    if unmapped_group:
+        parts.append(f"Sonar group {unmapped_group} (no Splynx ticket group of that name: "
+                     "map it under [ticket_groups])")
     user = record.get("user_id")
     if user is not None and admin_of(ctx, user) == "0":
         parts.append(f"assigned in Sonar to user {user}, who was not migrated")

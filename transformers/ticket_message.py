@@ -15,9 +15,8 @@ from typing import Any
 
 from transformers.context import TransformContext
 from transformers.payload import SplynxPayload
-from transformers.records import Record, marker, nested, parent, source_id
+from transformers.records import Record, admin_of, marker, nested, parent, source_id
 from transformers.rules import splynx_datetime
-from transformers.ticket import admin_of
 from transformers.validation import SkipRecord, Subject
 
 TARGET = "ticket_message"
